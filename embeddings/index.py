@@ -1,0 +1,378 @@
+"""The index folder: the only module that writes to disk.
+
+Layout of an index folder (row i of FAISS = passage i = BM25 document i)::
+
+    manifest.json      format version, model name and dimension, chunker settings, file hashes
+    articles.jsonl     one Article a line
+    passages.jsonl     one Passage a line
+    hashes.json        sha1 of each passage's embedded text (the embedding cache key)
+    dense.faiss        FAISS inner-product index over L2-normalised vectors
+    df.json            document frequency of each BM25 token (for excerpts and abstention)
+    bm25/              bm25s index over jieba tokens
+
+A build writes a sibling temporary folder and swaps it in with two renames under a lock file,
+so a failed or killed build leaves the previous index loadable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .chunking import ChunkSettings, chunk_articles, context_of, embed_text
+from .encoders import Encoder, canonical_name, load_encoder
+from .errors import CorpusError, IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, rebuild_hint
+from .ingest import iter_corpus, parse_page
+from .tokenize import tokenize
+from .types import Article, Passage
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+Warn = Callable[[str], None]
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class BuildReport:
+    index_dir: Path
+    files: int = 0
+    skipped: list[str] = field(default_factory=list)
+    articles: int = 0
+    passages: int = 0
+    embedded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+    up_to_date: bool = False
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["index_dir"] = str(self.index_dir)
+        return d
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+@contextlib.contextmanager
+def _locked(index_dir: Path):
+    """Hold ``.<name>.lock`` beside the index folder; a second writer fails clearly."""
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    path = index_dir.parent / f".{index_dir.name}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexLocked(
+                f"Another `newsbot index` is writing {index_dir} right now: wait for it to finish, then run again."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.close(fd)
+
+
+def _old(index_dir: Path) -> Path:
+    return index_dir.with_name(index_dir.name + ".old")
+
+
+def _recover(index_dir: Path) -> None:
+    """Finish or undo a swap that a killed build left half done (caller holds the lock)."""
+    old = _old(index_dir)
+    if old.exists():
+        if (index_dir / MANIFEST).exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            if index_dir.exists():
+                shutil.rmtree(index_dir, ignore_errors=True)
+            os.rename(old, index_dir)
+    for tmp in index_dir.parent.glob(f".{index_dir.name}.tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _swap(tmp: Path, index_dir: Path) -> None:
+    old = _old(index_dir)
+    if index_dir.exists():
+        os.rename(index_dir, old)
+    os.rename(tmp, index_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_json(path: Path, obj) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, ensure_ascii=False)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False))
+            f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_corpus(paths: Sequence[str | os.PathLike], warn: Warn) -> tuple[list[Article], dict[str, str], list[str]]:
+    """Read and segment every file: ``(articles, {source: sha256}, skipped messages)``."""
+    skipped: list[str] = []
+
+    def _warn(msg: str) -> None:
+        skipped.append(msg)
+        warn(msg)
+
+    articles: list[Article] = []
+    files: dict[str, str] = {}
+    for cf in iter_corpus(paths, _warn):
+        source = cf.source
+        n = 2
+        while source in files:  # same relative name under two roots
+            source = f"{cf.source} ({n})"
+            n += 1
+        arts = parse_page(cf.text, source, start_id=len(articles))
+        if not arts:
+            _warn(f"skipped {cf.path}: no text after cleaning")
+            continue
+        files[source] = cf.sha256
+        articles.extend(arts)
+    return articles, files, skipped
+
+
+def _settings_dict(model: str, dim: int, settings: ChunkSettings) -> dict:
+    return {"format_version": FORMAT_VERSION, "model": model, "dim": dim, "chunker": settings.to_dict()}
+
+
+def build_index(
+    paths: Sequence[str | os.PathLike],
+    index_dir: str | os.PathLike,
+    model: str | None = None,
+    settings: ChunkSettings | None = None,
+    *,
+    encoder: Encoder | None = None,
+    warn: Warn = lambda m: None,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> BuildReport:
+    """Index the ``.txt``/``.md`` files under ``paths`` into ``index_dir``, atomically.
+
+    Embeddings of chunks whose embedded text is unchanged are taken from the previous index.
+    An unchanged corpus with unchanged settings is not rebuilt at all.
+    """
+    t0 = time.perf_counter()
+    index_dir = Path(index_dir).expanduser().absolute()
+    settings = settings or ChunkSettings()
+    model = encoder.name if encoder is not None else canonical_name(model)
+    report = BuildReport(index_dir)
+    articles, files, report.skipped = read_corpus(paths, warn)
+    report.files, report.articles = len(files), len(articles)
+    if not articles:
+        raise CorpusError(
+            "No text to index in " + ", ".join(map(str, paths)) + ": give .txt or .md files (UTF-8, UTF-16, GB18030 or Big5)."
+        )
+
+    with _locked(index_dir):
+        _recover(index_dir)
+        previous = _load_previous(index_dir, model)
+        if previous is not None and not force:
+            m = previous["manifest"]
+            if m.get("files") == files and m.get("chunker") == settings.to_dict() and m.get("model") == model:
+                report.up_to_date = True
+                report.passages = m.get("passages", 0)
+                report.reused = report.passages
+                report.seconds = time.perf_counter() - t0
+                return report
+
+        passages = chunk_articles(articles, settings)
+        contexts = {a.id: context_of(a) for a in articles}
+        texts = [embed_text(p, contexts[p.article]) for p in passages]
+        hashes = [_sha1(t) for t in texts]
+        cache = previous["cache"] if previous else {}
+        todo = [i for i, h in enumerate(hashes) if h not in cache]
+        dim = previous["manifest"]["dim"] if previous and not todo else None
+        vectors_new = None
+        if todo:
+            enc = encoder or load_encoder(model)
+            dim = enc.dim
+            vectors_new = np.zeros((len(todo), dim), dtype=np.float32)
+            step = 256
+            for s in range(0, len(todo), step):
+                batch = [texts[i] for i in todo[s : s + step]]
+                vectors_new[s : s + len(batch)] = enc.encode(batch)
+                if progress:
+                    progress(min(s + step, len(todo)), len(todo))
+        vectors = np.zeros((len(passages), dim), dtype=np.float32)
+        if todo:
+            vectors[todo] = vectors_new
+        for i, h in enumerate(hashes):
+            if h in cache:
+                vectors[i] = cache[h]
+        report.embedded, report.reused = len(todo), len(passages) - len(todo)
+        report.passages = len(passages)
+
+        tokens = [tokenize(t) for t in texts]
+        tmp = index_dir.parent / f".{index_dir.name}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        try:
+            _write_files(tmp, articles, passages, hashes, vectors, tokens)
+            manifest = _settings_dict(model, int(dim), settings) | {
+                "index_type": "flat-ip",
+                "passages": len(passages),
+                "articles": len(articles),
+                "files": files,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "build_seconds": round(time.perf_counter() - t0, 3),
+            }
+            _write_json(tmp / MANIFEST, manifest)  # written last: its presence marks a whole index
+            _fsync_dir(tmp)
+            _swap(tmp, index_dir)
+            _fsync_dir(index_dir.parent)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _write_files(folder: Path, articles, passages, hashes, vectors, tokens) -> None:
+    # Imported here: faiss and bm25s load native code; only building and searching need them.
+    import bm25s
+    import faiss
+
+    _write_jsonl(folder / "articles.jsonl", (a.to_dict() for a in articles))
+    _write_jsonl(folder / "passages.jsonl", (p.to_dict() for p in passages))
+    _write_json(folder / "hashes.json", hashes)
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    faiss.write_index(index, str(folder / "dense.faiss"))
+    df = Counter()
+    for toks in tokens:
+        df.update(set(toks))
+    _write_json(folder / "df.json", {"n_docs": len(tokens), "df": df})
+    retriever = bm25s.BM25(k1=1.2, b=0.75)
+    retriever.index([t or [""] for t in tokens], show_progress=False)
+    retriever.save(str(folder / "bm25"), show_progress=False)
+
+
+def _load_previous(index_dir: Path, model: str) -> dict | None:
+    """The old index's manifest and its vectors by text hash, if it can be reused at all."""
+    try:
+        manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("format_version") != FORMAT_VERSION or manifest.get("model") != model:
+            return {"manifest": manifest, "cache": {}}
+        import faiss
+
+        hashes = json.loads((index_dir / "hashes.json").read_text(encoding="utf-8"))
+        index = faiss.read_index(str(index_dir / "dense.faiss"))
+        if index.ntotal != len(hashes):
+            return {"manifest": manifest, "cache": {}}
+        vecs = index.reconstruct_n(0, index.ntotal)
+        return {"manifest": manifest, "cache": dict(zip(hashes, vecs))}
+    except Exception:
+        return None
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+class Index:
+    """A loaded index folder: articles, passages, FAISS, BM25 and token statistics."""
+
+    def __init__(self, path: Path, manifest: dict, articles: list[Article], passages: list[Passage], dense, bm25, df: dict, n_docs: int):
+        self.path = path
+        self.manifest = manifest
+        self.articles = articles
+        self.passages = passages
+        self.dense = dense
+        self.bm25 = bm25
+        self.df = df
+        self.n_docs = n_docs
+
+    @property
+    def model(self) -> str:
+        return self.manifest["model"]
+
+    @property
+    def dim(self) -> int:
+        return int(self.manifest["dim"])
+
+    @classmethod
+    def load(cls, index_dir: str | os.PathLike, model: str | None = None) -> "Index":
+        """Load and check an index; ``model``, when given, must be the one it was built with."""
+        path = Path(index_dir).expanduser().absolute()
+        if not (path / MANIFEST).exists():
+            old = _old(path)
+            if (old / MANIFEST).exists():
+                path = old  # a build was killed mid-swap: the previous index is still whole
+            elif path.exists() and any(path.iterdir()):
+                raise IndexCorrupt(f"{path} has no {MANIFEST}: it is not a newsbot index, or a build was interrupted. {rebuild_hint(path)}")
+            else:
+                raise IndexNotFound(path)
+        try:
+            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise IndexCorrupt(f"The manifest of the index at {path} cannot be read ({e}). {rebuild_hint(path)}") from None
+        version = manifest.get("format_version")
+        if version != FORMAT_VERSION:
+            raise IndexMismatch(
+                f"The index at {path} has format version {version}; this newsbot reads version {FORMAT_VERSION}. {rebuild_hint(path)}"
+            )
+        if model is not None and canonical_name(model) != manifest.get("model"):
+            raise IndexMismatch(
+                f"The index at {path} was built with model {manifest.get('model')!r}, not {canonical_name(model)!r}. "
+                f"Search it without --model, or rebuild it with the new model: `newsbot index PATH... --index-dir {path} --model {model}`."
+            )
+        try:
+            import bm25s
+            import faiss
+
+            articles = [Article(**{**a, "paragraphs": tuple(a["paragraphs"]), "kicker": tuple(a["kicker"]), "subtitles": tuple(a["subtitles"])}) for a in _read_jsonl(path / "articles.jsonl")]
+            passages = [Passage(**{**p, "paragraphs": tuple(p["paragraphs"])}) for p in _read_jsonl(path / "passages.jsonl")]
+            dense = faiss.read_index(str(path / "dense.faiss"))
+            bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
+            stats = json.loads((path / "df.json").read_text(encoding="utf-8"))
+        except Exception as e:
+            raise IndexCorrupt(f"The index at {path} is damaged ({type(e).__name__}: {e}). {rebuild_hint(path)}") from None
+        n = len(passages)
+        bm25_docs = int(bm25.scores.get("num_docs", -1))
+        problems = []
+        if manifest.get("passages") != n:
+            problems.append(f"manifest says {manifest.get('passages')} passages, passages.jsonl has {n}")
+        if dense.ntotal != n:
+            problems.append(f"FAISS has {dense.ntotal} vectors for {n} passages")
+        if dense.d != manifest.get("dim"):
+            problems.append(f"FAISS dimension {dense.d} is not the manifest's {manifest.get('dim')}")
+        if bm25_docs != n:
+            problems.append(f"BM25 has {bm25_docs} documents for {n} passages")
+        if any(p.id != i for i, p in enumerate(passages)):
+            problems.append("passage ids are out of order")
+        if problems:
+            raise IndexCorrupt(f"The index at {path} is inconsistent: {'; '.join(problems)}. {rebuild_hint(path)}")
+        return cls(path, manifest, articles, passages, dense, bm25, stats["df"], stats["n_docs"])
+

@@ -1,0 +1,220 @@
+"""Hybrid retrieval: BM25 + dense scores fused, passages merged, excerpts cut, weak evidence refused."""
+
+from __future__ import annotations
+
+import os
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .chunking import ChunkSettings, pack, sentence_units
+from .encoders import Encoder, load_encoder
+from .errors import UsageError
+from .excerpt import build_excerpt, char_ngrams, idf, query_grams, score_sentences
+from .fusion import fuse, merge_runs, top_n
+from .index import Index
+from .tokenize import query_terms, tokenize
+from .types import Answer, Hit
+
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Tuned on shared/eval/seed_dev.jsonl and the CMRC 2018 trial set (see README)."""
+
+    bm25_weight: float = 0.6
+    candidates: int = 40  # passages considered before merging
+    chunk_bonus: float = 0.15  # weight of the chunk's fused score when choosing the sentence
+    # Abstention: answer when the best passage is close in meaning, or shares enough
+    # informative words with the question.
+    min_dense: float = 0.27
+    min_coverage: float = 0.3
+    min_dense_with_coverage: float = 0.15
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One passage's scores for a question (the raw material of a Hit)."""
+
+    passage: int
+    fused: float
+    bm25: float
+    dense: float
+
+
+class Retriever:
+    """Searches one loaded :class:`Index` with its encoder. Thread-safe for concurrent ``ask``."""
+
+    def __init__(self, index: Index, encoder: Encoder | None = None, settings: SearchSettings | None = None):
+        self.index = index
+        self.settings = settings or SearchSettings()
+        self._encoder = encoder
+        self._lock = threading.Lock()
+        self._chunker = ChunkSettings(**index.manifest["chunker"])
+        self._by_article: dict[int, list[int]] = {}
+        for p in index.passages:
+            self._by_article.setdefault(p.article, []).append(p.id)
+        self._xb = None
+
+    @classmethod
+    def load(cls, index_dir: str | os.PathLike, model: str | None = None, settings: SearchSettings | None = None) -> "Retriever":
+        return cls(Index.load(index_dir, model=model), settings=settings)
+
+    @property
+    def encoder(self) -> Encoder:
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = load_encoder(self.index.model)
+            return self._encoder
+
+    def warm_up(self) -> None:
+        """Load the encoder and tokenizer now rather than on the first question."""
+        self.encoder.encode(["warm up"])
+        tokenize("预热")
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def _vectors(self) -> np.ndarray:
+        if self._xb is None:
+            import faiss  # native code; only loaded with the index
+
+            d = self.index.dense
+            self._xb = faiss.rev_swig_ptr(d.get_xb(), d.ntotal * d.d).reshape(d.ntotal, d.d)
+        return self._xb
+
+    def _idf(self, term: str) -> float:
+        return idf(int(self.index.df.get(term, 0)), self.index.n_docs)
+
+    def score(self, query: str, terms: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(fused, bm25, dense)`` scores of every passage for ``query``."""
+        terms = query_terms(query) if terms is None else terms
+        n = len(self.index.passages)
+        known = [t for t in terms if t in self.index.bm25.vocab_dict]
+        bm25 = self.index.bm25.get_scores(known).astype(np.float32) if known else np.zeros(n, np.float32)
+        q = self.encoder.encode([query])[0]
+        dense = self._vectors() @ q
+        return fuse(bm25, dense, self.settings.bm25_weight), bm25, dense
+
+    def rank(self, query: str, n: int = 10) -> list[Scored]:
+        """Top ``n`` passages by fused score, unmerged (for evaluation and benchmarks)."""
+        fused, bm25, dense = self.score(query)
+        return [Scored(int(i), float(fused[i]), float(bm25[i]), float(dense[i])) for i in top_n(fused, n)]
+
+    # -- answering ---------------------------------------------------------------------------
+
+    @lru_cache(maxsize=4096)
+    def _article_units(self, article: int):
+        art = self.index.articles[article]
+        units = sentence_units(art.paragraphs, self._chunker.maximum)
+        spans = pack(units, self._chunker)
+        tokens = [frozenset(tokenize(s)) for _n, s in units]
+        grams = [frozenset(char_ngrams(s)) for _n, s in units]
+        return units, spans, tokens, grams
+
+    def ask(self, query: str, k: int = 5) -> Answer:
+        """Answer ``query`` with up to ``k`` cited excerpts, or refuse when evidence is weak."""
+        if not isinstance(query, str):
+            raise UsageError("The question must be text.")
+        clean = " ".join(
+            "".join(c for c in unicodedata.normalize("NFC", query) if unicodedata.category(c)[0] != "C" or c in "\n\t").split()
+        )
+        if len(clean) > MAX_QUESTION_CHARS:
+            raise UsageError(f"The question is {len(clean)} characters long; ask in at most {MAX_QUESTION_CHARS}.")
+        if not any(ch.isalnum() for ch in clean):
+            return Answer(query, False, (), "The question has no words to search for.")
+        k = max(1, int(k))
+        terms = query_terms(clean)
+        fused, bm25, dense = self.score(clean, terms)
+        cand_ids = top_n(fused, max(self.settings.candidates, k * 4))
+        passages = self.index.passages
+        cands = [(int(i), passages[i].article, passages[i].paragraphs, float(fused[i])) for i in cand_ids]
+        groups = merge_runs(cands)[:k]
+
+        weights = {t: self._idf(t) for t in dict.fromkeys(terms) if t.strip()}
+        grams = query_grams(clean)
+        hits = []
+        best_dense = float(dense.max()) if dense.size else 0.0
+        best_cov = 0.0
+        for rank, group in enumerate(groups, 1):
+            members = [cands[i] for i in group]
+            hit, cov = self._hit(rank, members, weights, grams, fused)
+            best_cov = max(best_cov, cov) if rank == 1 else best_cov
+            hits.append(hit)
+        evidence = (round(best_dense, 4), round(best_cov, 4))
+        if not hits or not self._answerable(best_dense, best_cov):
+            return Answer(query, False, (), "Nothing relevant found in the indexed articles.", evidence)
+        return Answer(query, True, tuple(hits), evidence=evidence)
+
+    def _answerable(self, dense: float, coverage: float) -> bool:
+        s = self.settings
+        return dense >= s.min_dense or (coverage >= s.min_coverage and dense >= s.min_dense_with_coverage)
+
+    def _hit(self, rank, members, weights, grams, fused) -> tuple[Hit, float]:
+        article = self.index.articles[members[0][1]]
+        units, spans, unit_tokens, unit_grams = self._article_units(article.id)
+        pids = self._by_article[article.id]
+        # Units covered by the matched chunks, with the best fused score of a chunk holding each.
+        chunk_score = np.full(len(units), -np.inf, dtype=np.float32)
+        for pid, _a, _p, _s in members:
+            a, b = spans[pids.index(pid)]
+            chunk_score[a:b] = np.maximum(chunk_score[a:b], float(fused[pid]))
+        inside = np.flatnonzero(np.isfinite(chunk_score))
+        paras = sorted({units[i][0] for i in inside})
+        lo, hi = paras[0], paras[-1]
+        idx = [i for i, (n, _s) in enumerate(units) if lo <= n <= hi]
+        lexical = score_sentences(weights, grams, unit_tokens, unit_grams)
+        top = float(chunk_score[inside].max())
+        spread = (top - float(chunk_score[inside].min())) or 1.0
+        scores = [
+            lexical[i] + self.settings.chunk_bonus * ((float(chunk_score[i]) - top) / spread if np.isfinite(chunk_score[i]) else -1.0)
+            for i in idx
+        ]
+        # The answering sentence must come from the matched chunks; context may come from around them.
+        best = max((j for j, i in enumerate(idx) if np.isfinite(chunk_score[i])), key=lambda j: scores[j])
+        seen = frozenset().union(*(unit_tokens[i] for i in inside))
+        # Coverage: the share of the question's information (IDF mass) found in the matched chunks.
+        coverage = sum(w for t, w in weights.items() if t in seen) / (sum(weights.values()) or 1.0)
+        shown = []
+        for j, i in enumerate(idx):
+            s = units[i][1]
+            if j + 1 < len(idx) and units[idx[j + 1]][0] != units[i][0]:
+                s = s.rstrip() + "\n"  # keep paragraph breaks visible inside the excerpt
+            shown.append(s)
+        excerpt, span = build_excerpt(shown, best, scores, grams=grams)
+        text = "\n".join(article.paragraphs[n - 1] for n in range(lo, hi + 1))
+        return (
+            Hit(
+                rank=rank,
+                score=round(top, 4),
+                title=article.title,
+                source=article.source,
+                paragraphs=tuple(range(lo, hi + 1)),
+                excerpt=excerpt,
+                highlight=span,
+                text=text,
+                article=article.id,
+                passages=tuple(sorted(m[0] for m in members)),
+            ),
+            coverage,
+        )
+
+
+def default_index_dir() -> Path:
+    """``$NEWSBOT_INDEX_DIR``, else ``index`` in the per-user cache folder."""
+    env = os.environ.get("NEWSBOT_INDEX_DIR")
+    if env:
+        return Path(env).expanduser()
+    # Imported here: only the CLI entry points need it.
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("newsbot")) / "index"
+
+
+def sample_corpus() -> Path:
+    """The sample newspaper page shipped inside the package."""
+    return Path(__file__).parent / "data"

@@ -1,0 +1,52 @@
+"""Word tokens for BM25 and for choosing the excerpt: jieba's search-engine mode, lower-cased."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+
+_WORD = re.compile(r"\w", re.UNICODE)
+
+# Question words and particles: they carry no topic, so they must neither match passages nor
+# count as evidence that a passage answers.
+STOPWORDS = frozenset(
+    """
+    的 了 是 在 和 与 及 或 把 被 对 向 从 为 以 于 将 也 都 还 又 就 才 而 并 且 之 其 这 那 这个 那个 这些 那些
+    什么 什么样 啥 哪 哪个 哪些 哪里 哪儿 哪家 哪位 哪一 哪天 哪年 哪种 谁 谁的 多少 几 几个 几名 几次 几年 多 多久 多长
+    怎么 怎样 怎么样 如何 为何 为什么 吗 呢 吧 啊 呀 么 有 有没有 没有 是否 是不是 能 能否 可以 会 要 请问 一下 一个
+    我 你 他 她 它 我们 你们 他们 她们 它们 自己 该 此 个 些 中 上 下 里 内 外 时 后 前 年 月 日 号 去 来 到 给 让 由 所 等
+    a an the of in on at to for from by with about as is are was were be been being do does did done what which who
+    whom whose when where why how much many that this these those it its and or not no yes can could would should
+    will shall may might there their they them he she his her i you we our your me my
+    """.split()
+)
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    # Imported here: building jieba's prefix dictionary costs ~0.5 s; commands that never
+    # tokenise (help, config) should not pay for it.
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def _keep(tok: str) -> bool:
+    return bool(tok.strip()) and bool(_WORD.search(tok))
+
+
+def tokenize(text: str) -> list[str]:
+    """All word tokens of ``text`` (punctuation and spaces dropped)."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return [t for t in _jieba().lcut_for_search(text) if _keep(t)]
+
+
+def query_terms(text: str) -> list[str]:
+    """Tokens of a question, stop words dropped; falls back to all tokens if none remain."""
+    toks = tokenize(text)
+    kept = [t for t in toks if t not in STOPWORDS]
+    return kept or toks

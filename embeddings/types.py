@@ -1,0 +1,77 @@
+"""The small frozen types passed end to end, from ingest to the CLI's ``--json``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article of a newspaper page, after page-break rejoin and de-duplication."""
+
+    id: int
+    title: str
+    source: str  # file name relative to the indexed root
+    paragraphs: tuple[str, ...]  # paragraph n is paragraphs[n - 1]
+    kicker: tuple[str, ...] = ()  # heading lines above the headline
+    subtitles: tuple[str, ...] = ()  # heading lines below the headline
+    byline: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk: what BM25 and FAISS index. Row i of FAISS is passage i is BM25 doc i."""
+
+    id: int
+    article: int  # Article.id
+    text: str  # the chunk's own text, sentences quoted exactly
+    title: str
+    source: str
+    paragraphs: tuple[int, ...]  # 1-based paragraph numbers inside the article
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One cited answer: a merged run of passages and the excerpt a reader sees."""
+
+    rank: int
+    score: float
+    title: str
+    source: str
+    paragraphs: tuple[int, ...]
+    excerpt: str  # at most 300 characters, quoted from ``text``, trimmed with "…"
+    highlight: tuple[int, int]  # [start, end) of the answering sentence(s) inside ``excerpt``
+    text: str  # the full passage: the whole paragraph(s), joined by newlines
+    article: int = 0
+    passages: tuple[int, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["paragraphs"] = list(self.paragraphs)
+        d["highlight"] = list(self.highlight)
+        d["passages"] = list(self.passages)
+        return d
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What ``ask`` returns: the hits, or ``answered=False`` when nothing relevant was found."""
+
+    query: str
+    answered: bool
+    hits: tuple[Hit, ...]
+    reason: str = ""  # why nothing was answered, for people
+    evidence: tuple[float, float] = (0.0, 0.0)  # (best dense cosine, best query-term coverage)
+
+    def to_dict(self) -> dict:
+        return {
+            "query": self.query,
+            "answered": self.answered,
+            "results": [h.to_dict() for h in self.hits],
+        }
