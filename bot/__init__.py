@@ -1,0 +1,1 @@
+"""newsbot front ends: the `newsbot` CLI and the Telegram bot."""

@@ -1,0 +1,1074 @@
+"""A small but real Telegram Bot API server for tests (aiohttp, plain HTTP on 127.0.0.1).
+
+Bots under test talk to it over HTTP exactly as they talk to api.telegram.org::
+
+    api = FakeBotAPI()
+    await api.start()
+    app = (ApplicationBuilder().token(api.token)
+           .base_url(api.root + "/bot").base_file_url(api.root + "/file/bot").build())
+
+Use :class:`FakeBotAPI` when the bot runs in the test's event loop, and
+:class:`FakeBotAPIThread` (server in a background thread with its own loop, sync client
+methods) when the bot runs in a subprocess, another thread or another loop.
+
+Emulated: getMe, webhook methods, getUpdates with real long polling and offset confirmation,
+sendMessage, editMessageText, editMessageReplyMarkup, deleteMessage, answerCallbackQuery,
+sendChatAction, *MyCommands, close, logOut -- with Telegram's checks and error shapes
+(HTML parsing ported from TDLib, 4096 UTF-16 unit limit, empty text, not modified, ...).
+Method names are case-insensitive, as in Telegram.  Not emulated: webhook delivery, files,
+Markdown parsing (Markdown text is taken verbatim), privacy mode.
+
+Deliberate divergence: with ``strict_html=True`` (default) a bare "&" that does not start
+one of the entities Telegram knows (&lt; &gt; &amp; &quot; &#N; &#xN;) is rejected, as the
+Bot API docs demand; real Telegram silently keeps it.  Pass ``strict_html=False`` for
+Telegram's exact lenient behaviour.  A bare "<" is an error either way, as in Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import functools
+import inspect
+import json
+import re
+import threading
+import time
+from collections import deque
+from typing import Any, Callable
+
+from aiohttp import web
+
+DEFAULT_TOKEN = "123456:TEST-token"
+BOT_USERNAME = "newsbot_test_bot"
+DEFAULT_USER_ID = 1001
+DEFAULT_GROUP_ID = -200300
+DEFAULT_SUPERGROUP_ID = -1001002003004
+DEFAULT_CHANNEL_ID = -1009998887776
+MAX_TEXT_LENGTH = 4096
+
+# Parameters whose form-encoded value is a plain string; everything else is JSON-decoded.
+_STRING_PARAMS = {"text", "parse_mode", "caption", "callback_query_id", "url", "action",
+                  "inline_message_id", "secret_token", "ip_address", "language_code",
+                  "description", "short_description", "name", "title", "emoji",
+                  "business_connection_id", "message_effect_id"}
+_CHAT_ACTIONS = {"typing", "upload_photo", "record_video", "upload_video", "record_voice",
+                 "upload_voice", "upload_document", "choose_sticker", "find_location",
+                 "record_video_note", "upload_video_note"}
+_STATUS_TEXT = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                409: "Conflict", 500: "Internal Server Error", 502: "Bad Gateway"}
+
+
+class TelegramAPIError(Exception):
+    """An error answer, shaped like Telegram's: ok=false, error_code, description."""
+
+    def __init__(self, code: int, description: str, parameters: dict | None = None):
+        super().__init__(description)
+        self.code, self.description, self.parameters = code, description, parameters
+
+    def payload(self) -> dict:
+        body = {"ok": False, "error_code": self.code, "description": self.description}
+        if self.parameters:
+            body["parameters"] = self.parameters
+        return body
+
+
+def _bad(description: str) -> TelegramAPIError:
+    return TelegramAPIError(400, "Bad Request: " + description)
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, the unit Telegram uses for limits and entity offsets."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+# --------------------------------------------------------------------------- HTML parsing
+class HTMLParseError(ValueError):
+    """Raised by :func:`parse_html`; the message is TDLib's (after "can't parse entities: ")."""
+
+
+_HTML_TAGS = {"a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins", "tg-spoiler",
+              "tg-emoji", "span", "pre", "code", "blockquote"}
+_SIMPLE_TAGS = {"b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
+                "ins": "underline", "s": "strikethrough", "strike": "strikethrough",
+                "del": "strikethrough", "tg-spoiler": "spoiler", "span": "spoiler"}
+_SPACE = " \t\r\n\v\0"  # "\0" is also the end sentinel, as in TDLib's C-string scanning
+_NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_PRIORITY = {"blockquote": 0, "expandable_blockquote": 0, "pre": 11, "code": 20,
+             "text_link": 49, "bold": 90, "italic": 91, "underline": 92, "strikethrough": 93,
+             "spoiler": 94, "custom_emoji": 99}
+
+
+def _decode_html_entity(s: str, pos: int) -> tuple[str | None, int]:
+    """Port of TDLib's decode_html_entity; ``s`` ends with a "\\0" sentinel."""
+    end = pos + 1
+    if s[end] == "#":
+        end += 1
+        code, base, digits = 0, 10, "0123456789"
+        if s[end] == "x":
+            end, base, digits = end + 1, 16, "0123456789abcdefABCDEF"
+        while s[end] in digits:
+            code, end = code * base + int(s[end], 16), end + 1
+        if code == 0 or code >= 0x10FFFF or end - pos >= 10:
+            return None, pos
+        char = chr(code)
+    else:
+        while s[end].isascii() and s[end].isalpha():
+            end += 1
+        char = _NAMED_ENTITIES.get(s[pos + 1:end])
+        if char is None:
+            return None, pos
+    return char, end + 1 if s[end] == ";" else end
+
+
+def parse_html(text: str, strict: bool = True) -> tuple[str, list[dict]]:
+    """Parse Telegram-flavoured HTML into (plain text, Bot API entities); port of TDLib."""
+    n, s = len(text), text + "\0"
+    out: list[str] = []
+    entities: list[dict] = []
+    stack: list[tuple[str, str, int, int]] = []  # tag, argument, utf16 offset, len(out)
+    u16, bad_surrogate, i = 0, False, 0
+
+    def at(pos: int) -> int:
+        return len(text[:pos].encode("utf-8", "surrogatepass"))
+
+    def entity(pos: int) -> str | None:
+        nonlocal i
+        char, i = _decode_html_entity(s, pos)
+        if char is None and strict:
+            raise HTMLParseError(f'Character "&" at byte offset {at(pos)} is not a part of an'
+                                 ' HTML entity; replace it with "&amp;"')
+        return char
+
+    while i < n:
+        c = s[i]
+        if c == "&" and (char := entity(i)) is not None:
+            out.append(char)
+            u16 += 2 if ord(char) > 0xFFFF else 1
+            bad_surrogate |= 0xD800 <= ord(char) <= 0xDFFF
+            continue
+        if c != "<":
+            out.append(c)
+            u16 += 2 if ord(c) > 0xFFFF else 1
+            i += 1
+            continue
+        begin, i = i, i + 1
+        if s[i] != "/":  # start tag
+            while s[i] not in _SPACE and s[i] != ">":
+                i += 1
+            if i >= n:
+                raise HTMLParseError(f"Unclosed start tag at byte offset {at(begin)}")
+            tag = s[begin + 1:i].lower()
+            if tag not in _HTML_TAGS:
+                raise HTMLParseError(f'Unsupported start tag "{tag}" at byte offset {at(begin)}')
+            arg = ""
+            while s[i] != ">":
+                while i < n and s[i] in _SPACE:
+                    i += 1
+                if s[i] == ">":
+                    break
+                name_begin = i
+                while s[i] not in _SPACE and s[i] not in "=>":
+                    i += 1
+                name = s[name_begin:i]
+                if not name:
+                    raise HTMLParseError(f'Empty attribute name in the tag "{tag}" at byte '
+                                         f"offset {at(begin)}")
+                while i < n and s[i] in _SPACE:
+                    i += 1
+                if s[i] != "=":
+                    if tag == "blockquote" and name.lower() == "expandable":
+                        arg = "expandable"
+                        continue
+                    raise HTMLParseError("Expected equal sign in declaration of an attribute of "
+                                         f'the tag "{tag}" at byte offset {at(begin)}')
+                i += 1
+                while i < n and s[i] in _SPACE:
+                    i += 1
+                if i >= n:
+                    raise HTMLParseError(f'Unclosed start tag "{tag}" at byte offset {at(begin)}')
+                if s[i] not in "'\"":  # a name token
+                    token_begin = i
+                    while s[i].isascii() and (s[i].isalnum() or s[i] in ".-"):
+                        i += 1
+                    value = s[token_begin:i].lower()
+                    if s[i] not in _SPACE and s[i] != ">":
+                        raise HTMLParseError("Unexpected end of name token at byte offset "
+                                             f"{at(token_begin)}")
+                else:  # a string literal
+                    quote, i, chars = s[i], i + 1, []
+                    while i < n and s[i] != quote:
+                        if s[i] == "&" and (char := entity(i)) is not None:
+                            chars.append(char)
+                            continue
+                        chars.append(s[i])
+                        i += 1
+                    i += 1 if i < n else 0
+                    value = "".join(chars)
+                if i >= n:
+                    raise HTMLParseError(f"Unclosed start tag at byte offset {at(begin)}")
+                if tag == "a" and name == "href":
+                    arg = value
+                elif tag == "code" and name == "class" and value.startswith("language-"):
+                    arg = value[9:]
+                elif tag == "span" and name == "class" and value.startswith("tg-"):
+                    arg = value[3:]
+                elif tag == "tg-emoji" and name == "emoji-id":
+                    arg = value
+            if tag == "span" and arg != "spoiler":
+                raise HTMLParseError('Tag "span" must have class "tg-spoiler" at byte offset '
+                                     f"{at(begin)}")
+            stack.append((tag, arg, u16, len(out)))
+        else:  # end tag
+            if not stack:
+                raise HTMLParseError(f"Unexpected end tag at byte offset {at(begin)}")
+            while s[i] not in _SPACE and s[i] != ">":
+                i += 1
+            end_name = s[begin + 2:i].lower()
+            while i < n and s[i] in _SPACE:
+                i += 1
+            if s[i] != ">":
+                raise HTMLParseError(f"Unclosed end tag at byte offset {at(begin)}")
+            tag, arg, start, out_pos = stack.pop()
+            if end_name and end_name != tag:
+                raise HTMLParseError(f'Unmatched end tag at byte offset {at(begin)}, expected '
+                                     f'"</{tag}>", found "</{end_name}>"')
+            if u16 > start:
+                _close_entity(entities, tag, arg, start, u16 - start, "".join(out[out_pos:]))
+        i += 1  # skip ">"
+    if stack:
+        raise HTMLParseError('Can\'t find end tag corresponding to start tag "%s"' % stack[-1][0])
+    if bad_surrogate:
+        raise HTMLParseError("Text contains invalid Unicode characters after decoding HTML "
+                             "entities, check for unmatched surrogate code units")
+    for ent in entities:
+        if ent["type"] == "code":
+            ent.pop("language", None)
+    entities.sort(key=lambda e: (e["offset"], -e["length"], _PRIORITY.get(e["type"], 50)))
+    return "".join(out), entities
+
+
+def _close_entity(entities: list, tag: str, arg: str, offset: int, length: int, inner: str):
+    last = entities[-1] if entities else None
+    same = last is not None and last["offset"] == offset and last["length"] == length
+    if tag in _SIMPLE_TAGS:
+        entities.append({"type": _SIMPLE_TAGS[tag], "offset": offset, "length": length})
+    elif tag == "tg-emoji":
+        if not arg.isdigit() or int(arg) == 0:
+            raise HTMLParseError("Invalid custom emoji identifier specified")
+        entities.append({"type": "custom_emoji", "offset": offset, "length": length,
+                         "custom_emoji_id": arg})
+    elif tag == "a":
+        if arg or inner:
+            entities.append({"type": "text_link", "offset": offset, "length": length,
+                             "url": arg or inner})
+    elif tag == "pre":
+        if same and last["type"] == "code" and last.get("language"):
+            last["type"] = "pre"
+        else:
+            entities.append({"type": "pre", "offset": offset, "length": length})
+    elif tag == "code":
+        if same and last["type"] == "pre" and arg:
+            last["language"] = arg
+        else:
+            entities.append({"type": "code", "offset": offset, "length": length, "language": arg})
+    else:  # blockquote
+        kind = "expandable_blockquote" if arg == "expandable" else "blockquote"
+        entities.append({"type": kind, "offset": offset, "length": length})
+
+
+def _trim(text: str, entities: list[dict]) -> tuple[str, list[dict]]:
+    """Strip surrounding whitespace as Telegram does, keeping entities aligned."""
+    shift, new = utf16_len(text[:len(text) - len(text.lstrip())]), text.strip()
+    total, result = utf16_len(new), []
+    for ent in entities:
+        start = max(ent["offset"] - shift, 0)
+        end = min(ent["offset"] + ent["length"] - shift, total)
+        if end > start:
+            result.append({**ent, "offset": start, "length": end - start})
+    return new, result
+
+
+def auto_entities(text: str) -> list[dict]:
+    """Entities a Telegram client attaches: a leading bot_command and @mentions."""
+    found = []
+    command = re.match(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>])", text)
+    if command:
+        found.append({"type": "bot_command", "offset": 0, "length": utf16_len(command.group())})
+    for m in re.finditer(r"(?<!\w)@[A-Za-z0-9_]{2,32}(?!\w)", text):
+        if not (command and m.start() < command.end()):
+            found.append({"type": "mention", "offset": utf16_len(text[:m.start()]),
+                          "length": utf16_len(m.group())})
+    return found
+
+
+# --------------------------------------------------------------------------- the server
+class FakeBotAPI:
+    """The Bot API server; runs in the current event loop.  See the module docstring.
+
+    Thread-safety: all state sits behind one lock, so every method except ``start``/``stop``
+    may be called from any thread; waiters in any loop or thread are woken on each change.
+    """
+
+    def __init__(self, token: str = DEFAULT_TOKEN, *, username: str = BOT_USERNAME,
+                 first_name: str = "NewsBot Test", strict_html: bool = True,
+                 known_chats_only: bool = False):
+        self.token, self.strict_html, self.known_chats_only = token, strict_html, known_chats_only
+        self.bot_user = {"id": int(token.split(":")[0]), "is_bot": True,
+                         "first_name": first_name, "username": username,
+                         "can_join_groups": True, "can_read_all_group_messages": False,
+                         "supports_inline_queries": False, "can_connect_to_business": False,
+                         "has_main_web_app": False}
+        self.root = ""
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._version = 0
+        self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self._runner: web.AppRunner | None = None
+        self._closing = False
+        self._users: dict[int, dict] = {DEFAULT_USER_ID: {
+            "id": DEFAULT_USER_ID, "is_bot": False, "first_name": "Alice",
+            "username": "alice", "language_code": "en"}}
+        self._chats: dict[int, dict] = {}
+        self._messages: dict[tuple[int, int], dict] = {}
+        self._bot_messages: list[tuple[int, int]] = []
+        self._next_message_id: dict[int, int] = {}
+        self._updates: deque[dict] = deque()
+        self._next_update_id = 1
+        self._poll_generation = 0
+        self._allowed_updates: list[str] | None = None
+        self._open_queries: set[str] = set()
+        self._next_query_id = 1
+        self._log: list[dict] = []
+        self._answers: list[dict] = []
+        self._actions: list[dict] = []
+        self._commands: dict[tuple[str, str], list] = {}
+        self._webhook: dict = {"url": ""}
+        self._faults: dict[str, deque[TelegramAPIError]] = {}
+        self._delays: dict[str, deque[float]] = {}
+        self._methods: dict[str, tuple[str, Callable]] = {}
+        for name in ("getMe", "deleteWebhook", "setWebhook", "getWebhookInfo", "getUpdates",
+                     "sendMessage", "editMessageText", "editMessageReplyMarkup", "deleteMessage",
+                     "answerCallbackQuery", "sendChatAction", "setMyCommands", "getMyCommands",
+                     "deleteMyCommands", "close", "logOut"):
+            self._methods[name.lower()] = (name, getattr(self, "_api_" + name))
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> "FakeBotAPI":
+        """Bind 127.0.0.1 on a free port and serve; sets :attr:`root`."""
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.root = f"http://127.0.0.1:{port}"
+        self._closing = False
+        return self
+
+    async def stop(self) -> None:
+        """Release pending long polls (they answer with no updates) and shut down."""
+        with self._lock:
+            self._closing = True
+        self._changed()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> "FakeBotAPI":
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ change notification
+    def _changed(self) -> None:
+        with self._cond:
+            self._version += 1
+            self._cond.notify_all()
+            waiters = list(self._async_waiters)
+        for loop, event in waiters:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # that loop is closed
+                pass
+
+    async def _wait_change(self, since: int, timeout: float) -> None:
+        entry = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            if self._version != since:
+                return
+            self._async_waiters.add(entry)
+        try:
+            await asyncio.wait_for(entry[1].wait(), max(timeout, 0))
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            with self._lock:
+                self._async_waiters.discard(entry)
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Wait until ``predicate()`` is truthy (re-checked on each change); return its value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                version = self._version
+            if result := predicate():
+                return result
+            if (remaining := deadline - time.monotonic()) <= 0:
+                raise TimeoutError(f"condition not met within {timeout}s; bot sent: "
+                                   f"{[m.get('text') for m in self.sent()]}")
+            await self._wait_change(version, remaining)
+
+    async def wait_for_messages(self, chat_id: int | None, n: int = 1,
+                                timeout: float = 10.0) -> list[dict]:
+        """Wait until the bot has sent at least ``n`` messages to ``chat_id`` (None: any)."""
+        return await self.wait_for(lambda: (m := self.sent(chat_id)) and len(m) >= n and m,
+                                   timeout)
+
+    # ------------------------------------------------------------------ fault injection
+    def fail_next(self, method: str, status: int = 500, retry_after: int | None = None,
+                  times: int = 1, description: str | None = None) -> None:
+        """Make the next ``times`` calls of ``method`` answer with an error ``status``."""
+        params = None
+        if status == 429:
+            retry_after = 1 if retry_after is None else retry_after
+            description = description or f"Too Many Requests: retry after {retry_after}"
+            params = {"retry_after": retry_after}
+        description = description or _STATUS_TEXT.get(status, "Error")
+        with self._lock:
+            queue = self._faults.setdefault(method.lower(), deque())
+            queue.extend(TelegramAPIError(status, description, params) for _ in range(times))
+
+    def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``method`` wait ``seconds`` before answering."""
+        with self._lock:
+            self._delays.setdefault(method.lower(), deque()).extend([seconds] * times)
+
+    # ------------------------------------------------------------------ reading state
+    def sent(self, chat_id: int | None = None) -> list[dict]:
+        """The bot's messages (current state, after edits; deleted ones left out), in order."""
+        with self._lock:
+            return [copy.deepcopy(self._messages[key]) for key in self._bot_messages
+                    if key in self._messages and (chat_id is None or key[0] == chat_id)]
+
+    def calls(self, method: str | None = None) -> list[dict]:
+        """Request log: dicts with method, params, http_method, time, ok and result/error."""
+        with self._lock:
+            return [copy.deepcopy(c) for c in self._log
+                    if method is None or c["method"].lower() == method.lower()]
+
+    def callback_answers(self) -> list[dict]:
+        """Parameters of every successful answerCallbackQuery call."""
+        with self._lock:
+            return copy.deepcopy(self._answers)
+
+    def chat_actions(self, chat_id: int | None = None) -> list[dict]:
+        """Successful sendChatAction calls as {"chat_id", "action", ...}."""
+        with self._lock:
+            return [dict(a) for a in self._actions if chat_id in (None, a["chat_id"])]
+
+    def get_message(self, chat_id: int, message_id: int) -> dict | None:
+        """Current state of any stored message (the user's or the bot's)."""
+        with self._lock:
+            return copy.deepcopy(self._messages.get((chat_id, message_id)))
+
+    def pending_updates(self) -> list[dict]:
+        """Updates not yet confirmed by the bot through getUpdates' offset."""
+        with self._lock:
+            return copy.deepcopy(list(self._updates))
+
+    # ------------------------------------------------------------------ injecting updates
+    def _user(self, user_id: int, username: str | None, first_name: str | None) -> dict:
+        user = self._users.setdefault(user_id, {
+            "id": user_id, "is_bot": False, "first_name": f"User {user_id}",
+            "username": f"user{user_id}", "language_code": "en"})
+        if username is not None:
+            user["username"] = username
+        if first_name is not None:
+            user["first_name"] = first_name
+        return dict(user)
+
+    def _new_chat(self, chat_id: int, chat_type: str, title: str | None = None,
+                  user: dict | None = None) -> dict:
+        if chat_type == "private":
+            chat = {"id": chat_id, "type": "private",
+                    "first_name": (user or {}).get("first_name", f"User {chat_id}")}
+            if user and user.get("username"):
+                chat["username"] = user["username"]
+        elif chat_type in ("group", "supergroup", "channel"):
+            if chat_id >= 0:
+                raise ValueError(f"{chat_type} chats need a negative id, got {chat_id}")
+            chat = {"id": chat_id, "type": chat_type, "title": title or f"Test {chat_type}"}
+        else:
+            raise ValueError(f"unknown chat type {chat_type!r}")
+        self._chats[chat_id] = chat
+        return dict(chat)
+
+    def _push_update(self, kind: str, obj: dict) -> dict:
+        update = {"update_id": self._next_update_id, kind: copy.deepcopy(obj)}
+        self._next_update_id += 1
+        self._updates.append(update)
+        return update
+
+    def _store(self, chat: dict, fields: dict) -> dict:
+        message_id = self._next_message_id.get(chat["id"], 0) + 1
+        self._next_message_id[chat["id"]] = message_id
+        msg = {"message_id": message_id, **fields, "chat": dict(chat), "date": int(time.time())}
+        self._messages[(chat["id"], message_id)] = msg
+        return msg
+
+    def _inject(self, content: dict, *, user_id: int = DEFAULT_USER_ID,
+                chat_id: int | None = None, chat_type: str = "private",
+                username: str | None = None, first_name: str | None = None,
+                title: str | None = None, reply_to_message_id: int | None = None) -> dict:
+        with self._lock:
+            if chat_type == "channel":
+                chat = self._new_chat(chat_id or DEFAULT_CHANNEL_ID, "channel", title)
+                fields, kind = {"sender_chat": chat}, "channel_post"
+            else:
+                if chat_type == "private" and chat_id not in (None, user_id):
+                    raise ValueError("a private chat's id is the user's id")
+                user = self._user(user_id, username, first_name)
+                default = {"private": user_id, "group": DEFAULT_GROUP_ID,
+                           "supergroup": DEFAULT_SUPERGROUP_ID}.get(chat_type, 0)
+                chat = self._new_chat(chat_id if chat_id is not None else default, chat_type,
+                                      title, user)
+                fields, kind = {"from": user}, "message"
+            if reply_to_message_id is not None:
+                replied = self._messages.get((chat["id"], reply_to_message_id))
+                if replied is None:
+                    raise ValueError(f"no message {reply_to_message_id} in chat {chat['id']}")
+                fields["reply_to_message"] = {k: v for k, v in replied.items()
+                                              if k != "reply_to_message"}
+            msg = self._store(chat, {**fields, **content})
+            self._push_update(kind, msg)
+        self._changed()
+        return copy.deepcopy(msg)
+
+    def _send_user_message(self, text: str, *, user_id: int = DEFAULT_USER_ID,
+                           chat_id: int | None = None, chat_type: str = "private",
+                           username: str | None = None, first_name: str | None = None,
+                           title: str | None = None, reply_to_message_id: int | None = None,
+                           entities: list[dict] | None = None) -> dict:
+        """Inject a text message from a user; returns the Message dict.
+
+        The private chat id is the user id; group/supergroup/channel chats get negative
+        default ids.  Without ``entities``, a leading "/command[@bot]" gets a bot_command
+        entity and "@name" occurrences get mention entities, as Telegram clients send them.
+        """
+        content: dict = {"text": text}
+        ents = auto_entities(text) if entities is None else entities
+        if ents:
+            content["entities"] = ents
+        return self._inject(content, user_id=user_id, chat_id=chat_id, chat_type=chat_type,
+                            username=username, first_name=first_name, title=title,
+                            reply_to_message_id=reply_to_message_id)
+
+    def _send_channel_post(self, text: str, *, chat_id: int = DEFAULT_CHANNEL_ID,
+                           title: str | None = None, entities: list[dict] | None = None) -> dict:
+        """Inject a channel post (update type channel_post, sender_chat instead of from)."""
+        return self._send_user_message(text, chat_id=chat_id, chat_type="channel", title=title,
+                                       entities=entities)
+
+    def _send_sticker(self, emoji: str = "👍", **sender) -> dict:
+        """Inject a sticker message (no text); takes send_user_message's sender keywords."""
+        sticker = {"file_id": "CAACAgIAAxk-sticker", "file_unique_id": "AgADsticker",
+                   "type": "regular", "width": 512, "height": 512, "is_animated": False,
+                   "is_video": False, "emoji": emoji}
+        return self._inject({"sticker": sticker}, **sender)
+
+    def _send_photo(self, caption: str | None = None, **sender) -> dict:
+        """Inject a photo message (no text, optional caption); sender keywords as above."""
+        photo = [{"file_id": f"AgACAgIAAxk-photo-{w}", "file_unique_id": f"AQADphoto{w}",
+                  "width": w, "height": w * 3 // 4, "file_size": w * 100} for w in (90, 320, 800)]
+        content: dict = {"photo": photo}
+        if caption is not None:
+            content["caption"] = caption
+        return self._inject(content, **sender)
+
+    @staticmethod
+    def _key(message: dict) -> tuple[int, int]:
+        if "update_id" in message:
+            message = next(v for k, v in message.items() if k != "update_id")
+        return message["chat"]["id"], message["message_id"]
+
+    def _send_edited_message(self, message: dict, text: str, *,
+                             entities: list[dict] | None = None) -> dict:
+        """Edit a previously injected user message (or channel post) and push the update."""
+        with self._lock:
+            msg = self._messages.get(self._key(message))
+            if msg is None or msg.get("from", {}).get("id") == self.bot_user["id"]:
+                raise ValueError("not a stored user message")
+            msg["text"], msg["edit_date"] = text, int(time.time())
+            msg.pop("entities", None)
+            if ents := (auto_entities(text) if entities is None else entities):
+                msg["entities"] = ents
+            kind = "edited_channel_post" if msg["chat"]["type"] == "channel" else "edited_message"
+            self._push_update(kind, msg)
+        self._changed()
+        return copy.deepcopy(msg)
+
+    def _press_button(self, message: dict, callback_data: str, *, user_id: int | None = None,
+                      username: str | None = None, first_name: str | None = None) -> dict:
+        """Press the inline button carrying ``callback_data`` on a bot message.
+
+        Pushes a callback_query update and returns the CallbackQuery dict.  The user
+        defaults to the private chat's user.  Raises ValueError if no such button exists.
+        """
+        with self._lock:
+            msg = self._messages.get(self._key(message))
+            rows = ((msg or {}).get("reply_markup") or {}).get("inline_keyboard", [])
+            if not any(b.get("callback_data") == callback_data for row in rows for b in row):
+                raise ValueError(f"message has no button with callback_data {callback_data!r}")
+            if user_id is None:
+                chat_id = msg["chat"]["id"]
+                user_id = chat_id if chat_id > 0 else DEFAULT_USER_ID
+            query = {"id": str(4_000_000_000 + self._next_query_id),
+                     "from": self._user(user_id, username, first_name),
+                     "message": copy.deepcopy(msg),
+                     "chat_instance": str(abs(msg["chat"]["id"]) * 7919 + 13),
+                     "data": callback_data}
+            self._next_query_id += 1
+            self._open_queries.add(query["id"])
+            self._push_update("callback_query", query)
+        self._changed()
+        return copy.deepcopy(query)
+
+    # ------------------------------------------------------------------ HTTP plumbing
+    async def _read_params(self, request: web.Request) -> dict:
+        params: dict[str, Any] = dict(request.query)
+        if request.method == "POST" and request.can_read_body:
+            if request.content_type == "application/json":
+                try:
+                    body = await request.json()
+                except ValueError:
+                    raise _bad("can't parse JSON encoded request") from None
+                if isinstance(body, dict):
+                    params.update(body)
+            else:
+                for key, value in (await request.post()).items():
+                    if isinstance(value, web.FileField):
+                        value = {"filename": value.filename, "content_type": value.content_type,
+                                 "size": len(value.file.read())}
+                    params[key] = value
+        for key, value in params.items():  # form values and JSON-in-strings are JSON-encoded
+            if isinstance(value, str) and key not in _STRING_PARAMS:
+                try:
+                    params[key] = json.loads(value)
+                except ValueError:
+                    pass
+        return params
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        raw_method = request.match_info["method"]
+        name, handler = self._methods.get(raw_method.lower(), (raw_method, None))
+        entry: dict = {"method": name, "http_method": request.method, "time": time.time(),
+                       "params": {}}
+        try:
+            if request.match_info["token"] != self.token:
+                raise TelegramAPIError(401, "Unauthorized")
+            entry["params"] = await self._read_params(request)
+            with self._lock:
+                delays = self._delays.get(name.lower())
+                delay = delays.popleft() if delays else 0
+            if delay:
+                await asyncio.sleep(delay)
+            with self._lock:
+                faults = self._faults.get(name.lower())
+                if faults:
+                    raise faults.popleft()
+            if handler is None:
+                raise TelegramAPIError(404, "Not Found: method not found")
+            params = copy.deepcopy(entry["params"])
+            if inspect.iscoroutinefunction(handler):
+                result = await handler(params)
+            else:
+                with self._lock:
+                    result = handler(params)
+            entry.update(ok=True, result=copy.deepcopy(result))
+            body, status = {"ok": True, "result": result}, 200
+        except TelegramAPIError as exc:
+            entry.update(ok=False, error_code=exc.code, error=exc.description)
+            body, status = exc.payload(), exc.code
+        except Exception as exc:  # a bug in this server: answer like Telegram, keep a trace
+            entry.update(ok=False, error_code=500, error=f"Internal Server Error: {exc!r}")
+            body, status = {"ok": False, "error_code": 500, "description": entry["error"]}, 500
+        with self._lock:
+            self._log.append(entry)
+        self._changed()
+        return web.json_response(body, status=status)
+
+    # ------------------------------------------------------------------ parameter helpers
+    @staticmethod
+    def _int(params: dict, name: str, default: int | None = None) -> int | None:
+        value = params.get(name)
+        if value is None or value == "":
+            return default
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise _bad(f"invalid {name} specified") from None
+
+    def _chat(self, params: dict) -> dict:
+        value = params.get("chat_id")
+        if value is None or value == "":
+            raise _bad("chat_id is empty")
+        if isinstance(value, str) and value.startswith("@"):
+            for chat in self._chats.values():
+                if chat.get("username", "").lower() == value[1:].lower():
+                    return chat
+            raise _bad("chat not found")
+        try:
+            chat_id = int(value)
+        except (TypeError, ValueError):
+            raise _bad("chat not found") from None
+        if chat_id in self._chats:
+            return self._chats[chat_id]
+        if self.known_chats_only or chat_id == 0:
+            raise _bad("chat not found")
+        kind = "private" if chat_id > 0 else "supergroup" if chat_id < -10**12 else "group"
+        return self._new_chat(chat_id, kind, user=self._users.get(chat_id))
+
+    def _text(self, params: dict) -> tuple[str, list[dict]]:
+        text = params.get("text")
+        text = "" if text is None else str(text)
+        entities = params.get("entities")
+        mode = str(params.get("parse_mode") or "").lower()
+        if entities is not None:
+            if not isinstance(entities, list):
+                raise _bad("can't parse entities JSON object")
+        elif mode == "html":
+            try:
+                text, entities = parse_html(text, self.strict_html)
+            except HTMLParseError as exc:
+                raise _bad(f"can't parse entities: {exc}") from None
+        elif mode in ("", "markdown", "markdownv2"):
+            entities = []
+        else:
+            raise _bad("unsupported parse_mode")
+        text, entities = _trim(text, entities)
+        if not text:
+            raise _bad("message text is empty")
+        if utf16_len(text) > MAX_TEXT_LENGTH:
+            raise _bad("message is too long")
+        return text, entities
+
+    @staticmethod
+    def _markup(params: dict) -> dict | None:
+        """Validate reply_markup; return the inline keyboard to echo (Telegram echoes only those)."""
+        markup = params.get("reply_markup")
+        if markup is None:
+            return None
+        if not isinstance(markup, dict):
+            raise _bad("can't parse reply keyboard markup JSON object")
+        if "inline_keyboard" not in markup:
+            return None
+        rows = markup["inline_keyboard"]
+        if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+            raise _bad('field "inline_keyboard" of the InlineKeyboardMarkup should be an Array '
+                       "of Arrays")
+        for button in (b for row in rows for b in row):
+            if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+                raise _bad("can't parse inline keyboard button: Field \"text\" must be of type "
+                           "String")
+            if len(button) == 1:
+                raise _bad("can't parse inline keyboard button: Text buttons are unallowed in "
+                           "the inline keyboard")
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode("utf-8")) <= 64:
+                raise _bad("BUTTON_DATA_INVALID")
+            if "url" in button and not str(button["url"]).strip():
+                raise _bad("BUTTON_URL_INVALID")
+        return {"inline_keyboard": rows}
+
+    def _editable(self, params: dict) -> dict:
+        if params.get("inline_message_id"):
+            raise _bad("message to edit not found")
+        chat = self._chat(params)
+        msg = self._messages.get((chat["id"], self._int(params, "message_id", 0)))
+        if msg is None:
+            raise _bad("message to edit not found")
+        if msg.get("from", {}).get("id") != self.bot_user["id"] and "sender_chat" not in msg:
+            raise _bad("message can't be edited")
+        return msg
+
+    # ------------------------------------------------------------------ Bot API methods
+    def _api_getMe(self, params: dict) -> dict:
+        return dict(self.bot_user)
+
+    def _api_close(self, params: dict) -> bool:
+        return True
+
+    _api_logOut = _api_close
+
+    def _api_setWebhook(self, params: dict) -> bool:
+        url = str(params.get("url") or "")
+        if url and not url.lower().startswith("https://"):
+            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        self._webhook = {"url": url, **{k: params[k] for k in
+                                         ("max_connections", "allowed_updates") if k in params}}
+        return True
+
+    def _api_deleteWebhook(self, params: dict) -> bool:
+        return self._api_setWebhook({"drop_pending_updates": params.get("drop_pending_updates")})
+
+    def _api_getWebhookInfo(self, params: dict) -> dict:
+        return {**self._webhook, "has_custom_certificate": False,
+                "pending_update_count": len(self._updates)}
+
+    async def _api_getUpdates(self, params: dict) -> list[dict]:
+        offset = self._int(params, "offset")
+        limit = min(max(self._int(params, "limit", 100), 1), 100)
+        try:
+            timeout = max(float(params.get("timeout") or 0), 0.0)
+        except (TypeError, ValueError):
+            raise _bad("invalid timeout specified") from None
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            if self._webhook["url"]:
+                raise TelegramAPIError(409, "Conflict: can't use getUpdates method while webhook "
+                                       "is active; use deleteWebhook to delete the webhook first")
+            if isinstance(params.get("allowed_updates"), list) and params["allowed_updates"]:
+                self._allowed_updates = list(params["allowed_updates"])
+            self._poll_generation += 1  # a newer getUpdates terminates an older long poll
+            generation = self._poll_generation
+        self._changed()
+        while True:
+            with self._lock:
+                if generation != self._poll_generation:
+                    raise TelegramAPIError(409, "Conflict: terminated by other getUpdates request;"
+                                           " make sure that only one bot instance is running")
+                if offset is not None and offset < 0:
+                    while len(self._updates) > -offset:
+                        self._updates.popleft()
+                elif offset is not None:
+                    while self._updates and self._updates[0]["update_id"] < offset:
+                        self._updates.popleft()
+                if self._allowed_updates:  # updates of other types are never delivered
+                    kept = [u for u in self._updates
+                            if next(k for k in u if k != "update_id") in self._allowed_updates]
+                    self._updates = deque(kept)
+                batch = copy.deepcopy(list(self._updates)[:limit])
+                version = self._version
+                if batch or self._closing or time.monotonic() >= deadline:
+                    return batch
+            await self._wait_change(version, deadline - time.monotonic())
+
+    def _api_sendMessage(self, params: dict) -> dict:
+        chat = self._chat(params)
+        text, entities = self._text(params)
+        markup = self._markup(params)
+        fields: dict = {"from": dict(self.bot_user)}
+        if chat["type"] == "channel":
+            fields = {"sender_chat": dict(chat)}
+        reply = params.get("reply_parameters") or {}
+        reply_id = self._int(params, "reply_to_message_id") or self._int(reply, "message_id")
+        if reply_id:
+            replied = self._messages.get((chat["id"], reply_id))
+            if replied is not None:
+                fields["reply_to_message"] = {k: v for k, v in replied.items()
+                                              if k != "reply_to_message"}
+            elif not (reply.get("allow_sending_without_reply")
+                      or params.get("allow_sending_without_reply")):
+                raise _bad("message to be replied not found")
+        fields["text"] = text
+        if entities:
+            fields["entities"] = entities
+        if markup:
+            fields["reply_markup"] = markup
+        msg = self._store(chat, fields)
+        self._bot_messages.append((chat["id"], msg["message_id"]))
+        return copy.deepcopy(msg)
+
+    def _apply_edit(self, msg: dict, text: str, entities: list, markup: dict | None) -> dict:
+        old = (msg.get("text"), msg.get("entities", []), msg.get("reply_markup"))
+        if old == (text, entities, markup):
+            raise _bad("message is not modified: specified new message content and reply "
+                       "markup are exactly the same as a current content and reply markup of "
+                       "the message")
+        msg["text"], msg["edit_date"] = text, int(time.time())
+        for key, value in (("entities", entities), ("reply_markup", markup)):
+            msg.pop(key, None)
+            if value:
+                msg[key] = value
+        return copy.deepcopy(msg)
+
+    def _api_editMessageText(self, params: dict) -> dict:
+        msg = self._editable(params)
+        if "text" not in msg:
+            raise _bad("there is no text in the message to edit")
+        text, entities = self._text(params)
+        return self._apply_edit(msg, text, entities, self._markup(params))
+
+    def _api_editMessageReplyMarkup(self, params: dict) -> dict:
+        msg = self._editable(params)
+        return self._apply_edit(msg, msg.get("text"), msg.get("entities", []),
+                                self._markup(params))
+
+    def _api_deleteMessage(self, params: dict) -> bool:
+        chat = self._chat(params)
+        if self._messages.pop((chat["id"], self._int(params, "message_id", 0)), None) is None:
+            raise _bad("message to delete not found")
+        return True
+
+    def _api_answerCallbackQuery(self, params: dict) -> bool:
+        query_id = str(params.get("callback_query_id") or "")
+        if query_id not in self._open_queries:
+            raise _bad("query is too old and response timeout expired or query ID is invalid")
+        self._open_queries.discard(query_id)
+        self._answers.append(params)
+        return True
+
+    def _api_sendChatAction(self, params: dict) -> bool:
+        chat = self._chat(params)
+        if params.get("action") not in _CHAT_ACTIONS:
+            raise _bad("wrong parameter action in request")
+        self._actions.append({**params, "chat_id": chat["id"], "time": time.time()})
+        return True
+
+    @staticmethod
+    def _commands_key(params: dict) -> tuple[str, str]:
+        scope = params.get("scope") or {"type": "default"}
+        return json.dumps(scope, sort_keys=True), str(params.get("language_code") or "")
+
+    def _api_setMyCommands(self, params: dict) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise _bad("can't parse commands JSON object")
+        for cmd in commands:
+            if not isinstance(cmd, dict) or not re.fullmatch(r"[a-z0-9_]{1,32}",
+                                                             str(cmd.get("command", ""))):
+                raise _bad("BOT_COMMAND_INVALID")
+            if not 1 <= len(str(cmd.get("description", "")).strip()) <= 256:
+                raise _bad("BOT_COMMAND_DESCRIPTION_INVALID")
+        self._commands[self._commands_key(params)] = [
+            {"command": c["command"], "description": c["description"]} for c in commands]
+        return True
+
+    def _api_getMyCommands(self, params: dict) -> list[dict]:
+        return copy.deepcopy(self._commands.get(self._commands_key(params), []))
+
+    def _api_deleteMyCommands(self, params: dict) -> bool:
+        self._commands.pop(self._commands_key(params), None)
+        return True
+
+
+_INJECTORS = ("send_user_message", "send_edited_message", "send_channel_post", "send_sticker",
+              "send_photo", "press_button")
+
+
+def _async_injector(name: str):
+    core = getattr(FakeBotAPI, "_" + name)
+
+    @functools.wraps(core)
+    async def method(self, *args, **kwargs):
+        return core(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+for _name in _INJECTORS:
+    setattr(FakeBotAPI, _name, _async_injector(_name))
+
+
+# --------------------------------------------------------------------------- thread variant
+class FakeBotAPIThread:
+    """:class:`FakeBotAPI` served from a background thread with its own event loop.
+
+    Every client method is synchronous and thread-safe, so it suits sync tests and bots that
+    run in a subprocess or in another loop.  The underlying server is :attr:`api` (its async
+    ``wait_for`` also works from any other loop).
+    """
+
+    def __init__(self, token: str = DEFAULT_TOKEN, **kwargs):
+        self.api = FakeBotAPI(token, **kwargs)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    token = property(lambda self: self.api.token)
+    root = property(lambda self: self.api.root)
+    bot_user = property(lambda self: self.api.bot_user)
+
+    def start(self, timeout: float = 10.0) -> "FakeBotAPIThread":
+        ready, errors = threading.Event(), []
+
+        def run() -> None:
+            loop = self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.api.start())
+            except BaseException as exc:  # report to start() and give up
+                errors.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="FakeBotAPI", daemon=True)
+        self._thread.start()
+        if not ready.wait(timeout):
+            raise TimeoutError("FakeBotAPI did not start")
+        if errors:
+            raise errors[0]
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(self.api.stop(), self._loop).result(timeout)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout)
+        self._loop = self._thread = None
+
+    def __enter__(self) -> "FakeBotAPIThread":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Block until ``predicate()`` is truthy (re-checked on each change); return it."""
+        api, deadline = self.api, time.monotonic() + timeout
+        while True:
+            with api._cond:
+                version = api._version
+            if result := predicate():
+                return result
+            if (remaining := deadline - time.monotonic()) <= 0:
+                raise TimeoutError(f"condition not met within {timeout}s; bot sent: "
+                                   f"{[m.get('text') for m in api.sent()]}")
+            with api._cond:
+                if api._version == version:
+                    api._cond.wait(remaining)
+
+    def wait_for_messages(self, chat_id: int | None, n: int = 1,
+                          timeout: float = 10.0) -> list[dict]:
+        """Block until the bot has sent at least ``n`` messages to ``chat_id`` (None: any)."""
+        return self.wait_for(lambda: (m := self.api.sent(chat_id)) and len(m) >= n and m,
+                             timeout)
+
+
+def _delegate(name: str, core_name: str):
+    core = getattr(FakeBotAPI, core_name)
+
+    @functools.wraps(core)
+    def method(self, *args, **kwargs):
+        return core(self.api, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+for _name in _INJECTORS:
+    setattr(FakeBotAPIThread, _name, _delegate(_name, "_" + _name))
+for _name in ("sent", "calls", "callback_answers", "chat_actions", "get_message",
+              "pending_updates", "fail_next", "delay_next"):
+    setattr(FakeBotAPIThread, _name, _delegate(_name, _name))
