@@ -51,9 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("paths", nargs="+", help="files or folders to index")
     index_dir(sp)
     sp.add_argument("--model", help="encoder: the default multilingual USE, or a sentence-transformers id or folder")
-    sp.add_argument("--chunk-target", type=int, default=None, help="target chunk size in characters (default 200)")
-    sp.add_argument("--chunk-max", type=int, default=None, help="maximum chunk size in characters (default 300)")
-    sp.add_argument("--chunk-overlap", type=int, default=None, help="overlap between chunks in characters (default 50)")
+    sp.add_argument("--chunk-target", type=int, default=None, help="target chunk size in characters (default 160)")
+    sp.add_argument("--chunk-max", type=int, default=None, help="maximum chunk size in characters (default 250)")
+    sp.add_argument("--chunk-overlap", type=int, default=None, help="overlap between chunks in characters (default 40)")
     sp.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
     sp.add_argument("--json", action="store_true", help="print the build summary as JSON")
 

@@ -22,9 +22,9 @@ _SOFT = re.compile(r"[，,、：:]\s*")
 class ChunkSettings:
     """Chunk size in characters: aim for ``target``, never pass ``maximum``."""
 
-    target: int = 200
-    maximum: int = 300
-    overlap: int = 50  # up to this many characters of trailing sentences are repeated
+    target: int = 160
+    maximum: int = 250
+    overlap: int = 40  # up to this many characters of trailing sentences are repeated
 
     def __post_init__(self):
         if not (0 < self.target <= self.maximum):

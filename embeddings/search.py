@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import os
 import threading
 import unicodedata
@@ -27,7 +28,7 @@ MAX_QUESTION_CHARS = 2000
 class SearchSettings:
     """Tuned on shared/eval/seed_dev.jsonl and the CMRC 2018 trial set (see README)."""
 
-    bm25_weight: float = 0.6
+    bm25_weight: float = 0.5
     candidates: int = 40  # passages considered before merging
     chunk_bonus: float = 0.15  # weight of the chunk's fused score when choosing the sentence
     # Abstention: answer when the best passage is close in meaning, or shares enough
@@ -133,20 +134,35 @@ class Retriever:
         cand_ids = top_n(fused, max(self.settings.candidates, k * 4))
         passages = self.index.passages
         cands = [(int(i), passages[i].article, passages[i].paragraphs, float(fused[i])) for i in cand_ids]
-        groups = merge_runs(cands)[:k]
-
         weights = {t: self._idf(t) for t in dict.fromkeys(terms) if t.strip()}
         grams = query_grams(clean)
-        hits = []
-        best_dense = float(dense.max()) if dense.size else 0.0
-        best_cov = 0.0
-        for rank, group in enumerate(groups, 1):
-            members = [cands[i] for i in group]
-            hit, cov = self._hit(rank, members, weights, grams, fused)
-            best_cov = max(best_cov, cov) if rank == 1 else best_cov
+
+        # Each group of neighbouring chunks yields a hit; when its excerpt could not show all of
+        # its matched sentences, the rest competes again (by its best chunk's score) for a later
+        # rank. No sentence is shown twice.
+        queue = [(-cands[g[0]][3], n, [cands[i] for i in g]) for n, g in enumerate(merge_runs(cands))]
+        heapq.heapify(queue)
+        shown: dict[int, set[int]] = {}
+        hits: list[Hit] = []
+        coverage = 0.0
+        tie = len(queue)
+        while queue and len(hits) < k:
+            _neg, _n, members = heapq.heappop(queue)
+            art = members[0][1]
+            made = self._hit(len(hits) + 1, members, weights, grams, fused, shown.setdefault(art, set()))
+            if made is None:
+                continue
+            hit, cov, used, rest = made
+            if not hits:
+                coverage = cov
             hits.append(hit)
-        evidence = (round(best_dense, 4), round(best_cov, 4))
-        if not hits or not self._answerable(best_dense, best_cov):
+            shown[art].update(used)
+            if rest is not None:
+                heapq.heappush(queue, (-rest, tie, members))
+                tie += 1
+        best_dense = float(dense.max()) if dense.size else 0.0
+        evidence = (round(best_dense, 4), round(coverage, 4))
+        if not hits or not self._answerable(best_dense, coverage):
             return Answer(query, False, (), "Nothing relevant found in the indexed articles.", evidence)
         return Answer(query, True, tuple(hits), evidence=evidence)
 
@@ -154,7 +170,12 @@ class Retriever:
         s = self.settings
         return dense >= s.min_dense or (coverage >= s.min_coverage and dense >= s.min_dense_with_coverage)
 
-    def _hit(self, rank, members, weights, grams, fused) -> tuple[Hit, float]:
+    def _hit(self, rank, members, weights, grams, fused, exclude: set[int]):
+        """Build one hit from a group of chunks of one article, skipping sentences in ``exclude``.
+
+        Returns ``(hit, coverage, shown unit indices, score of what is left or None)``, or None
+        when every matched sentence was already shown.
+        """
         article = self.index.articles[members[0][1]]
         units, spans, unit_tokens, unit_grams = self._article_units(article.id)
         pids = self._by_article[article.id]
@@ -163,45 +184,52 @@ class Retriever:
         for pid, _a, _p, _s in members:
             a, b = spans[pids.index(pid)]
             chunk_score[a:b] = np.maximum(chunk_score[a:b], float(fused[pid]))
-        inside = np.flatnonzero(np.isfinite(chunk_score))
-        paras = sorted({units[i][0] for i in inside})
+        matched = [i for i in np.flatnonzero(np.isfinite(chunk_score)) if i not in exclude]
+        if not matched:
+            return None
+        paras = sorted({units[i][0] for i in matched})
         lo, hi = paras[0], paras[-1]
-        idx = [i for i, (n, _s) in enumerate(units) if lo <= n <= hi]
+        first = next(i for i, (n, _s) in enumerate(units) if n == lo)
+        last = max(i for i, (n, _s) in enumerate(units) if n == hi)
+        window = list(range(first, last + 1))
         lexical = score_sentences(weights, grams, unit_tokens, unit_grams)
-        top = float(chunk_score[inside].max())
-        spread = (top - float(chunk_score[inside].min())) or 1.0
+        top = float(chunk_score[matched].max())
+        spread = (top - float(chunk_score[matched].min())) or 1.0
         scores = [
             lexical[i] + self.settings.chunk_bonus * ((float(chunk_score[i]) - top) / spread if np.isfinite(chunk_score[i]) else -1.0)
-            for i in idx
+            for i in window
         ]
-        # The answering sentence must come from the matched chunks; context may come from around them.
-        best = max((j for j, i in enumerate(idx) if np.isfinite(chunk_score[i])), key=lambda j: scores[j])
-        seen = frozenset().union(*(unit_tokens[i] for i in inside))
+        # The answering sentence comes from the matched chunks; context may come from around them.
+        local = {i - first for i in matched}
+        best = max(local, key=lambda j: scores[j])
+        allowed = {i - first for i in window if i not in exclude}
+        shown_text = []
+        for i in window:
+            s = units[i][1]
+            if i < last and units[i + 1][0] != units[i][0]:
+                s = s.rstrip() + "\n"  # keep paragraph breaks visible inside the excerpt
+            shown_text.append(s)
+        excerpt, span, chosen = build_excerpt(shown_text, best, scores, grams=grams, allowed=allowed)
+        used = {first + j for j in chosen}
+        seen = frozenset().union(*(unit_tokens[i] for i in matched))
         # Coverage: the share of the question's information (IDF mass) found in the matched chunks.
         coverage = sum(w for t, w in weights.items() if t in seen) / (sum(weights.values()) or 1.0)
-        shown = []
-        for j, i in enumerate(idx):
-            s = units[i][1]
-            if j + 1 < len(idx) and units[idx[j + 1]][0] != units[i][0]:
-                s = s.rstrip() + "\n"  # keep paragraph breaks visible inside the excerpt
-            shown.append(s)
-        excerpt, span = build_excerpt(shown, best, scores, grams=grams)
-        text = "\n".join(article.paragraphs[n - 1] for n in range(lo, hi + 1))
-        return (
-            Hit(
-                rank=rank,
-                score=round(top, 4),
-                title=article.title,
-                source=article.source,
-                paragraphs=tuple(range(lo, hi + 1)),
-                excerpt=excerpt,
-                highlight=span,
-                text=text,
-                article=article.id,
-                passages=tuple(sorted(m[0] for m in members)),
-            ),
-            coverage,
+        left = [i for i in matched if i not in used]
+        rest = float(chunk_score[left].max()) if left else None
+        cited = sorted({units[i][0] for i in used})
+        hit = Hit(
+            rank=rank,
+            score=round(float(chunk_score[first + best]), 4),
+            title=article.title,
+            source=article.source,
+            paragraphs=tuple(range(cited[0], cited[-1] + 1)),
+            excerpt=excerpt,
+            highlight=span,
+            text="\n".join(article.paragraphs[n - 1] for n in range(cited[0], cited[-1] + 1)),
+            article=article.id,
+            passages=tuple(sorted(m[0] for m in members)),
         )
+        return hit, coverage, used, rest
 
 
 def default_index_dir() -> Path:
