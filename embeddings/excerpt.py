@@ -12,6 +12,8 @@ MAX_EXCERPT = 300
 # How much closeness to the best sentence counts when filling the excerpt: answers often run on
 # into the next sentence. Measured on the CMRC 2018 trial set (see README).
 NEIGHBOUR_BONUS = {1: 0.35, -1: 0.35, 2: 0.15, -2: 0.15}
+# Share of the best sentence's score that lets another sentence join the excerpt on its own.
+STRONG_SHARE = 0.2
 ELLIPSIS = "…"
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -151,9 +153,21 @@ def build_excerpt(
         key=lambda i: -(scores[i] / top + NEIGHBOUR_BONUS.get(i - best, 0.0)),
     )
     chosen = {best}
-    for i in priority:
-        if _cost(chosen | {i}, n, lengths) <= limit:
-            chosen.add(i)
+    # A sentence that matches well may stand apart (after "…"); a weak one only as context
+    # next to a sentence already shown, so that the excerpt reads as connected text.
+    progress = True
+    while progress:
+        progress = False
+        for i in priority:
+            if i in chosen:
+                continue
+            strong = scores[i] >= STRONG_SHARE * top
+            if not strong and (i - 1) not in chosen and (i + 1) not in chosen:
+                continue
+            if _cost(chosen | {i}, n, lengths) <= limit:
+                chosen.add(i)
+                progress = True
+                break
     order = sorted(chosen)
     text, spans = _render(sentences, order)
     if len(text) > limit:  # white space inside sentences can make the estimate short

@@ -36,6 +36,9 @@ class SearchSettings:
     min_dense: float = 0.27
     min_coverage: float = 0.3
     min_dense_with_coverage: float = 0.15
+    # Later results must score at least this share of the first one's (fused z-score): weak
+    # trailing citations are noise to a reader.
+    min_relative: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -93,13 +96,16 @@ class Retriever:
 
     def score(self, query: str, terms: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(fused, bm25, dense)`` scores of every passage for ``query``."""
+        return self._score(query, terms)[:3]
+
+    def _score(self, query: str, terms: list[str] | None = None):
         terms = query_terms(query) if terms is None else terms
         n = len(self.index.passages)
         known = [t for t in terms if t in self.index.bm25.vocab_dict]
         bm25 = self.index.bm25.get_scores(known).astype(np.float32) if known else np.zeros(n, np.float32)
         q = self.encoder.encode([query])[0]
         dense = self._vectors() @ q
-        return fuse(bm25, dense, self.settings.bm25_weight), bm25, dense
+        return fuse(bm25, dense, self.settings.bm25_weight), bm25, dense, q
 
     def rank(self, query: str, n: int = 10) -> list[Scored]:
         """Top ``n`` passages by fused score, unmerged (for evaluation and benchmarks)."""
@@ -130,7 +136,7 @@ class Retriever:
             return Answer(query, False, (), "The question has no words to search for.")
         k = max(1, int(k))
         terms = query_terms(clean)
-        fused, bm25, dense = self.score(clean, terms)
+        fused, bm25, dense, qvec = self._score(clean, terms)
         cand_ids = top_n(fused, max(self.settings.candidates, k * 4))
         passages = self.index.passages
         cands = [(int(i), passages[i].article, passages[i].paragraphs, float(fused[i])) for i in cand_ids]
@@ -149,10 +155,12 @@ class Retriever:
         while queue and len(hits) < k:
             _neg, _n, members = heapq.heappop(queue)
             art = members[0][1]
-            made = self._hit(len(hits) + 1, members, weights, grams, fused, shown.setdefault(art, set()))
+            made = self._hit(len(hits) + 1, members, weights, grams, fused, shown.setdefault(art, set()), qvec)
             if made is None:
                 continue
             hit, cov, used, rest = made
+            if hits and hits[0].score > 0 and hit.score < self.settings.min_relative * hits[0].score:
+                break
             if not hits:
                 coverage = cov
             hits.append(hit)
@@ -170,7 +178,11 @@ class Retriever:
         s = self.settings
         return dense >= s.min_dense or (coverage >= s.min_coverage and dense >= s.min_dense_with_coverage)
 
-    def _hit(self, rank, members, weights, grams, fused, exclude: set[int]):
+    @lru_cache(maxsize=256)
+    def _sentence_vectors(self, article: int) -> np.ndarray:
+        return self.encoder.encode([u[1] for u in self._article_units(article)[0]])
+
+    def _hit(self, rank, members, weights, grams, fused, exclude: set[int], query_vec=None):
         """Build one hit from a group of chunks of one article, skipping sentences in ``exclude``.
 
         Returns ``(hit, coverage, shown unit indices, score of what is left or None)``, or None
@@ -193,6 +205,11 @@ class Retriever:
         last = max(i for i, (n, _s) in enumerate(units) if n == hi)
         window = list(range(first, last + 1))
         lexical = score_sentences(weights, grams, unit_tokens, unit_grams)
+        if max((lexical[i] for i in range(first, last + 1)), default=0.0) <= 0.0 and query_vec is not None:
+            # No word of the question occurs here (an English question about a Chinese article,
+            # say): choose sentences by meaning instead.
+            sims = self._sentence_vectors(article.id) @ query_vec
+            lexical = [max(0.0, float(x)) for x in sims]
         top = float(chunk_score[matched].max())
         spread = (top - float(chunk_score[matched].min())) or 1.0
         scores = [
