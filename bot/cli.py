@@ -1,4 +1,4 @@
-"""The `newsbot` command: index, ask, eval, sources, stats, telegram.
+"""The `newsbot` command: index, ask, chat, eval, sources, stats, config, telegram.
 
 Exit codes: 0 answered, 1 nothing relevant found, 2 usage error, 3 index problem.
 """
@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot.render import NOTHING, format_paragraphs, plain_hit, print_answer, use_color
 from embeddings.errors import IndexCorrupt, IndexMismatch, IndexNotFound, NewsbotError
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE, EXIT_INDEX = 0, 1, 2, 3
@@ -22,6 +23,17 @@ EPILOG = {
     "sources": "example:\n  newsbot sources --json",
     "stats": "example:\n  newsbot stats",
     "telegram": "example:\n  TELEGRAM_BOT_TOKEN=123:ABC newsbot telegram",
+    "chat": (
+        "example:\n  newsbot chat\n  newsbot> 杭州电信工会和哪家医院合作？\n  newsbot> :more\n  newsbot> :full 1\n"
+        "  printf '问题一\\n问题二\\n' | newsbot chat --json   # JSON Lines, one answer a line\n\n"
+        "commands: :more  :full N  :sources  :help  :quit (or Ctrl-D)"
+    ),
+    "config": (
+        "example:\n  newsbot config\n  NEWSBOT_RESULTS=5 newsbot config --json\n\n"
+        "precedence: command-line flags > environment (NEWSBOT_*) > ./newsbot.toml > the user's newsbot.toml > defaults.\n"
+        "newsbot.toml keys are the variable names in lower case without NEWSBOT_, e.g.\n"
+        '  index_dir = "~/newsbot-index"\n  results = 5\n  allowed_users = [123456789]'
+    ),
 }
 
 
@@ -60,13 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp = cmd("ask", "Answer one question with cited excerpts.")
     sp.add_argument("question")
     index_dir(sp)
-    sp.add_argument("-k", type=int, default=3, help="number of results (default 3)")
+    sp.add_argument("-k", type=int, default=None, help="number of results (default $NEWSBOT_RESULTS, else 3)")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
+
+    sp = cmd("chat", "Ask questions one after another; :more, :full N, :sources, :help, :quit.")
+    index_dir(sp)
+    sp.add_argument("-k", type=int, default=None, help="results per answer (default $NEWSBOT_RESULTS, else 3)")
+    sp.add_argument("--json", action="store_true", help="answer as JSON Lines (one object per input line)")
 
     sp = cmd("eval", "Measure retrieval quality on a JSON Lines question file.")
     sp.add_argument("questions", type=Path)
     index_dir(sp)
-    sp.add_argument("-k", type=int, default=10, help="results per question (default 10)")
+    sp.add_argument("-k", type=int, default=None, help="results per question (default $NEWSBOT_RESULTS, else 10)")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
 
     sp = cmd("sources", "List the articles in the index.")
@@ -77,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     index_dir(sp)
     sp.add_argument("--json", action="store_true")
 
+    sp = cmd("config", "Show the effective settings and where each comes from.")
+    index_dir(sp)
+    sp.add_argument("-k", "--results", dest="k", type=int, default=None, help="results per answer")
+    sp.add_argument("--model", help="encoder for `newsbot index`")
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+
     sp = cmd("telegram", "Run the Telegram bot (token from $TELEGRAM_BOT_TOKEN or --token-file).")
     index_dir(sp)
     sp.add_argument("--token-file", type=Path, help="file holding the bot token")
@@ -84,6 +107,31 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--listen", default="127.0.0.1", help="webhook listen address (default 127.0.0.1)")
     sp.add_argument("--port", type=int, default=8443, help="webhook port (default 8443)")
     return p
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+_CONFIG = None
+
+
+def get_config(flags: dict | None = None, reload: bool = False):
+    """The effective :class:`bot.config.Config` (flags > environment > newsbot.toml > defaults)."""
+    global _CONFIG
+    from bot.config import load_config
+
+    if _CONFIG is None or reload or flags is not None:
+        _CONFIG = load_config(flags)
+    return _CONFIG
+
+
+def _results(args, fallback: int | None = None) -> int:
+    """``-k``, else the configured results; ``fallback`` replaces the built-in default of 3."""
+    if getattr(args, "k", None) is not None:
+        return args.k
+    cfg = get_config()
+    if fallback is not None and not cfg.configured("results"):
+        return fallback
+    return cfg["results"]
 
 
 # -- index loading ------------------------------------------------------------------------------
@@ -94,7 +142,10 @@ def resolve_index_dir(arg: Path | None) -> tuple[Path, bool]:
     from embeddings.search import default_index_dir
 
     if arg is not None:
-        return arg.expanduser(), False
+        return Path(arg).expanduser(), False
+    cfg = get_config()
+    if cfg.configured("index_dir"):  # flag, $NEWSBOT_INDEX_DIR or newsbot.toml
+        return Path(cfg["index_dir"]).expanduser(), False
     return default_index_dir(), "NEWSBOT_INDEX_DIR" not in os.environ
 
 
@@ -128,36 +179,64 @@ def load_retriever(arg: Path | None):
 
 
 def _color() -> bool:
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
-
-
-def format_paragraphs(paras) -> str:
-    paras = list(paras)
-    return f"¶{paras[0]}" if len(paras) == 1 else f"¶{paras[0]}-{paras[-1]}"
+    return use_color(sys.stdout)
 
 
 def render_hit(hit, color: bool) -> str:
-    """``[n] title · source ¶p`` then the excerpt, the answering sentence highlighted."""
+    """``[n] title · source ¶p`` then the excerpt, the answering sentence highlighted (a string)."""
+    if not color:
+        return plain_hit(hit)
     a, b = hit.highlight
     ex = hit.excerpt
-    if color:
-        head = f"\x1b[1m[{hit.rank}] {hit.title}\x1b[0m \x1b[2m· {hit.source} {format_paragraphs(hit.paragraphs)}\x1b[0m"
-        body = ex[:a] + "\x1b[1;33m" + ex[a:b] + "\x1b[0m" + ex[b:]
-    else:
-        head = f"[{hit.rank}] {hit.title} · {hit.source} {format_paragraphs(hit.paragraphs)}"
-        body = ex[:a] + "**" + ex[a:b] + "**" + ex[b:]
-    body = "\n".join("    " + line for line in body.splitlines())
-    return f"{head}\n{body}"
+    head = f"\x1b[1m[{hit.rank}] {hit.title}\x1b[0m \x1b[2m· {hit.source} {format_paragraphs(hit.paragraphs)}\x1b[0m"
+    body = ex[:a] + "\x1b[1;33m" + ex[a:b] + "\x1b[0m" + ex[b:]
+    return head + "\n" + "\n".join("    " + line for line in body.splitlines())
 
 
 def render_answer(answer, color: bool | None = None) -> str:
+    """The answer as one string (kept for callers; the CLI prints through :mod:`bot.render`)."""
     color = _color() if color is None else color
     if not answer.answered:
-        return "Nothing relevant found in the indexed articles. (没有找到相关内容。)"
+        return NOTHING
     return "\n\n".join(render_hit(h, color) for h in answer.hits)
 
 
 # -- commands -----------------------------------------------------------------------------------
+
+
+class _IndexProgress:
+    """A rich progress bar on stderr (terminals only): chunks embedded, chunks per second, ETA."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+        self.task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.text import Text
+
+            class Speed(ProgressColumn):
+                def render(self, task):
+                    speed = task.finished_speed or task.speed
+                    return Text(f"{speed:.0f} chunks/s" if speed else "", style="progress.data.speed")
+
+            self.bar = Progress(
+                TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), Speed(), TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(),
+                console=Console(stderr=True), transient=False,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("embedding", total=total)
+        self.bar.update(self.task, completed=done, total=total)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
 
 
 def cmd_index(args) -> int:
@@ -171,49 +250,79 @@ def cmd_index(args) -> int:
             args.chunk_target or defaults.target, args.chunk_max or max(defaults.maximum, args.chunk_target or 0), defaults.overlap if args.chunk_overlap is None else args.chunk_overlap
         )
     except ValueError as e:
-        _err(f"bad chunk settings: {e}.")
+        _err(f"bad chunk settings: {e}. See `newsbot index --help` for the defaults.")
         return EXIT_USAGE
-    tty = sys.stderr.isatty()
-
-    def progress(done, total):
-        if tty:
-            print(f"\rembedding {done}/{total} chunks", end="", file=sys.stderr, flush=True)
-
-    report = build_index(args.paths, path, model=args.model, settings=settings, warn=lambda m: _err(f"warning: {m}"), progress=progress, force=args.force)
-    if tty and report.embedded:
-        print(file=sys.stderr)
+    model = args.model or get_config().get("model")
+    progress = _IndexProgress(sys.stderr.isatty() and not args.json)
+    try:
+        report = build_index(args.paths, path, model=model, settings=settings, warn=lambda m: _err(f"warning: {m}"), progress=progress, force=args.force)
+    finally:
+        progress.stop()
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
-    elif report.up_to_date:
+        return EXIT_OK
+    if report.up_to_date:
         print(f"Index at {path} is up to date: {report.files} files, {report.passages} chunks. (Use --force to rebuild.)")
     else:
         print(
             f"Indexed {report.files} files ({len(report.skipped)} skipped), {report.articles} articles, "
             f"{report.passages} chunks ({report.reused} embeddings re-used) into {path} in {report.seconds:.1f}s."
         )
+    print(f"  files read      {report.files}")
+    print(f"  skipped         {len(report.skipped)}")
+    for why in report.skipped:
+        print(f"    - {why}")
+    print(f"  articles        {report.articles}")
+    print(f"  chunks          {report.passages}")
+    print(f"  embedded        {report.embedded}")
+    print(f"  re-used         {report.reused}")
+    print(f"  time            {report.seconds:.1f}s")
+    if not report.up_to_date:
+        hint = "" if args.index_dir is None and not get_config().configured("index_dir") else f" --index-dir {path}"
+        print(f'Next: newsbot ask "你的问题"{hint}   (or: newsbot chat{hint})')
     return EXIT_OK
 
 
+def _k_ok(k: int) -> bool:
+    if k < 1:
+        _err(f"-k must be at least 1, not {k}: e.g. -k 3. (NEWSBOT_RESULTS / `results` in newsbot.toml set the default.)")
+        return False
+    return True
+
+
 def cmd_ask(args) -> int:
-    if args.k < 1:
-        _err("-k must be at least 1.")
+    k = _results(args)
+    if not _k_ok(k):
         return EXIT_USAGE
     retriever = load_retriever(args.index_dir)
-    answer = retriever.ask(args.question, k=args.k)
+    answer = retriever.ask(args.question, k=k)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
-        print(render_answer(answer))
+        print_answer(answer)
     return EXIT_OK if answer.answered else EXIT_NOTHING
+
+
+def cmd_chat(args) -> int:
+    from bot.chat import run_chat
+
+    k = _results(args)
+    if not _k_ok(k):
+        return EXIT_USAGE
+    retriever = load_retriever(args.index_dir)
+    return run_chat(retriever, k, args.json)
 
 
 def cmd_eval(args) -> int:
     from embeddings.evaluate import evaluate, load_questions
 
     questions = load_questions(args.questions)
+    k = _results(args, fallback=10)
+    if not _k_ok(k):
+        return EXIT_USAGE
     retriever = load_retriever(args.index_dir)
     retriever.warm_up()
-    m = evaluate(retriever, questions, k=args.k)
+    m = evaluate(retriever, questions, k=k)
     misses = m.pop("misses")
     if args.json:
         print(json.dumps(m, ensure_ascii=False))
@@ -234,18 +343,24 @@ def cmd_eval(args) -> int:
 
 
 def cmd_sources(args) -> int:
+    from bot.chat import source_rows
+    from bot.render import print_sources
+
     retriever = load_retriever(args.index_dir)
-    index = retriever.index
-    counts: dict[int, int] = {}
-    for p in index.passages:
-        counts[p.article] = counts.get(p.article, 0) + 1
-    rows = [{"title": a.title, "source": a.source, "paragraphs": len(a.paragraphs), "chunks": counts.get(a.id, 0)} for a in index.articles]
+    rows = source_rows(retriever.index)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
     else:
-        for i, r in enumerate(rows, 1):
-            print(f"{i:>3}. {r['title']} · {r['source']} ({r['paragraphs']} paragraphs, {r['chunks']} chunks)")
+        print_sources(rows)
     return EXIT_OK
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)  # pragma: no cover
 
 
 def cmd_stats(args) -> int:
@@ -256,24 +371,62 @@ def cmd_stats(args) -> int:
     out = {
         "index_dir": str(idx.path), "model": m["model"], "dim": m["dim"], "index_type": m.get("index_type"),
         "chunker": m["chunker"], "articles": len(idx.articles), "chunks": len(idx.passages), "files": len(m["files"]),
-        "bytes": size, "created": m.get("created"), "build_seconds": m.get("build_seconds"), "format_version": m["format_version"],
+        "bytes": size, "size": _size(size), "created": m.get("created"), "build_seconds": m.get("build_seconds"),
+        "format_version": m["format_version"], "corpus_files": sorted(m["files"]),
     }
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
-    else:
-        for k, v in out.items():
-            print(f"{k:<15} {v}")
+        return EXIT_OK
+    c = m["chunker"]
+    rows = [
+        ("index", str(idx.path)), ("size", f"{_size(size)} ({size} bytes)"), ("model", f"{m['model']} ({m['dim']} dimensions, {m.get('index_type')})"),
+        ("chunks", f"target {c.get('target')}, max {c.get('maximum')}, overlap {c.get('overlap')} characters"),
+        ("articles", len(idx.articles)), ("chunk count", len(idx.passages)),
+        ("built", f"{m.get('created')} in {m.get('build_seconds')}s"), ("format", m["format_version"]),
+        ("corpus files", len(m["files"])),
+    ]
+    for key, v in rows:
+        print(f"{key:<13} {v}")
+    for name in out["corpus_files"][:20]:
+        print(f"  - {name}")
+    if len(out["corpus_files"]) > 20:
+        print(f"  … and {len(out['corpus_files']) - 20} more (`newsbot stats --json` lists them all)")
+    return EXIT_OK
+
+
+def cmd_config(args) -> int:
+    cfg = get_config({"index_dir": args.index_dir, "results": args.k, "model": args.model})
+    data = cfg.to_dict()
+    if args.json:
+        print(json.dumps({"settings": data, "files": cfg.files}, ensure_ascii=False))
+        return EXIT_OK
+    from bot.config import FIELDS, config_files
+
+    width = max(len(f.key) for f in FIELDS)
+    for f in FIELDS:
+        d = data[f.key]
+        v = d["value"]
+        shown = "(not set)" if v is None or v == [] else ",".join(map(str, v)) if isinstance(v, list) else str(v)
+        src = d["source"]
+        src = f"${f.env}" if src == "env" else ("command line" if src == "flag" else src)
+        print(f"{f.key:<{width}}  {shown}  [{src}]")
+    print("\nconfig files: " + (", ".join(cfg.files) if cfg.files else "none (looked for " + " and ".join(map(str, config_files())) + ")"))
     return EXIT_OK
 
 
 def cmd_telegram(args) -> int:
     # Imported here: python-telegram-bot is only needed by this command.
+    from bot.config import export_to_env
     from bot.telegram_bot import run
 
+    export_to_env(get_config())  # the bot reads NEWSBOT_* itself; newsbot.toml values fill the gaps
     return run(args)
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "eval": cmd_eval, "sources": cmd_sources, "stats": cmd_stats, "telegram": cmd_telegram}
+COMMANDS = {
+    "index": cmd_index, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval, "sources": cmd_sources,
+    "stats": cmd_stats, "config": cmd_config, "telegram": cmd_telegram,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -288,6 +441,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        cfg = get_config(reload=True)
+        for w in cfg.warnings:
+            _err(f"warning: {w}")
         return COMMANDS[args.command](args)
     except NewsbotError as e:
         _err(str(e))

@@ -43,6 +43,8 @@ def _int(minimum: int) -> Callable[[Any, str], int]:
 
 
 def _str(value: Any, where: str) -> str:
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         raise ConfigError(f"{where} must be a string, not {value!r}.")
     return str(value).strip()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import datetime as dtm
 import hashlib
 import html
@@ -645,7 +646,8 @@ def _state_or_none(context: ContextTypes.DEFAULT_TYPE) -> IndexState | None:
 
 async def _search(rt: Runtime, state: IndexState, question: str) -> Answer:
     t0 = time.perf_counter()
-    answer = await asyncio.to_thread(state.retriever.ask, question, rt.settings.results * MAX_PAGES)
+    # Pages of results are cut from one search; the reader pages on with "More", so keep weak tail results.
+    answer = await asyncio.to_thread(functools.partial(state.retriever.ask, question, rt.settings.results * MAX_PAGES, trim=False))
     rt.search_ms.append((time.perf_counter() - t0) * 1000)
     return answer
 

