@@ -33,10 +33,17 @@ def use_color(stream: IO | None = None) -> bool:
 
 
 def format_paragraphs(paras) -> str:
-    paras = list(paras)
+    """``¶3``, ``¶1-2``, ``¶5-6, 11, 15``: the paragraphs an excerpt quotes, runs compressed."""
+    paras = sorted(set(paras))
     if not paras:
         return ""
-    return f"¶{paras[0]}" if len(paras) == 1 else f"¶{paras[0]}-{paras[-1]}"
+    runs: list[list[int]] = []
+    for p in paras:
+        if runs and p == runs[-1][1] + 1:
+            runs[-1][1] = p
+        else:
+            runs.append([p, p])
+    return "¶" + ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def where(hit) -> str:

@@ -29,6 +29,27 @@ def fuse(bm25: np.ndarray, dense: np.ndarray, bm25_weight: float) -> np.ndarray:
     return bm25_weight * zb + (1.0 - bm25_weight) * zd
 
 
+def fuse_candidates(
+    bm25: np.ndarray,
+    dense: np.ndarray,
+    bm25_stats: tuple[float, float],
+    dense_stats: tuple[float, float],
+    bm25_weight: float,
+) -> np.ndarray:
+    """:func:`fuse` for a subset of documents, z-scored with the whole collection's statistics.
+
+    ``*_stats`` are ``(mean, std)`` of each score over all documents (or a fixed sample), so
+    that a candidate's fused score does not depend on which other candidates were found.
+    """
+    mb, sb = bm25_stats
+    md, sd = dense_stats
+    zd = (np.asarray(dense, np.float32) - md) / (sd if sd > 1e-9 else 1.0)
+    if sb <= 1e-9 or not np.any(bm25):
+        return zd
+    zb = (np.asarray(bm25, np.float32) - mb) / sb
+    return bm25_weight * zb + (1.0 - bm25_weight) * zd
+
+
 def top_n(scores: np.ndarray, n: int) -> np.ndarray:
     """Indices of the ``n`` highest scores, best first (ties by index)."""
     n = min(n, scores.size)

@@ -39,6 +39,12 @@ from .types import Article, Passage
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+# Above this many chunks FAISS uses an inverted-file index (approximate); below, exact inner
+# product search. IVF was chosen over HNSW by measurement: at 100k vectors HNSW (M=32) took
+# ~110 s to build on 2 cores, IVF ~15 s, and IVF searches in ~1-2 ms scanning 1/8 of its lists.
+ANN_THRESHOLD = 50_000
+IVF_PROBE_SHARE = 8  # nprobe = nlist / 8
+INDEX_TYPES = ("auto", "flat", "ivf")
 
 Warn = Callable[[str], None]
 Progress = Callable[[int, int], None]
@@ -176,6 +182,7 @@ def build_index(
     warn: Warn = lambda m: None,
     progress: Progress | None = None,
     force: bool = False,
+    index_type: str = "auto",
 ) -> BuildReport:
     """Index the ``.txt``/``.md`` files under ``paths`` into ``index_dir``, atomically.
 
@@ -183,6 +190,8 @@ def build_index(
     An unchanged corpus with unchanged settings is not rebuilt at all.
     """
     t0 = time.perf_counter()
+    if index_type not in INDEX_TYPES:
+        raise ValueError(f"index_type must be one of {INDEX_TYPES}")
     index_dir = Path(index_dir).expanduser().absolute()
     settings = settings or ChunkSettings()
     model = encoder.name if encoder is not None else canonical_name(model)
@@ -199,7 +208,8 @@ def build_index(
         previous = _load_previous(index_dir, model)
         if previous is not None and not force:
             m = previous["manifest"]
-            if m.get("files") == files and m.get("chunker") == settings.to_dict() and m.get("model") == model:
+            same_type = index_type == "auto" or m.get("index_type", "").startswith(index_type)
+            if m.get("files") == files and m.get("chunker") == settings.to_dict() and m.get("model") == model and same_type:
                 report.up_to_date = True
                 report.passages = m.get("passages", 0)
                 report.reused = report.passages
@@ -238,9 +248,11 @@ def build_index(
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         try:
-            _write_files(tmp, articles, passages, hashes, vectors, tokens)
+            kind = index_type if index_type != "auto" else ("ivf" if len(passages) > ANN_THRESHOLD else "flat")
+            _write_files(tmp, articles, passages, hashes, vectors, tokens, kind)
             manifest = _settings_dict(model, int(dim), settings) | {
-                "index_type": "flat-ip",
+                "index_type": f"{kind}-ip",
+                "faiss": _faiss_params(len(passages)) if kind == "ivf" else {},
                 "passages": len(passages),
                 "articles": len(articles),
                 "files": files,
@@ -258,7 +270,32 @@ def build_index(
     return report
 
 
-def _write_files(folder: Path, articles, passages, hashes, vectors, tokens) -> None:
+def _faiss_params(n: int) -> dict:
+    nlist = max(1, min(n // 39, int(4 * n**0.5)))  # FAISS wants >= 39 training points a list
+    return {"nlist": nlist, "nprobe": max(1, min(nlist, max(32, nlist // IVF_PROBE_SHARE)))}
+
+
+def make_faiss(vectors: np.ndarray, kind: str):
+    """A FAISS inner-product index over ``vectors``: exact (``flat``) or inverted-file (``ivf``)."""
+    import faiss
+
+    d = vectors.shape[1]
+    if kind == "ivf":
+        params = _faiss_params(len(vectors))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, params["nlist"], faiss.METRIC_INNER_PRODUCT)
+        rng = np.random.default_rng(0)
+        sample = vectors[rng.choice(len(vectors), min(len(vectors), params["nlist"] * 64), replace=False)]
+        index.train(sample)
+        index.add(vectors)
+        index.nprobe = params["nprobe"]
+        index.make_direct_map()  # reconstruct() by id, for scoring BM25's candidates densely
+    else:
+        index = faiss.IndexFlatIP(d)
+        index.add(vectors)
+    return index
+
+
+def _write_files(folder: Path, articles, passages, hashes, vectors, tokens, kind: str = "flat") -> None:
     # Imported here: faiss and bm25s load native code; only building and searching need them.
     import bm25s
     import faiss
@@ -266,9 +303,7 @@ def _write_files(folder: Path, articles, passages, hashes, vectors, tokens) -> N
     _write_jsonl(folder / "articles.jsonl", (a.to_dict() for a in articles))
     _write_jsonl(folder / "passages.jsonl", (p.to_dict() for p in passages))
     _write_json(folder / "hashes.json", hashes)
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(vectors)
-    faiss.write_index(index, str(folder / "dense.faiss"))
+    faiss.write_index(make_faiss(vectors, kind), str(folder / "dense.faiss"))
     df = Counter()
     for toks in tokens:
         df.update(set(toks))
@@ -288,6 +323,8 @@ def _load_previous(index_dir: Path, model: str) -> dict | None:
 
         hashes = json.loads((index_dir / "hashes.json").read_text(encoding="utf-8"))
         index = faiss.read_index(str(index_dir / "dense.faiss"))
+        if hasattr(index, "make_direct_map"):
+            index.make_direct_map()
         if index.ntotal != len(hashes):
             return {"manifest": manifest, "cache": {}}
         vecs = index.reconstruct_n(0, index.ntotal)
@@ -355,6 +392,9 @@ class Index:
             articles = [Article(**{**a, "paragraphs": tuple(a["paragraphs"]), "kicker": tuple(a["kicker"]), "subtitles": tuple(a["subtitles"])}) for a in _read_jsonl(path / "articles.jsonl")]
             passages = [Passage(**{**p, "paragraphs": tuple(p["paragraphs"])}) for p in _read_jsonl(path / "passages.jsonl")]
             dense = faiss.read_index(str(path / "dense.faiss"))
+            if hasattr(dense, "nprobe") and manifest.get("faiss"):
+                dense.nprobe = int(manifest["faiss"]["nprobe"])
+                dense.make_direct_map()
             bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
             stats = json.loads((path / "df.json").read_text(encoding="utf-8"))
         except Exception as e:

@@ -7,9 +7,11 @@ here raises for bad input.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,22 @@ from typing import Callable, Iterable, Iterator
 from .types import Article
 
 SUFFIXES = (".txt", ".md", ".markdown", ".text")
-MAX_FILE_BYTES = 200 * 1024 * 1024
+# Files are read as a stream (1 MiB at a time, decoded incrementally), so their size is not
+# limited; what one file may contribute to the index is: at most this many characters
+# (``$NEWSBOT_MAX_FILE_CHARS``), the rest is left out with a warning naming the file.
+MAX_FILE_CHARS = 2_000_000
+READ_CHUNK = 1 << 20
+SNIFF_BYTES = 64 * 1024  # bytes after the first non-ASCII byte used to detect the encoding
+
+
+def max_file_chars() -> int:
+    """The per-file character cap: ``$NEWSBOT_MAX_FILE_CHARS`` when set to a positive number."""
+    value = os.environ.get("NEWSBOT_MAX_FILE_CHARS", "").strip()
+    try:
+        n = int(value) if value else MAX_FILE_CHARS
+    except ValueError:
+        return MAX_FILE_CHARS
+    return n if n > 0 else MAX_FILE_CHARS
 
 # Characters that close a sentence (and so a paragraph that a page break did not cut).
 SENTENCE_END = "。！？!?…；;.」』”’\"'）)》】"
@@ -124,9 +141,24 @@ class _Block:
     level: int = 0
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time (no second copy of a big page in memory)."""
+    start, n = 0, len(text)
+    while start < n:
+        end = text.find("\n", start)
+        if end < 0:
+            end = n
+        line = text[start:end]
+        if "\r" in line or "\x0b" in line or "\x0c" in line or "\u2028" in line or "\u2029" in line or "\x1c" in line or "\x1d" in line or "\x1e" in line or "\x85" in line:
+            yield from line.splitlines()
+        else:
+            yield line
+        start = end + 1
+
+
 def _blocks(text: str) -> list[_Block]:
     out = []
-    for raw in text.splitlines():
+    for raw in _lines(text):
         line = normalize_line(raw)
         if not line:
             continue
@@ -289,6 +321,145 @@ class CorpusFile:
     sha256: str
     text: str
     encoding: str
+    truncated: bool = False  # the file was longer than the per-file character cap
+
+
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+_HIGH = re.compile(rb"[\x80-\xff]")
+
+
+def _first_high(data: bytes) -> int:
+    m = _HIGH.search(data)
+    return m.start() if m else -1
+
+
+def _sniff(sample: bytes, final: bool) -> tuple[str, str]:
+    """``(codec, label)`` for a file starting with ``sample``; raises :class:`SkipFile`.
+
+    ``sample`` may end inside a multi-byte character unless ``final`` (the whole file).
+    """
+    for bom, enc in (
+        (b"\xef\xbb\xbf", "utf-8-sig"),
+        (b"\xff\xfe\x00\x00", "utf-32"),
+        (b"\x00\x00\xfe\xff", "utf-32"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    ):
+        if sample.startswith(bom):
+            try:
+                codecs.getincrementaldecoder(enc)().decode(sample, final)
+            except UnicodeDecodeError as e:
+                raise SkipFile(f"starts with a {enc} byte-order mark but is not valid {enc} ({e.reason})")
+            return enc, enc.replace("-sig", " with BOM")
+    if _looks_binary(sample):
+        raise SkipFile("looks binary (NUL or control bytes), not text")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final)
+        return "utf-8", "utf-8"
+    except UnicodeDecodeError:
+        pass
+    candidates = []
+    for enc in ("gb18030", "big5"):
+        try:
+            text = codecs.getincrementaldecoder(enc)().decode(sample, final)
+        except UnicodeDecodeError:
+            continue
+        candidates.append((_chinese_score(text) - 0.01 * _bad_chars(text), enc))
+    if not candidates:
+        text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(sample, final)
+        if text.count("\ufffd") <= max(3, len(text) // 1000):
+            return "utf-8", "utf-8"  # mostly UTF-8 with a few broken bytes: they are replaced
+        raise SkipFile("is not UTF-8, UTF-16, GB18030/GBK or Big5 text")
+    return max(candidates)[1], max(candidates)[1]
+
+
+def _open_regular(f: Path):
+    """Open ``f`` for reading without ever blocking (a FIFO named x.txt), or raise SkipFile."""
+    fd = os.open(f, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise SkipFile("is a folder, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise SkipFile("is not a regular file (a FIFO, socket or device)")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb", buffering=0)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_text(f: Path, max_chars: int | None = None) -> tuple[str, str, str, bool, int]:
+    """Read one corpus file as a stream: ``(text, encoding, sha256, truncated, bad bytes)``.
+
+    The file is read 1 MiB at a time and decoded incrementally; at most ``max_chars``
+    characters are kept (the rest is only hashed), so memory stays bounded whatever the
+    file's size. Raises :class:`SkipFile` (not text, empty) or ``OSError`` (unreadable, gone).
+    """
+    cap = max_file_chars() if max_chars is None else max_chars
+    digest = hashlib.sha256()
+    parts: list[str] = []
+    kept = 0
+    bad = 0
+    truncated = False
+    decoder = None
+    label = ""
+    pending = b""  # bytes read before the encoding is known
+    with _open_regular(f) as fh:
+        first = True
+        while True:
+            chunk = fh.read(READ_CHUNK)
+            eof = not chunk
+            digest.update(chunk)
+            if truncated:
+                if eof:
+                    break
+                continue
+            if decoder is None:
+                pending += chunk
+                bom = pending.startswith(_BOMS)
+                if first and pending:
+                    first = False
+                    if not bom and _looks_binary(pending[:8192]):
+                        raise SkipFile("looks binary (NUL or control bytes), not text")
+                m = 0 if bom else _first_high(pending)
+                if m < 0 and not eof:
+                    if len(pending) >= SNIFF_BYTES:
+                        # Pure ASCII so far: it reads the same in every candidate encoding;
+                        # keep it and go on sniffing after it.
+                        text = pending.decode("ascii")
+                        pending = b""
+                        if kept + len(text) > cap:
+                            text, truncated = text[: cap - kept], True
+                        parts.append(text)
+                        kept += len(text)
+                    continue
+                if m >= 0 and not eof and len(pending) - m < SNIFF_BYTES:
+                    continue
+                codec, label = _sniff(pending, eof)
+                decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+                chunk, pending = pending, b""
+            text = decoder.decode(chunk, eof)
+            if text:
+                bad += text.count("\ufffd")
+                if kept + len(text) > cap:
+                    text = text[: cap - kept]
+                    truncated = True
+                parts.append(text)
+                kept += len(text)
+            if eof:
+                break
+    if decoder is None and pending:
+        codec, label = _sniff(pending, True)
+        parts.append(pending.decode(codec, errors="replace"))
+    text = "".join(parts)
+    del parts
+    if not text.strip():
+        raise SkipFile("empty file")
+    if not label:
+        label = "utf-8"
+    return text, label, digest.hexdigest(), truncated, bad
 
 
 def _walk(root: Path, warn: Callable[[str], None]) -> Iterator[Path]:
@@ -313,40 +484,58 @@ def _walk(root: Path, warn: Callable[[str], None]) -> Iterator[Path]:
             yield Path(dirpath) / name
 
 
-def iter_corpus(paths: Iterable[str | os.PathLike], warn: Callable[[str], None]) -> Iterator[CorpusFile]:
-    """Yield every readable text file under ``paths``; ``warn`` hears about each skipped one."""
+def iter_corpus(
+    paths: Iterable[str | os.PathLike], warn: Callable[[str], None], max_chars: int | None = None
+) -> Iterator[CorpusFile]:
+    """Yield every readable text file under ``paths``; ``warn`` hears about each skipped one.
+
+    Files are streamed (bounded memory); a file over ``max_chars`` characters (default
+    ``$NEWSBOT_MAX_FILE_CHARS`` or 2,000,000) is cut there with a warning naming it. Files that
+    vanish, change type or cannot be read between listing and reading are skipped with a warning.
+    """
+    cap = max_file_chars() if max_chars is None else max_chars
     for p in paths:
         root = Path(p)
-        if not root.exists():
-            warn(f"skipped {root}: no such file or folder")
+        try:
+            is_dir = root.is_dir()
+            exists = is_dir or root.exists()
+        except OSError as e:  # e.g. a name too long, a symlink loop
+            warn(f"skipped {root}: {e.strerror or e}")
             continue
-        if root.is_dir():
+        if not exists:
+            kind = "broken symlink" if root.is_symlink() else "no such file or folder"
+            warn(f"skipped {root}: {kind}")
+            continue
+        if is_dir:
             files = ((f, f.relative_to(root).as_posix()) for f in _walk(root, warn))
         else:
             files = iter([(root, root.name)])
         for f, source in files:
             if f.suffix.lower() not in SUFFIXES:
-                if root.is_dir():
+                if is_dir:
                     continue
                 warn(f"skipped {f}: not a .txt or .md file")
                 continue
             try:
-                size = f.stat().st_size
-                if size > MAX_FILE_BYTES:
-                    warn(f"skipped {f}: {size // 2**20} MiB is over the {MAX_FILE_BYTES // 2**20} MiB limit")
-                    continue
-                data = f.read_bytes()
-            except OSError as e:
-                warn(f"skipped {f}: {e.strerror or e}")
-                continue
-            if not data.strip():
-                warn(f"skipped {f}: empty file")
-                continue
-            try:
-                text, enc = decode_bytes(data)
+                text, enc, sha, truncated, bad = read_text(f, cap)
             except SkipFile as e:
                 warn(f"skipped {f}: {e}")
                 continue
-            if "replaced" in enc:
+            except FileNotFoundError:
+                kind = "broken symlink" if f.is_symlink() else "it vanished while indexing"
+                warn(f"skipped {f}: {kind}")
+                continue
+            except (OSError, ValueError) as e:
+                warn(f"skipped {f}: {getattr(e, 'strerror', None) or e}")
+                continue
+            if bad:
+                # A few broken byte sequences (a damaged file): keep the text, mark them; a file
+                # mostly undecodable is not text at all.
+                if bad > max(3, len(text) // 1000):
+                    warn(f"skipped {f}: {bad} invalid byte sequences in {enc}: not text, or a mix of encodings")
+                    continue
+                enc = f"{enc} ({bad} invalid byte sequence(s) replaced)"
                 warn(f"{f}: {enc}")
-            yield CorpusFile(f, source, hashlib.sha256(data).hexdigest(), text, enc)
+            if truncated:
+                warn(f"{f}: longer than {cap:,} characters; only the first {cap:,} are indexed (set NEWSBOT_MAX_FILE_CHARS to change)")
+            yield CorpusFile(f, source, sha, text, enc, truncated)

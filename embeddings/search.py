@@ -16,12 +16,13 @@ from .chunking import ChunkSettings, pack, sentence_units
 from .encoders import Encoder, load_encoder
 from .errors import UsageError
 from .excerpt import build_excerpt, char_ngrams, idf, query_grams, score_sentences
-from .fusion import fuse, merge_runs, top_n
+from .fusion import fuse, fuse_candidates, merge_runs, top_n
 from .index import Index
 from .tokenize import query_terms, tokenize
 from .types import Answer, Hit
 
 MAX_QUESTION_CHARS = 2000
+DENSE_SAMPLE = 4096  # vectors whose scores give the dense mean and spread for each question
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Retriever:
         for p in index.passages:
             self._by_article.setdefault(p.article, []).append(p.id)
         self._xb = None
+        self._sample = None
 
     @classmethod
     def load(cls, index_dir: str | os.PathLike, model: str | None = None, settings: SearchSettings | None = None) -> "Retriever":
@@ -85,12 +87,19 @@ class Retriever:
     # -- scoring -----------------------------------------------------------------------------
 
     def _vectors(self) -> np.ndarray:
+        """All vectors (for exact scoring in evaluation and tests)."""
         if self._xb is None:
-            import faiss  # native code; only loaded with the index
-
             d = self.index.dense
-            self._xb = faiss.rev_swig_ptr(d.get_xb(), d.ntotal * d.d).reshape(d.ntotal, d.d)
+            self._xb = d.reconstruct_n(0, d.ntotal) if d.ntotal else np.zeros((0, d.d), np.float32)
         return self._xb
+
+    def _dense_sample(self) -> np.ndarray:
+        """A fixed, evenly spaced sample of vectors: the dense score statistics per question."""
+        if self._sample is None:
+            d = self.index.dense
+            ids = np.unique(np.linspace(0, max(d.ntotal - 1, 0), num=min(d.ntotal, DENSE_SAMPLE)).astype(np.int64))
+            self._sample = d.reconstruct_batch(ids) if d.ntotal else np.zeros((0, d.d), np.float32)
+        return self._sample
 
     def _idf(self, term: str) -> float:
         return idf(int(self.index.df.get(term, 0)), self.index.n_docs)
@@ -100,13 +109,44 @@ class Retriever:
         return self._score(query, terms)[:3]
 
     def _score(self, query: str, terms: list[str] | None = None):
+        """Exact scores of every passage (evaluation, tests): ``(fused, bm25, dense, qvec)``."""
         terms = query_terms(query) if terms is None else terms
-        n = len(self.index.passages)
-        known = [t for t in terms if t in self.index.bm25.vocab_dict]
-        bm25 = self.index.bm25.get_scores(known).astype(np.float32) if known else np.zeros(n, np.float32)
+        bm25 = self._bm25(terms)
         q = self.encoder.encode([query])[0]
         dense = self._vectors() @ q
         return fuse(bm25, dense, self.settings.bm25_weight), bm25, dense, q
+
+    def _bm25(self, terms: list[str]) -> np.ndarray:
+        known = [t for t in terms if t in self.index.bm25.vocab_dict]
+        if not known:
+            return np.zeros(len(self.index.passages), np.float32)
+        return self.index.bm25.get_scores(known).astype(np.float32)
+
+    def candidates(self, query: str, terms: list[str], n: int):
+        """The search proper, fit for large indexes: BM25's top ``n`` and FAISS's top ``n``,
+        each scored both ways and fused with whole-collection statistics.
+
+        Returns ``(ids, fused, bm25, dense, best dense cosine, query vector)``.
+        """
+        bm25_all = self._bm25(terms)
+        q = self.encoder.encode([query])[0]
+        index = self.index.dense
+        k = min(n, index.ntotal)
+        if k == 0:
+            empty = np.zeros(0, np.float32)
+            return np.zeros(0, np.int64), empty, empty, empty, 0.0, q
+        dist, ids = index.search(q[None, :], k)
+        dense_ids = ids[0][ids[0] >= 0]
+        lexical_ids = top_n(bm25_all, k) if np.any(bm25_all) else np.zeros(0, np.int64)
+        cand = np.unique(np.concatenate([dense_ids, lexical_ids]).astype(np.int64))
+        dense = index.reconstruct_batch(cand) @ q
+        bm25 = bm25_all[cand]
+        sample = self._dense_sample() @ q
+        fused = fuse_candidates(
+            bm25, dense, (float(bm25_all.mean()), float(bm25_all.std())), (float(sample.mean()), float(sample.std())), self.settings.bm25_weight
+        )
+        best_dense = float(dist[0][0]) if dense_ids.size else 0.0
+        return cand, fused, bm25, dense, best_dense, q
 
     def rank(self, query: str, n: int = 10) -> list[Scored]:
         """Top ``n`` passages by fused score, unmerged (for evaluation and benchmarks)."""
@@ -141,10 +181,12 @@ class Retriever:
             return Answer(query, False, (), "The question has no words to search for.")
         k = max(1, int(k))
         terms = query_terms(clean)
-        fused, bm25, dense, qvec = self._score(clean, terms)
-        cand_ids = top_n(fused, max(self.settings.candidates, k * 4))
+        n = max(self.settings.candidates, k * 4)
+        ids, fused_c, _bm25, _dense, best_dense, qvec = self.candidates(clean, terms, n)
+        fused = dict(zip(ids.tolist(), fused_c.tolist()))
+        order = ids[top_n(fused_c, n)]
         passages = self.index.passages
-        cands = [(int(i), passages[i].article, passages[i].paragraphs, float(fused[i])) for i in cand_ids]
+        cands = [(int(i), passages[i].article, passages[i].paragraphs, fused[int(i)]) for i in order]
         weights = {t: self._idf(t) for t in dict.fromkeys(terms) if t.strip()}
         grams = query_grams(clean)
 
@@ -173,7 +215,6 @@ class Retriever:
             if rest is not None:
                 heapq.heappush(queue, (-rest, tie, members))
                 tie += 1
-        best_dense = float(dense.max()) if dense.size else 0.0
         evidence = (round(best_dense, 4), round(coverage, 4))
         if not hits or not self._answerable(best_dense, coverage):
             return Answer(query, False, (), "Nothing relevant found in the indexed articles.", evidence)
@@ -242,16 +283,16 @@ class Retriever:
         coverage = sum(w for t, w in weights.items() if t in seen) / (sum(weights.values()) or 1.0)
         left = [i for i in matched if i not in used]
         rest = float(chunk_score[left].max()) if left else None
-        cited = sorted({units[i][0] for i in used})
+        cited = sorted({units[i][0] for i in used})  # the paragraphs the excerpt quotes
         hit = Hit(
             rank=rank,
             score=round(float(chunk_score[first + best]), 4),
             title=article.title,
             source=article.source,
-            paragraphs=tuple(range(cited[0], cited[-1] + 1)),
+            paragraphs=tuple(cited),
             excerpt=excerpt,
             highlight=span,
-            text="\n".join(article.paragraphs[n - 1] for n in range(cited[0], cited[-1] + 1)),
+            text="\n".join(article.paragraphs[n - 1] for n in cited),
             article=article.id,
             passages=tuple(sorted(m[0] for m in members)),
         )

@@ -44,10 +44,10 @@ class Hit:
     score: float
     title: str
     source: str
-    paragraphs: tuple[int, ...]
+    paragraphs: tuple[int, ...]  # the paragraphs the excerpt quotes, ascending
     excerpt: str  # at most 300 characters, quoted from ``text``, trimmed with "…"
     highlight: tuple[int, int]  # [start, end) of the answering sentence(s) inside ``excerpt``
-    text: str  # the full passage: the whole paragraph(s), joined by newlines
+    text: str  # the full passage: the whole quoted paragraph(s), joined by newlines
     article: int = 0
     passages: tuple[int, ...] = field(default=())
 
