@@ -1,0 +1,29 @@
+"""The BM25 reader used at query time agrees with bm25s itself (the oracle)."""
+
+from __future__ import annotations
+
+import bm25s
+import numpy as np
+
+from embeddings.index import BM25Index
+from embeddings.tokenize import query_terms
+
+QUESTIONS = ["杭州电信工会和哪家医院合作？", "甬江街道培育出几名“浙江工匠”?", "亚运 亚运 风筝", "no such words here", ""]
+
+
+def test_reader_matches_bm25s(sample_index):
+    ours = BM25Index(sample_index / "bm25")
+    oracle = bm25s.BM25.load(str(sample_index / "bm25"))
+    assert ours.num_docs == oracle.scores["num_docs"]
+    assert ours.vocab_dict == oracle.vocab_dict
+    for q in QUESTIONS:
+        tokens = [t for t in query_terms(q) if t in oracle.vocab_dict]
+        want = oracle.get_scores(tokens) if tokens else np.zeros(ours.num_docs)
+        np.testing.assert_allclose(ours.get_scores(query_terms(q)), want, rtol=1e-6, atol=1e-6)
+
+
+def test_memory_mapped_reader_gives_the_same_scores(sample_index):
+    a = BM25Index(sample_index / "bm25").get_scores(query_terms("工会 职工"))
+    b = BM25Index(sample_index / "bm25", mmap=True).get_scores(query_terms("工会 职工"))
+    np.testing.assert_array_equal(a, b)
+    assert a.max() > 0
