@@ -56,7 +56,7 @@ def _cut_long(sentence: str, maximum: int) -> list[str]:
         cut = 0
         for m in _SOFT.finditer(rest, 0, maximum):
             cut = m.end()
-        if cut < maximum // 3:
+        if cut <= 0 or cut < maximum // 3:
             cut = maximum
         pieces.append(rest[:cut])
         rest = rest[cut:]
@@ -93,9 +93,11 @@ def pack(units: list[tuple[int, str]], settings: ChunkSettings) -> list[tuple[in
         spans.append((i, j))
         if j >= len(units):
             break
-        # Overlap: step back over trailing sentences that fit, but always move forward.
+        # Overlap: step back over trailing sentences that fit, but always move forward, and
+        # leave room for at least one new sentence (a chunk is never only overlap).
         k, back = j, 0
-        while k - 1 > i and back + len(units[k - 1][1]) <= settings.overlap:
+        room = min(settings.target, settings.maximum - len(units[j][1]))
+        while k - 1 > i and back + len(units[k - 1][1]) <= min(settings.overlap, room - 1):
             back += len(units[k - 1][1])
             k -= 1
         i = k

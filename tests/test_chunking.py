@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from embeddings.chunking import ChunkSettings, chunk_articles, join_units, pack, sentence_units, split_sentences
@@ -30,7 +30,7 @@ def chunk_settings(draw):
     return ChunkSettings(target=target, maximum=maximum, overlap=overlap)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text_st)
 def test_split_sentences_round_trip(text):
     parts = split_sentences(text)
@@ -45,7 +45,7 @@ def test_split_keeps_closing_quotes():
     assert split_sentences("没有标点") == ["没有标点"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(para_st, min_size=1, max_size=6), chunk_settings())
 def test_pack_covers_all_units_in_order(paras, cs):
     units = sentence_units(paras, cs.maximum)
@@ -62,7 +62,7 @@ def test_pack_covers_all_units_in_order(paras, cs):
     covered = set()
     for (a, b), (c, d) in zip(spans, spans[1:]):
         assert a < c <= b, spans  # next chunk starts after this one's start, no gap
-        assert d >= b  # (a chunk can be pure overlap when the next unit does not fit: see report)
+        assert d > b  # every chunk brings at least one new sentence, never only overlap
     for a, b in spans:
         assert a < b
         covered.update(range(a, b))
@@ -75,7 +75,7 @@ def test_pack_covers_all_units_in_order(paras, cs):
         assert shared <= cs.overlap, (shared, cs)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(para_st, min_size=1, max_size=6), chunk_settings())
 def test_chunk_articles_keeps_all_text(paras, cs):
     art = Article(id=7, title="标题", source="dir/a.txt", paragraphs=tuple(paras))
@@ -108,18 +108,12 @@ def test_long_sentence_cut_at_commas():
     assert "".join(s for _n, s in units) == sentence
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG embeddings/chunking.py:55-60 (_cut_long): with maximum < 3, maximum // 3 == 0, so a "
-    "sentence longer than maximum with no comma gets cut = 0 and the while loop never ends "
-    "(sentence_units(['甬江街道'], 2) hangs; ChunkSettings(1, 2, 0) is accepted as valid)",
-)
 def test_tiny_maximum_terminates():
     code = "from embeddings.chunking import sentence_units; print(sentence_units(['甬江街道'], 2))"
     try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=10)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=5)
     except subprocess.TimeoutExpired:
-        pytest.fail("sentence_units(['甬江街道'], 2) did not return within 10 s")
+        pytest.fail("sentence_units(['甬江街道'], 2) did not return within 5 s")
     assert out.returncode == 0, out.stderr
     assert "甬江" in out.stdout
 

@@ -54,7 +54,9 @@ def test_round_trip_and_manifest(sample_index):
     import hashlib
 
     assert m["files"]["sample_page.txt"] == hashlib.sha256(SAMPLE_PAGE.read_bytes()).hexdigest()
-    assert m["passages"] == len(idx.passages) == idx.dense.ntotal == int(idx.bm25.scores["num_docs"])
+    bm25_docs = json.loads((sample_index / "bm25" / "params.index.json").read_text(encoding="utf-8"))["num_docs"]
+    assert m["passages"] == len(idx.passages) == idx.dense.ntotal == bm25_docs
+    assert idx.bm25.get_scores(["工会"]).shape == (len(idx.passages),)
     assert m["articles"] == len(idx.articles) == 8
     assert [p.id for p in idx.passages] == list(range(len(idx.passages)))
     for name in ["manifest.json", "articles.jsonl", "passages.jsonl", "hashes.json", "dense.faiss", "df.json", "bm25"]:
@@ -225,6 +227,72 @@ def test_sigkill_during_build_keeps_previous(sample_index, tmp_path, encoder):
     report = build_index([SAMPLE_DIR], idx, encoder=encoder)
     assert report.up_to_date
     assert not list(tmp_path.glob(".idx.tmp-*"))
+
+
+@pytest.mark.skipif(not (CMRC / "corpus").exists(), reason="../shared CMRC corpus not present")
+def test_sigkill_around_the_swap(sample_index, tmp_path, encoder):
+    """Kills while the files are written and swapped: the folder must stay loadable."""
+    corpus = tmp_path / "small"
+    corpus.mkdir()
+    for f in sorted((CMRC / "corpus").glob("*.txt"))[:20]:
+        shutil.copy(f, corpus / f.name)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    outcomes = []
+    # Kill at moments after the build starts writing its temporary folder: the write + swap
+    # phase takes a few hundred milliseconds, so the kills land before, during and after it.
+    plan = [("tmp", 0.05), ("tmp", 0.3), ("tmp", 0.7)]
+    for n, (mode, delay) in enumerate(plan):
+        idx = _copy_index(sample_index, tmp_path / f"idx{n}")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "index", str(corpus), "--index-dir", str(idx)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=str(tmp_path),
+        )
+        if mode == "tmp":
+            deadline = time.monotonic() + 60
+            while not list(tmp_path.glob(f".idx{n}.tmp-*")) and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.001)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        loaded = Index.load(idx)  # the old index, or the whole new one: never a broken one
+        assert len(loaded.articles) in (8, 20), (delay, len(loaded.articles))
+        outcomes.append(len(loaded.articles))
+        r = Retriever(loaded, encoder=encoder)
+        if len(loaded.articles) == 8:
+            assert "杭州市儿童医院" in r.ask("杭州电信工会和哪家医院合作？").hits[0].excerpt
+        else:
+            assert r.ask("尤金袋鼠分布在哪些地区？").answered
+            assert loaded.manifest["files"] and "sample_page.txt" not in loaded.manifest["files"]
+    # The next build recovers whatever was left and leaves a clean folder.
+    build_index([SAMPLE_DIR], tmp_path / "idx0", encoder=encoder)
+    assert len(Index.load(tmp_path / "idx0").articles) == 8
+    assert not list(tmp_path.glob(".idx0.tmp-*")) and not (tmp_path / "idx0.old").exists()
+
+
+def test_half_done_swap_is_recovered(sample_index, tmp_path, encoder):
+    # Killed between the two renames of the swap: only NAME.old and a tmp folder exist.
+    idx = tmp_path / "idx"
+    _copy_index(sample_index, tmp_path / "idx.old")
+    tmp = tmp_path / ".idx.tmp-999999"
+    tmp.mkdir()
+    (tmp / "articles.jsonl").write_text("{}\n", encoding="utf-8")
+    loaded = Index.load(idx)
+    assert len(loaded.articles) == 8 and loaded.path == (tmp_path / "idx.old").absolute()
+    report = build_index([SAMPLE_DIR], idx, encoder=encoder)
+    assert report.up_to_date  # the previous index was put back in place and reused
+    assert (idx / "manifest.json").exists()
+    assert not (tmp_path / "idx.old").exists() and not tmp.exists()
+    assert len(Index.load(idx).articles) == 8
+
+
+def test_swap_done_old_left_over(sample_index, tmp_path, encoder):
+    # Killed after the second rename but before NAME.old was removed: the new index wins.
+    idx = _copy_index(sample_index, tmp_path / "idx")
+    old = _copy_index(sample_index, tmp_path / "idx.old")
+    (old / "manifest.json").unlink()  # whatever is in .old must not matter
+    assert len(Index.load(idx).articles) == 8
+    assert build_index([SAMPLE_DIR], idx, encoder=encoder).up_to_date
+    assert not old.exists()
 
 
 # -- FAISS against numpy --------------------------------------------------------------------------

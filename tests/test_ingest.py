@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from embeddings.ingest import SkipFile, clean_paragraphs, decode_bytes, iter_corpus, parse_page
@@ -180,7 +180,7 @@ def test_start_id():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG embeddings/ingest.py:257-262: clean_paragraphs() rejoins the title line (no final "
+    reason="BUG embeddings/ingest.py parse_page (clean_paragraphs call ~l.289, title check ~l.294): clean_paragraphs() rejoins the title line (no final "
     "punctuation) into the first paragraph before the short-first-line title check runs, so the "
     "title is lost and glued to paragraph 1",
 )
@@ -230,7 +230,7 @@ def test_headings_without_byline_are_sections():
 _para = st.text(alphabet=st.sampled_from(list("甬江街道工会职工abc 12,。！？”")), min_size=1, max_size=30)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_para, max_size=12), st.integers(min_value=1, max_value=20))
 def test_clean_paragraphs_loses_only_duplicates(paras, min_dup):
     out = clean_paragraphs(paras, min_dup_chars=min_dup)
@@ -250,7 +250,7 @@ def test_clean_paragraphs_loses_only_duplicates(paras, min_dup):
         assert "".join(out).replace(" ", "") == "".join(paras).replace(" ", "")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_para, max_size=12))
 def test_clean_paragraphs_no_dups_preserves_characters(paras):
     # With duplicate removal effectively off, the output is exactly the input re-grouped.
