@@ -286,15 +286,15 @@ def parse_page(text: str, source: str, start_id: int = 0) -> list[Article]:
     out = []
     stem = Path(source).stem
     for a in articles:
-        paras = clean_paragraphs(a["paras"])
+        raw, title = a["paras"], a["title"]
+        if not title and len(raw) > 1 and _is_plain_title(raw[0]):
+            # A plain-text file's first short line is its title (checked before the page-break
+            # rejoin, which would glue the unpunctuated line onto the first paragraph).
+            title, raw = raw[0], raw[1:]
+        paras = clean_paragraphs(raw)
         if not paras:
             continue
-        title = a["title"]
-        if not title:
-            if len(paras) > 1 and _is_plain_title(paras[0]):
-                title, paras = paras[0], paras[1:]
-            else:
-                title = stem
+        title = title or stem
         m = next((p for p in paras if BYLINE.match(p)), "")
         byline = ""
         if m:

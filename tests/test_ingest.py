@@ -178,12 +178,6 @@ def test_start_id():
     assert [a.id for a in arts] == list(range(10, 18))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG embeddings/ingest.py parse_page (clean_paragraphs call ~l.289, title check ~l.294): clean_paragraphs() rejoins the title line (no final "
-    "punctuation) into the first paragraph before the short-first-line title check runs, so the "
-    "title is lost and glued to paragraph 1",
-)
 def test_no_headings_short_first_line():
     text = "市民文化节开幕\n\n今天上午,市民文化节在市中心广场开幕。\n活动将持续一个月。\n"
     (a,) = parse_page(text, "folder/file.txt")
