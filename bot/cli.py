@@ -6,13 +6,14 @@ Exit codes: 0 answered, 1 nothing relevant found, 2 usage error, 3 index problem
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 from pathlib import Path
 
 from bot.render import NOTHING, format_paragraphs, plain_hit, print_answer, use_color
-from embeddings.errors import IndexCorrupt, IndexMismatch, IndexNotFound, NewsbotError
+from embeddings.errors import IndexCorrupt, IndexError_, IndexMismatch, IndexNotFound, NewsbotError
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE, EXIT_INDEX = 0, 1, 2, 3
 
@@ -255,7 +256,13 @@ def cmd_index(args) -> int:
     model = args.model or get_config().get("model")
     progress = _IndexProgress(sys.stderr.isatty() and not args.json)
     try:
-        report = build_index(args.paths, path, model=model, settings=settings, warn=lambda m: _err(f"warning: {m}"), progress=progress, force=args.force)
+        try:
+            report = build_index(args.paths, path, model=model, settings=settings, warn=lambda m: _err(f"warning: {m}"), progress=progress, force=args.force)
+        except OSError as e:
+            raise IndexError_(
+                f"Cannot write the index at {path}: {e.strerror or e}. The previous index there is unchanged; "
+                "free some space (or choose another --index-dir) and run `newsbot index` again."
+            ) from None
     finally:
         progress.stop()
     if args.json:
@@ -430,6 +437,10 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Undecodable input (invalid UTF-8 on stdin, odd bytes in argv) must not end in a traceback.
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="replace")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:

@@ -56,6 +56,8 @@ ANSWER_CACHE_SIZE = 1000
 RETRY_ATTEMPTS = 4
 RETRY_BASE_DELAY = 0.5  # seconds; doubled after each network error
 RETRY_MAX_WAIT = 30.0  # longest flood-control wait a reply will sit through
+SEARCH_THREADS = max(1, min(4, os.cpu_count() or 1))  # searches run at once (the rest queue)
+API_TIMEOUT = 20.0  # seconds to wait for a Bot API answer (NEWSBOT_TELEGRAM_TIMEOUT); then retry
 ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "edited_channel_post", "callback_query"]
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -267,6 +269,17 @@ async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = RETRY_A
 # -- rendering (pure) ------------------------------------------------------------------------
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def scrub(text: str) -> str:
+    """``text`` with lone surrogates (valid in a Python str, not in UTF-8) replaced by U+FFFD.
+
+    A JSON update may carry "\\ud800"; echoed back, it would make the request unencodable.
+    """
+    return _SURROGATES.sub("\ufffd", text) if text else text
+
+
 def tg_len(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units."""
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
@@ -421,7 +434,7 @@ def decode_callback(data: object) -> tuple[str, str, int] | None:
     """The parts of well-formed callback data, else None (forged, foreign or an old format)."""
     if not isinstance(data, str):
         return None
-    m = _CALLBACK_RE.match(data)
+    m = _CALLBACK_RE.fullmatch(data)  # fullmatch: "$" alone would accept a trailing newline
     return (m.group(1), m.group(2), int(m.group(3))) if m else None
 
 
@@ -526,6 +539,8 @@ class Runtime:
         self.reply_ms: deque[float] = deque(maxlen=2000)
         self.reindexes = 0
         self.reindex_task: asyncio.Task | None = None
+        # Searches are CPU-bound (numpy, FAISS): more at once than cores only thrashes them.
+        self.search_slots = asyncio.Semaphore(SEARCH_THREADS)
 
     def remember(self, chat_id: int, message_id: int, shown: Shown) -> None:
         self.shown[(chat_id, message_id)] = shown
@@ -589,6 +604,7 @@ def question_of(text: str, username: str) -> str:
 async def _send(bot, chat_id: int, text: str, *, reply_to: int | None = None, markup=None, html_: bool = True) -> Message:
     """Send a message (HTML by default) as a reply when possible, retrying transient failures."""
     reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
+    text = scrub(text)
     return await with_retries(
         lambda: bot.send_message(
             chat_id,
@@ -647,7 +663,8 @@ def _state_or_none(context: ContextTypes.DEFAULT_TYPE) -> IndexState | None:
 async def _search(rt: Runtime, state: IndexState, question: str) -> Answer:
     t0 = time.perf_counter()
     # Pages of results are cut from one search; the reader pages on with "More", so keep weak tail results.
-    answer = await asyncio.to_thread(functools.partial(state.retriever.ask, question, rt.settings.results * MAX_PAGES, trim=False))
+    async with rt.search_slots:
+        answer = await asyncio.to_thread(functools.partial(state.retriever.ask, question, rt.settings.results * MAX_PAGES, trim=False))
     rt.search_ms.append((time.perf_counter() - t0) * 1000)
     return answer
 
@@ -664,7 +681,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     rt = _rt(context.bot_data)
     message = update.effective_message
     t0 = time.perf_counter()
-    question = question.strip()
+    question = scrub(question).strip()
     if not question:
         await _reply(update, EMPTY_QUESTION)
         return
@@ -1005,6 +1022,52 @@ async def post_init(app: Application) -> None:
     log.info("serving %d articles (index generation %s) as @%s", len(state.articles), state.generation, app.bot.username)
 
 
+def _redact_error(err: BaseException) -> None:
+    """Scrub secrets from an exception (and its causes) in place: a server or proxy may echo
+    the request URL, which holds the token, in its error description."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(getattr(err, "message", None), str):
+            with contextlib.suppress(AttributeError):
+                err.message = redact(err.message)
+        err.args = tuple(redact(a) if isinstance(a, str) else a for a in err.args)
+        err = err.__cause__ or err.__context__
+
+
+class RedactingRequest(HTTPXRequest):
+    """HTTPXRequest whose errors never carry the token, whatever the server answers."""
+
+    async def post(self, *args, **kwargs):
+        try:
+            return await super().post(*args, **kwargs)
+        except Exception as e:
+            _redact_error(e)
+            raise
+
+    async def retrieve(self, *args, **kwargs):
+        try:
+            return await super().retrieve(*args, **kwargs)
+        except Exception as e:
+            _redact_error(e)
+            raise
+
+
+class MessageRateLimiter(AIORateLimiter):
+    """PTB's limiter (Telegram's 30 messages/s, 20 a minute per group), for messages only.
+
+    "typing…" and callback answers are not messages: queued behind a burst of answers they
+    would double the wait of every answer, so they skip the queue (a 429 on them is ignored).
+    """
+
+    UNLIMITED = frozenset({"sendChatAction", "answerCallbackQuery"})
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+        if endpoint in self.UNLIMITED:
+            return await callback(*args, **kwargs)
+        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+
 def build_application(
     token: str,
     index_dir: Path | str | None = None,
@@ -1012,17 +1075,27 @@ def build_application(
     api_root: str | None = None,
     settings: BotSettings | None = None,
     retriever=None,
+    timeout: float | None = None,
 ) -> Application:
     """The bot, ready for ``run_polling``/``run_webhook`` (or for a test's own updater).
 
     ``retriever`` (a loaded :class:`embeddings.search.Retriever`) skips loading the index in
     ``post_init``; otherwise ``index_dir`` is loaded there, as ``newsbot ask`` would.
+    ``timeout`` (default ``$NEWSBOT_TELEGRAM_TIMEOUT`` or 20 s) bounds each Bot API call; a call
+    that times out is retried with backoff (:func:`with_retries`), so the reply still arrives.
     """
     install_log_redaction(token)
     settings = settings or BotSettings.from_env()
     root = (api_root or os.environ.get("NEWSBOT_TELEGRAM_API_URL") or DEFAULT_API_ROOT).rstrip("/")
-    request = HTTPXRequest(connection_pool_size=64, connect_timeout=10.0, read_timeout=20.0, write_timeout=20.0, pool_timeout=10.0)
-    updates_request = HTTPXRequest(connection_pool_size=2, connect_timeout=10.0, read_timeout=10.0, write_timeout=10.0, pool_timeout=10.0)
+    if timeout is None:
+        try:
+            timeout = float(os.environ.get("NEWSBOT_TELEGRAM_TIMEOUT") or API_TIMEOUT)
+        except ValueError:
+            raise UsageError("NEWSBOT_TELEGRAM_TIMEOUT must be a number of seconds.") from None
+    timeout = max(0.1, timeout)
+    request = RedactingRequest(connection_pool_size=64, connect_timeout=min(10.0, timeout), read_timeout=timeout,
+                           write_timeout=timeout, pool_timeout=10.0)
+    updates_request = RedactingRequest(connection_pool_size=2, connect_timeout=10.0, read_timeout=10.0, write_timeout=10.0, pool_timeout=10.0)
     app = (
         ApplicationBuilder()
         .token(token)
@@ -1030,7 +1103,7 @@ def build_application(
         .base_file_url(root + "/file/bot")
         .request(request)
         .get_updates_request(updates_request)
-        .rate_limiter(AIORateLimiter(max_retries=1))
+        .rate_limiter(MessageRateLimiter(max_retries=1))
         .concurrent_updates(True)
         .post_init(post_init)
         .build()

@@ -6,6 +6,7 @@ Layout of an index folder (row i of FAISS = passage i = BM25 document i)::
     articles.jsonl     one Article a line
     passages.jsonl     one Passage a line
     hashes.json        sha1 of each passage's embedded text (the embedding cache key)
+    sentences.jsonl    per article: the jieba tokens of each sentence (excerpts; build cache)
     dense.faiss        FAISS inner-product index over L2-normalised vectors
     df.json            document frequency of each BM25 token (for excerpts and abstention)
     bm25/              bm25s index over jieba tokens
@@ -30,14 +31,15 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .chunking import ChunkSettings, chunk_articles, context_of, embed_text
+from .chunking import ChunkSettings, chunk_articles, context_of, embed_text, pack, sentence_units
 from .encoders import Encoder, canonical_name, load_encoder
 from .errors import CorpusError, IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, rebuild_hint
 from .ingest import iter_corpus, parse_page
 from .tokenize import tokenize
 from .types import Article, Passage
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+TOKEN_SEP = "\x1f"  # joins one sentence's tokens in sentences.jsonl
 MANIFEST = "manifest.json"
 # Above this many chunks FAISS uses an inverted-file index (approximate); below, exact inner
 # product search. IVF was chosen over HNSW by measurement: at 100k vectors HNSW (M=32) took
@@ -243,13 +245,37 @@ def build_index(
         report.embedded, report.reused = len(todo), len(passages) - len(todo)
         report.passages = len(passages)
 
-        tokens = [tokenize(t) for t in texts]
+        # Tokenise each sentence once (or take it from the previous index when its article is
+        # unchanged); a chunk's BM25 tokens are its headline's plus its sentences'.
+        old_tokens = previous["sentences"] if previous else {}
+        sentence_rows, unit_tokens = [], {}
+        for a in articles:
+            key = _sha1(f"{settings.maximum}\n" + "\n".join(a.paragraphs))
+            toks = old_tokens.get(key)
+            if toks is None:
+                toks = [TOKEN_SEP.join(tokenize(s)) for _n, s in sentence_units(a.paragraphs, settings.maximum)]
+            unit_tokens[a.id] = toks
+            sentence_rows.append({"h": key, "t": toks})
+        context_tokens = {a.id: tokenize(contexts[a.id]) for a in articles}
+        tokens = []
+        by_article: dict[int, list] = {}
+        for p in passages:
+            by_article.setdefault(p.article, []).append(p)
+        for a in articles:
+            spans = pack(sentence_units(a.paragraphs, settings.maximum), settings)
+            for p, (lo, hi) in zip(by_article.get(a.id, []), spans):
+                toks = list(context_tokens[a.id])
+                for joined in unit_tokens[a.id][lo:hi]:
+                    if joined:
+                        toks.extend(joined.split(TOKEN_SEP))
+                tokens.append(toks)
         tmp = index_dir.parent / f".{index_dir.name}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         try:
             kind = index_type if index_type != "auto" else ("ivf" if len(passages) > ANN_THRESHOLD else "flat")
             _write_files(tmp, articles, passages, hashes, vectors, tokens, kind)
+            _write_jsonl(tmp / "sentences.jsonl", sentence_rows)
             manifest = _settings_dict(model, int(dim), settings) | {
                 "index_type": f"{kind}-ip",
                 "faiss": _faiss_params(len(passages)) if kind == "ivf" else {},
@@ -317,8 +343,13 @@ def _load_previous(index_dir: Path, model: str) -> dict | None:
     """The old index's manifest and its vectors by text hash, if it can be reused at all."""
     try:
         manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
-        if manifest.get("format_version") != FORMAT_VERSION or manifest.get("model") != model:
-            return {"manifest": manifest, "cache": {}}
+        if manifest.get("format_version") != FORMAT_VERSION:
+            return {"manifest": manifest, "cache": {}, "sentences": {}}
+        sentences = {}
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            sentences = {row["h"]: row["t"] for row in _read_jsonl(index_dir / "sentences.jsonl")}
+        if manifest.get("model") != model:
+            return {"manifest": manifest, "cache": {}, "sentences": sentences}
         import faiss
 
         hashes = json.loads((index_dir / "hashes.json").read_text(encoding="utf-8"))
@@ -326,9 +357,9 @@ def _load_previous(index_dir: Path, model: str) -> dict | None:
         if hasattr(index, "make_direct_map"):
             index.make_direct_map()
         if index.ntotal != len(hashes):
-            return {"manifest": manifest, "cache": {}}
+            return {"manifest": manifest, "cache": {}, "sentences": sentences}
         vecs = index.reconstruct_n(0, index.ntotal)
-        return {"manifest": manifest, "cache": dict(zip(hashes, vecs))}
+        return {"manifest": manifest, "cache": dict(zip(hashes, vecs)), "sentences": sentences}
     except Exception:
         return None
 
@@ -378,7 +409,7 @@ def _read_jsonl(path: Path) -> list[dict]:
 class Index:
     """A loaded index folder: articles, passages, FAISS, BM25 and token statistics."""
 
-    def __init__(self, path: Path, manifest: dict, articles: list[Article], passages: list[Passage], dense, bm25, df: dict, n_docs: int):
+    def __init__(self, path: Path, manifest: dict, articles: list[Article], passages: list[Passage], dense, bm25, df: dict, n_docs: int, sentence_lines: list[str] | None = None):
         self.path = path
         self.manifest = manifest
         self.articles = articles
@@ -387,6 +418,16 @@ class Index:
         self.bm25 = bm25
         self.df = df
         self.n_docs = n_docs
+        self._sentence_lines = sentence_lines or []
+
+    def sentence_tokens(self, article: int) -> list[list[str]] | None:
+        """The stored tokens of each sentence of ``article`` (parsed on demand), or None."""
+        if article >= len(self._sentence_lines):
+            return None
+        try:
+            return [t.split(TOKEN_SEP) if t else [] for t in json.loads(self._sentence_lines[article])["t"]]
+        except (ValueError, KeyError, TypeError):
+            return None
 
     @property
     def model(self) -> str:
@@ -433,6 +474,8 @@ class Index:
                 dense.make_direct_map()
             bm25 = BM25Index(path / "bm25", mmap=len(passages) > ANN_THRESHOLD)
             stats = json.loads((path / "df.json").read_text(encoding="utf-8"))
+            with open(path / "sentences.jsonl", encoding="utf-8") as f:
+                sentence_lines = f.read().splitlines()
         except Exception as e:
             raise IndexCorrupt(f"The index at {path} is damaged ({type(e).__name__}: {e}). {rebuild_hint(path)}") from None
         n = len(passages)
@@ -450,5 +493,7 @@ class Index:
             problems.append("passage ids are out of order")
         if problems:
             raise IndexCorrupt(f"The index at {path} is inconsistent: {'; '.join(problems)}. {rebuild_hint(path)}")
-        return cls(path, manifest, articles, passages, dense, bm25, stats["df"], stats["n_docs"])
+        if len(sentence_lines) != len(articles):
+            raise IndexCorrupt(f"The index at {path} is inconsistent: sentences.jsonl has {len(sentence_lines)} rows for {len(articles)} articles. {rebuild_hint(path)}")
+        return cls(path, manifest, articles, passages, dense, bm25, stats["df"], stats["n_docs"], sentence_lines)
 

@@ -160,7 +160,10 @@ class Retriever:
         art = self.index.articles[article]
         units = sentence_units(art.paragraphs, self._chunker.maximum)
         spans = pack(units, self._chunker)
-        tokens = [frozenset(tokenize(s)) for _n, s in units]
+        stored = self.index.sentence_tokens(article)
+        if stored is None or len(stored) != len(units):
+            stored = [tokenize(s) for _n, s in units]
+        tokens = [frozenset(t) for t in stored]
         grams = [frozenset(char_ngrams(s)) for _n, s in units]
         return units, spans, tokens, grams
 
@@ -172,6 +175,8 @@ class Retriever:
         """
         if not isinstance(query, str):
             raise UsageError("The question must be text.")
+        # Lone surrogates (possible in a Python str) cannot be printed or sent: replace them.
+        query = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in query)
         clean = " ".join(
             "".join(c for c in unicodedata.normalize("NFC", query) if unicodedata.category(c)[0] != "C" or c in "\n\t").split()
         )
@@ -228,9 +233,10 @@ class Retriever:
             or (coverage >= s.min_coverage and dense >= s.min_dense_with_coverage)
         )
 
-    @lru_cache(maxsize=256)
-    def _sentence_vectors(self, article: int) -> np.ndarray:
-        return self.encoder.encode([u[1] for u in self._article_units(article)[0]])
+    @lru_cache(maxsize=1024)
+    def _sentence_vectors(self, article: int, start: int, stop: int) -> np.ndarray:
+        """Vectors of sentences ``start:stop`` of an article (only the cited paragraphs)."""
+        return self.encoder.encode([u[1] for u in self._article_units(article)[0][start:stop]])
 
     def _hit(self, rank, members, weights, grams, fused, exclude: set[int], query_vec=None):
         """Build one hit from a group of chunks of one article, skipping sentences in ``exclude``.
@@ -258,8 +264,10 @@ class Retriever:
         if max((lexical[i] for i in range(first, last + 1)), default=0.0) <= 0.0 and query_vec is not None:
             # No word of the question occurs here (an English question about a Chinese article,
             # say): choose sentences by meaning instead.
-            sims = self._sentence_vectors(article.id) @ query_vec
-            lexical = [max(0.0, float(x)) for x in sims]
+            sims = self._sentence_vectors(article.id, first, last + 1) @ query_vec
+            lexical = [0.0] * len(units)
+            for i, x in zip(range(first, last + 1), sims):
+                lexical[i] = max(0.0, float(x))
         top = float(chunk_score[matched].max())
         spread = (top - float(chunk_score[matched].min())) or 1.0
         scores = [

@@ -429,8 +429,12 @@ class FakeBotAPI:
 
     # ------------------------------------------------------------------ fault injection
     def fail_next(self, method: str, status: int = 500, retry_after: int | None = None,
-                  times: int = 1, description: str | None = None) -> None:
-        """Make the next ``times`` calls of ``method`` answer with an error ``status``."""
+                  times: int = 1, description: str | None = None, echo_url: bool = False) -> None:
+        """Make the next ``times`` calls of ``method`` answer with an error ``status``.
+
+        ``echo_url``: the description ends with the request URL, token included, as some
+        proxies and misconfigured servers do (to check the bot never repeats it).
+        """
         params = None
         if status == 429:
             retry_after = 1 if retry_after is None else retry_after
@@ -439,7 +443,10 @@ class FakeBotAPI:
         description = description or _STATUS_TEXT.get(status, "Error")
         with self._lock:
             queue = self._faults.setdefault(method.lower(), deque())
-            queue.extend(TelegramAPIError(status, description, params) for _ in range(times))
+            for _ in range(times):
+                err = TelegramAPIError(status, description, params)
+                err.echo_url = echo_url
+                queue.append(err)
 
     def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
         """Make the next ``times`` calls of ``method`` wait ``seconds`` before answering."""
@@ -678,7 +685,11 @@ class FakeBotAPI:
             with self._lock:
                 faults = self._faults.get(name.lower())
                 if faults:
-                    raise faults.popleft()
+                    fault = faults.popleft()
+                    if getattr(fault, "echo_url", False):
+                        fault = TelegramAPIError(fault.code, f"{fault.description} (url: {request.url})",
+                                                 fault.parameters)
+                    raise fault
             if handler is None:
                 raise TelegramAPIError(404, "Not Found: method not found")
             params = copy.deepcopy(entry["params"])
