@@ -306,6 +306,15 @@ def make_faiss(vectors: np.ndarray, kind: str):
     import faiss
 
     d = vectors.shape[1]
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(os.cpu_count() or 1)  # building uses every core; searching sets 1
+    try:
+        return _make_faiss(faiss, vectors, kind, d)
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
+def _make_faiss(faiss, vectors: np.ndarray, kind: str, d: int):
     if kind == "ivf":
         params = _faiss_params(len(vectors))
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, params["nlist"], faiss.METRIC_INNER_PRODUCT)
@@ -364,6 +373,32 @@ def _load_previous(index_dir: Path, model: str) -> dict | None:
         return None
 
 
+class _Lines:
+    """The lines of a file, memory-mapped: read one at a time, kept out of the heap."""
+
+    def __init__(self, path: Path):
+        import mmap
+
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        starts = [0]
+        pos = self._map.find(b"\n") if size else -1
+        while pos != -1:
+            starts.append(pos + 1)
+            pos = self._map.find(b"\n", pos + 1)
+        if starts[-1] == size:
+            starts.pop()
+        self._starts = np.asarray(starts + [size], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def __getitem__(self, i: int) -> str:
+        a, b = int(self._starts[i]), int(self._starts[i + 1])
+        return self._map[a:b].decode("utf-8").rstrip("\n")
+
+
 class BM25Index:
     """Query side of the bm25s index folder, read without importing bm25s or scipy.
 
@@ -409,7 +444,7 @@ def _read_jsonl(path: Path) -> list[dict]:
 class Index:
     """A loaded index folder: articles, passages, FAISS, BM25 and token statistics."""
 
-    def __init__(self, path: Path, manifest: dict, articles: list[Article], passages: list[Passage], dense, bm25, df: dict, n_docs: int, sentence_lines: list[str] | None = None):
+    def __init__(self, path: Path, manifest: dict, articles: list[Article], passages: list[Passage], dense, bm25, df: dict, n_docs: int, sentences: "_Lines | None" = None):
         self.path = path
         self.manifest = manifest
         self.articles = articles
@@ -418,14 +453,14 @@ class Index:
         self.bm25 = bm25
         self.df = df
         self.n_docs = n_docs
-        self._sentence_lines = sentence_lines or []
+        self._sentences = sentences
 
     def sentence_tokens(self, article: int) -> list[list[str]] | None:
-        """The stored tokens of each sentence of ``article`` (parsed on demand), or None."""
-        if article >= len(self._sentence_lines):
+        """The stored tokens of each sentence of ``article`` (read on demand), or None."""
+        if self._sentences is None or article >= len(self._sentences):
             return None
         try:
-            return [t.split(TOKEN_SEP) if t else [] for t in json.loads(self._sentence_lines[article])["t"]]
+            return [t.split(TOKEN_SEP) if t else [] for t in json.loads(self._sentences[article])["t"]]
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -474,8 +509,7 @@ class Index:
                 dense.make_direct_map()
             bm25 = BM25Index(path / "bm25", mmap=len(passages) > ANN_THRESHOLD)
             stats = json.loads((path / "df.json").read_text(encoding="utf-8"))
-            with open(path / "sentences.jsonl", encoding="utf-8") as f:
-                sentence_lines = f.read().splitlines()
+            sentence_lines = _Lines(path / "sentences.jsonl")
         except Exception as e:
             raise IndexCorrupt(f"The index at {path} is damaged ({type(e).__name__}: {e}). {rebuild_hint(path)}") from None
         n = len(passages)
