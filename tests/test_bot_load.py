@@ -1,6 +1,6 @@
 """The bot under load and abuse, over real HTTP against tests/tgserver.py (see test_telegram.py).
 
-Figures printed here (run with ``-s``) are the ones quoted in docs/reliability.md.
+Figures printed here (run with ``-s``) are the ones quoted in the README (Reliability).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Reliability and security: bad corpus input, hostile questions, damaged indexes, full disks.
 
-Each test proves one guarantee of docs/reliability.md. Tests that need a fix in a file this
+Each test proves one guarantee of the README (Reliability). Tests that need a fix in a file this
 suite's author does not own are marked ``xfail(strict=True)`` with the fix in the reason.
 """
 
