@@ -88,44 +88,17 @@ def _bad_chars(text: str) -> int:
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Decode a corpus file: returns ``(text, encoding)`` or raises :class:`SkipFile`.
+    """Decode a whole corpus file in memory: ``(text, encoding)``, or raises :class:`SkipFile`.
 
-    Handles UTF-8 (with or without BOM), UTF-16/32 with BOM, GB18030/GBK and Big5.
+    Handles UTF-8 (with or without BOM), UTF-16/32 with BOM, GB18030/GBK and Big5; the
+    detection is :func:`_sniff`'s, as for files read as a stream.
     """
-    for bom, enc in (
-        (b"\xef\xbb\xbf", "utf-8-sig"),
-        (b"\xff\xfe\x00\x00", "utf-32"),
-        (b"\x00\x00\xfe\xff", "utf-32"),
-        (b"\xff\xfe", "utf-16"),
-        (b"\xfe\xff", "utf-16"),
-    ):
-        if data.startswith(bom):
-            try:
-                return data.decode(enc), enc.replace("-sig", " with BOM")
-            except UnicodeDecodeError as e:
-                raise SkipFile(f"starts with a {enc} byte-order mark but is not valid {enc} ({e.reason})")
-    if _looks_binary(data):
-        raise SkipFile("looks binary (NUL or control bytes), not text")
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    candidates = []
-    for enc in ("gb18030", "big5"):
-        try:
-            text = data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        candidates.append((_chinese_score(text) - 0.01 * _bad_chars(text), enc, text))
-    if not candidates:
-        # Mostly UTF-8 with a few broken bytes: keep the text, mark the bad bytes.
-        text = data.decode("utf-8", errors="replace")
-        bad = text.count("\ufffd")
-        if bad <= max(3, len(text) // 1000):
-            return text, f"utf-8 ({bad} invalid byte sequence(s) replaced)"
-        raise SkipFile("is not UTF-8, UTF-16, GB18030/GBK or Big5 text")
-    score, enc, text = max(candidates)
-    return text, enc
+    codec, label = _sniff(data, True)
+    text = data.decode(codec, errors="replace")
+    bad = text.count("\ufffd")
+    if bad and codec == "utf-8":
+        label = f"utf-8 ({bad} invalid byte sequence(s) replaced)"
+    return text, label
 
 
 def normalize_line(line: str) -> str:

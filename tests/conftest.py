@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -54,3 +55,14 @@ def sample_retriever(sample_index, encoder):
 
 def needs_shared(path: Path):
     return pytest.mark.skipif(not path.exists() and not os.environ.get("CI"), reason=f"{path} not present")
+
+
+@pytest_asyncio.fixture
+async def api():
+    """A fake Telegram Bot API server (tests/tgserver.py) on a free localhost port."""
+    from tgserver import FakeBotAPI
+
+    server = FakeBotAPI()
+    await server.start()
+    yield server
+    await server.stop()

@@ -17,13 +17,12 @@ import time
 from collections import Counter
 
 import pytest
-import pytest_asyncio
 
 from bot.telegram_bot import (ADMINS_ONLY, ALLOWED_UPDATES, APOLOGY, BUTTON_FORGED, BUTTON_STALE, REFUSED,
                               BotSettings, build_application, decode_callback, encode_callback, install_retriever)
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tgserver import DEFAULT_CHANNEL_ID, DEFAULT_GROUP_ID, DEFAULT_USER_ID, FakeBotAPI  # noqa: E402
+from tgserver import DEFAULT_CHANNEL_ID, DEFAULT_GROUP_ID, DEFAULT_USER_ID, FakeBotAPI, ask, replies, reply  # noqa: E402
 
 USER = DEFAULT_USER_ID
 ADMIN = 4242
@@ -33,12 +32,6 @@ EXPECTED = "杭州市儿童医院"
 QUESTIONS = [Q, "练市镇在哪个区？", "永建街道工会主席是谁？", "量子计算机的发展前景如何？", "职工子女就医绿色通道"]
 
 
-@pytest_asyncio.fixture
-async def api():
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @contextlib.asynccontextmanager
@@ -56,18 +49,10 @@ async def running(api: FakeBotAPI, retriever, settings: BotSettings | None = Non
             await app.stop()
 
 
-def replies(api: FakeBotAPI, msg: dict) -> list[dict]:
-    chat, mid = msg["chat"]["id"], msg["message_id"]
-    return [m for m in api.sent(chat) if m.get("reply_to_message", {}).get("message_id") == mid]
 
 
-async def reply(api: FakeBotAPI, msg: dict, n: int = 1, timeout: float = 15) -> list[dict]:
-    return await api.wait_for(lambda: (r := replies(api, msg)) and len(r) >= n and r, timeout)
 
 
-async def ask(api: FakeBotAPI, text: str, **sender) -> dict:
-    msg = await api.send_user_message(text, **sender)
-    return (await reply(api, msg))[0]
 
 
 def failed_calls(api: FakeBotAPI) -> list[dict]:
@@ -188,7 +173,7 @@ async def test_access_control_cannot_be_bypassed(api, sample_index, encoder, tmp
 
     retriever = Retriever(Index.load(sample_index), encoder=encoder)
     settings = BotSettings(allowed_users=frozenset({USER}), admins=frozenset({ADMIN}))
-    group, channel = {"chat_type": "group"}, {}
+    group = {"chat_type": "group"}
     async with running(api, retriever, settings) as app:
         answer = await ask(api, Q)  # the allowed user
         assert EXPECTED in answer["text"]

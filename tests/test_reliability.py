@@ -6,7 +6,6 @@ suite's author does not own are marked ``xfail(strict=True)`` with the fix in th
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import fcntl
 import json
@@ -23,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from embeddings.errors import IndexCorrupt, IndexLocked, UsageError
-from embeddings.ingest import iter_corpus, parse_page
+from embeddings.ingest import iter_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "embeddings" / "data" / "sample_page.txt"

@@ -21,7 +21,6 @@ from argparse import Namespace
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.telegram_bot import (ALLOWED_UPDATES, BUTTON_FORGED, BUTTON_STALE, MAX_MESSAGE, NOT_FOUND,
@@ -34,7 +33,7 @@ from embeddings.types import Answer, Hit
 sys.path.insert(0, os.path.dirname(__file__))
 from tgserver import (BOT_USERNAME, DEFAULT_CHANNEL_ID, DEFAULT_GROUP_ID,  # noqa: E402
                       DEFAULT_SUPERGROUP_ID, DEFAULT_TOKEN, DEFAULT_USER_ID, FakeBotAPI,
-                      FakeBotAPIThread, parse_html, utf16_len)
+                      FakeBotAPIThread, ask, parse_html, replies, reply, utf16_len)
 
 USER = DEFAULT_USER_ID
 ADMIN = 4242
@@ -45,12 +44,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # --------------------------------------------------------------------------- harness
-@pytest_asyncio.fixture
-async def api():
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @contextlib.asynccontextmanager
@@ -69,21 +62,10 @@ async def running(api: FakeBotAPI, retriever, settings: BotSettings | None = Non
             await app.stop()  # waits for every update being handled
 
 
-def replies(api: FakeBotAPI, msg: dict) -> list[dict]:
-    """The bot's messages that reply to ``msg``."""
-    chat, mid = msg["chat"]["id"], msg["message_id"]
-    return [m for m in api.sent(chat) if m.get("reply_to_message", {}).get("message_id") == mid]
 
 
-async def reply(api: FakeBotAPI, msg: dict, n: int = 1, timeout: float = 10) -> list[dict]:
-    """Wait for ``n`` replies of the bot to ``msg``."""
-    return await api.wait_for(lambda: (r := replies(api, msg)) and len(r) >= n and r, timeout)
 
 
-async def ask(api: FakeBotAPI, text: str, **sender) -> dict:
-    """Send ``text`` and return the bot's (first) reply."""
-    msg = await api.send_user_message(text, **sender)
-    return (await reply(api, msg))[0]
 
 
 def buttons(msg: dict) -> list[tuple[str, str]]:

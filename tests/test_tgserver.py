@@ -12,7 +12,6 @@ import time
 
 import aiohttp
 import pytest
-import pytest_asyncio
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter
@@ -22,17 +21,11 @@ from telegram.request import HTTPXRequest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from tgserver import (BOT_USERNAME, DEFAULT_CHANNEL_ID, DEFAULT_GROUP_ID,  # noqa: E402
-                      DEFAULT_TOKEN, DEFAULT_USER_ID, FakeBotAPI, FakeBotAPIThread)
+                      DEFAULT_TOKEN, DEFAULT_USER_ID, FakeBotAPIThread)
 
 USER = DEFAULT_USER_ID
 
 
-@pytest_asyncio.fixture
-async def api():
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def build_app(root: str, token: str = DEFAULT_TOKEN) -> Application:

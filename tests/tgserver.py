@@ -1083,3 +1083,23 @@ for _name in _INJECTORS:
 for _name in ("sent", "calls", "callback_answers", "chat_actions", "get_message",
               "pending_updates", "fail_next", "delay_next"):
     setattr(FakeBotAPIThread, _name, _delegate(_name, _name))
+
+
+# --------------------------------------------------------------------------- test helpers
+
+
+def replies(api: FakeBotAPI, msg: dict) -> list[dict]:
+    """The bot's messages that reply to ``msg``."""
+    chat, mid = msg["chat"]["id"], msg["message_id"]
+    return [m for m in api.sent(chat) if m.get("reply_to_message", {}).get("message_id") == mid]
+
+
+async def reply(api: FakeBotAPI, msg: dict, n: int = 1, timeout: float = 15) -> list[dict]:
+    """Wait for ``n`` replies of the bot to ``msg``."""
+    return await api.wait_for(lambda: (r := replies(api, msg)) and len(r) >= n and r, timeout)
+
+
+async def ask(api: FakeBotAPI, text: str, **sender) -> dict:
+    """Send ``text`` and return the bot's (first) reply."""
+    msg = await api.send_user_message(text, **sender)
+    return (await reply(api, msg))[0]
