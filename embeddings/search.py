@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import os
+import re
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from .tokenize import query_terms, tokenize
 from .types import Answer, Hit
 
 MAX_QUESTION_CHARS = 2000
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 DENSE_SAMPLE = 4096  # vectors whose scores give the dense mean and spread for each question
 
 
@@ -34,7 +36,8 @@ class SearchSettings:
     chunk_bonus: float = 0.15  # weight of the chunk's fused score when choosing the sentence
     # Abstention: answer when the best passage is close in meaning, or shares enough
     # informative words with the question.
-    min_dense: float = 0.27
+    min_dense: float = 0.4  # meaning alone, for a question in Chinese (its words should match too)
+    min_dense_other_script: float = 0.27  # meaning alone, for a question with no Chinese characters
     min_coverage: float = 0.3
     min_dense_with_coverage: float = 0.15
     min_coverage_alone: float = 0.75  # nearly every informative question word found: answer
@@ -228,14 +231,18 @@ class Retriever:
                 heapq.heappush(queue, (-rest, tie, members))
                 tie += 1
         evidence = (round(best_dense, 4), round(coverage, 4))
-        if not hits or not self._answerable(best_dense, coverage):
+        if not hits or not self._answerable(best_dense, coverage, bool(_CJK.search(clean))):
             return Answer(query, False, (), "Nothing relevant found in the indexed articles.", evidence)
         return Answer(query, True, tuple(hits), evidence=evidence)
 
-    def _answerable(self, dense: float, coverage: float) -> bool:
+    def _answerable(self, dense: float, coverage: float, chinese: bool) -> bool:
+        """Enough evidence to answer? A Chinese question must share informative words with the
+        passage unless it is very close in meaning: on a large, varied corpus some unrelated
+        passage is always fairly close. A question in another script (English about Chinese
+        articles) can only be judged by meaning."""
         s = self.settings
         return (
-            dense >= s.min_dense
+            dense >= (s.min_dense if chinese else s.min_dense_other_script)
             or coverage >= s.min_coverage_alone
             or (coverage >= s.min_coverage and dense >= s.min_dense_with_coverage)
         )
