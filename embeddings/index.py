@@ -35,7 +35,7 @@ from .chunking import ChunkSettings, chunk_articles, context_of, embed_text, pac
 from .encoders import Encoder, canonical_name, load_encoder
 from .errors import CorpusError, IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, rebuild_hint
 from .ingest import iter_corpus, parse_page
-from .tokenize import tokenize
+from .tokenize import tokenize_many
 from .types import Article, Passage
 
 FORMAT_VERSION = 2
@@ -248,15 +248,16 @@ def build_index(
         # Tokenise each sentence once (or take it from the previous index when its article is
         # unchanged); a chunk's BM25 tokens are its headline's plus its sentences'.
         old_tokens = previous["sentences"] if previous else {}
-        sentence_rows, unit_tokens = [], {}
-        for a in articles:
-            key = _sha1(f"{settings.maximum}\n" + "\n".join(a.paragraphs))
-            toks = old_tokens.get(key)
-            if toks is None:
-                toks = [TOKEN_SEP.join(tokenize(s)) for _n, s in sentence_units(a.paragraphs, settings.maximum)]
-            unit_tokens[a.id] = toks
-            sentence_rows.append({"h": key, "t": toks})
-        context_tokens = {a.id: tokenize(contexts[a.id]) for a in articles}
+        keys = {a.id: _sha1(f"{settings.maximum}\n" + "\n".join(a.paragraphs)) for a in articles}
+        todo_articles = [a for a in articles if keys[a.id] not in old_tokens]
+        todo_texts = [s for a in todo_articles for _n, s in sentence_units(a.paragraphs, settings.maximum)]
+        todo_texts += [contexts[a.id] for a in articles]
+        fresh = iter(tokenize_many(todo_texts))
+        unit_tokens = {a.id: old_tokens.get(keys[a.id]) for a in articles}
+        for a in todo_articles:
+            unit_tokens[a.id] = [TOKEN_SEP.join(next(fresh)) for _ in sentence_units(a.paragraphs, settings.maximum)]
+        context_tokens = {a.id: next(fresh) for a in articles}
+        sentence_rows = [{"h": keys[a.id], "t": unit_tokens[a.id]} for a in articles]
         tokens = []
         by_article: dict[int, list] = {}
         for p in passages:

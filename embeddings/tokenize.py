@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import unicodedata
 from functools import lru_cache
@@ -50,3 +51,29 @@ def query_terms(text: str) -> list[str]:
     toks = tokenize(text)
     kept = [t for t in toks if t not in STOPWORDS]
     return kept or toks
+
+
+PARALLEL_MIN_TEXTS = 20_000  # below this, a process pool costs more than it saves
+
+
+def _tokenize_batch(texts: list[str]) -> list[list[str]]:
+    return [tokenize(t) for t in texts]
+
+
+def tokenize_many(texts: list[str]) -> list[list[str]]:
+    """``tokenize`` over many texts, in one process per core when there are many (jieba is pure
+    Python: at 100k chunks tokenising is most of an index build's time outside the encoder)."""
+    workers = os.cpu_count() or 1
+    if len(texts) < PARALLEL_MIN_TEXTS or workers < 2:
+        return _tokenize_batch(texts)
+    import multiprocessing
+
+    _jieba()  # loaded once here, inherited by the forked workers
+    step = -(-len(texts) // (workers * 4))
+    batches = [texts[i : i + step] for i in range(0, len(texts), step)]
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_tokenize_batch, batches)
+    except (OSError, ValueError):  # no fork on this platform, or no processes allowed
+        return _tokenize_batch(texts)
+    return [toks for part in parts for toks in part]
