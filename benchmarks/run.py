@@ -223,13 +223,9 @@ def size_run(n, corpus, stand, encoder, chunks_per_s, work: Path, queries, peer_
     lat["encode"] = timed(lambda q: encoder.encode([q]), queries)
     lat["bm25"] = timed(bm25_only, queries)
     lat["dense"] = timed(dense_only, queries)
-    if hasattr(r, "candidates"):  # the search proper: BM25 top 40 + FAISS top 40, fused
-        def hybrid(q):
-            ids, fused, *_ = r.candidates(q, query_terms(q), cands)
-            return ids[top_n(fused, 10)]
-    else:
-        def hybrid(q):
-            return r.rank(q, 10)
+    def hybrid(q):  # the search proper: BM25 top 40 + FAISS top 40, fused
+        ids, fused, *_ = r.candidates(q, query_terms(q), cands)
+        return ids[top_n(fused, 10)]
     for q in queries[:3]:
         hybrid(q)
     lat["hybrid"] = timed(hybrid, queries)

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from bot.render import NOTHING, format_paragraphs, plain_hit, print_answer, use_color
+from bot.render import format_paragraphs, print_answer
 from embeddings.errors import IndexCorrupt, IndexError_, IndexMismatch, IndexNotFound, NewsbotError
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE, EXIT_INDEX = 0, 1, 2, 3
@@ -174,32 +174,6 @@ def load_retriever(arg: Path | None):
             _err(f"{e}\nRebuilding the default index.")
         build_default_index(path)
         return Retriever.load(path)
-
-
-# -- rendering ----------------------------------------------------------------------------------
-
-
-def _color() -> bool:
-    return use_color(sys.stdout)
-
-
-def render_hit(hit, color: bool) -> str:
-    """``[n] title · source ¶p`` then the excerpt, the answering sentence highlighted (a string)."""
-    if not color:
-        return plain_hit(hit)
-    a, b = hit.highlight
-    ex = hit.excerpt
-    head = f"\x1b[1m[{hit.rank}] {hit.title}\x1b[0m \x1b[2m· {hit.source} {format_paragraphs(hit.paragraphs)}\x1b[0m"
-    body = ex[:a] + "\x1b[1;33m" + ex[a:b] + "\x1b[0m" + ex[b:]
-    return head + "\n" + "\n".join("    " + line for line in body.splitlines())
-
-
-def render_answer(answer, color: bool | None = None) -> str:
-    """The answer as one string (kept for callers; the CLI prints through :mod:`bot.render`)."""
-    color = _color() if color is None else color
-    if not answer.answered:
-        return NOTHING
-    return "\n\n".join(render_hit(h, color) for h in answer.hits)
 
 
 # -- commands -----------------------------------------------------------------------------------

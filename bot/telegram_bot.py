@@ -42,7 +42,8 @@ from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, Appli
                           TypeHandler, filters)
 from telegram.request import HTTPXRequest
 
-from bot.cli import format_paragraphs, load_retriever
+from bot.cli import load_retriever
+from bot.render import format_paragraphs
 from embeddings.errors import NewsbotError, UsageError
 from embeddings.types import Answer, Hit
 

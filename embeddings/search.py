@@ -46,16 +46,6 @@ class SearchSettings:
     min_relative: float = 0.3
 
 
-@dataclass(frozen=True)
-class Scored:
-    """One passage's scores for a question (the raw material of a Hit)."""
-
-    passage: int
-    fused: float
-    bm25: float
-    dense: float
-
-
 class Retriever:
     """Searches one loaded :class:`Index` with its encoder. Thread-safe for concurrent ``ask``."""
 
@@ -155,11 +145,6 @@ class Retriever:
         )
         best_dense = float(dist[0][0]) if dense_ids.size else 0.0
         return cand, fused, bm25, dense, best_dense, q
-
-    def rank(self, query: str, n: int = 10) -> list[Scored]:
-        """Top ``n`` passages by fused score, unmerged (for evaluation and benchmarks)."""
-        fused, bm25, dense = self.score(query)
-        return [Scored(int(i), float(fused[i]), float(bm25[i]), float(dense[i])) for i in top_n(fused, n)]
 
     # -- answering ---------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ Figures printed here (run with ``-s``) are the ones quoted in the README (Reliab
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -18,49 +17,18 @@ from collections import Counter
 
 import pytest
 
-from bot.telegram_bot import (ADMINS_ONLY, ALLOWED_UPDATES, APOLOGY, BUTTON_FORGED, BUTTON_STALE, REFUSED,
-                              BotSettings, build_application, decode_callback, encode_callback, install_retriever)
+from bot.telegram_bot import (ADMINS_ONLY, APOLOGY, BUTTON_FORGED, BUTTON_STALE, REFUSED,
+                              BotSettings, decode_callback, encode_callback, install_retriever)
 
 sys.path.insert(0, os.path.dirname(__file__))
+from botharness import ADMIN, buttons, failed_calls, running  # noqa: E402
 from tgserver import DEFAULT_CHANNEL_ID, DEFAULT_GROUP_ID, DEFAULT_USER_ID, FakeBotAPI, ask, replies, reply  # noqa: E402
 
 USER = DEFAULT_USER_ID
-ADMIN = 4242
 STRANGER = 2002
 Q = "杭州电信工会和哪家医院合作？"
 EXPECTED = "杭州市儿童医院"
 QUESTIONS = [Q, "练市镇在哪个区？", "永建街道工会主席是谁？", "量子计算机的发展前景如何？", "职工子女就医绿色通道"]
-
-
-
-
-@contextlib.asynccontextmanager
-async def running(api: FakeBotAPI, retriever, settings: BotSettings | None = None, **kw):
-    settings = settings or BotSettings(admins=frozenset({ADMIN}))
-    app = build_application(api.token, api_root=api.root, settings=settings, retriever=retriever, **kw)
-    async with app:
-        await app.post_init(app)
-        await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES)
-        await app.start()
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            await app.stop()
-
-
-
-
-
-
-
-
-def failed_calls(api: FakeBotAPI) -> list[dict]:
-    return [c for c in api.calls() if not c["ok"] and c["method"] != "getUpdates"]
-
-
-def buttons(msg: dict) -> list[tuple[str, str]]:
-    return [(b["text"], b["callback_data"]) for row in msg.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
 
 
 def rss_mb() -> float:

@@ -23,20 +23,20 @@ from pathlib import Path
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.telegram_bot import (ALLOWED_UPDATES, BUTTON_FORGED, BUTTON_STALE, MAX_MESSAGE, NOT_FOUND,
-                              NOT_TEXT, REFUSED, BotSettings, RateLimiter, build_application,
+from bot.telegram_bot import (BUTTON_FORGED, BUTTON_STALE, MAX_MESSAGE, NOT_FOUND,
+                              NOT_TEXT, REFUSED, BotSettings, RateLimiter,
                               decode_callback, encode_callback, percentile, read_token,
                               render_answer_page, render_passage, render_sources, run, window)
 from embeddings.errors import UsageError
 from embeddings.types import Answer, Hit
 
 sys.path.insert(0, os.path.dirname(__file__))
+from botharness import ADMIN, button, buttons, failed_calls, running  # noqa: E402
 from tgserver import (BOT_USERNAME, DEFAULT_CHANNEL_ID, DEFAULT_GROUP_ID,  # noqa: E402
-                      DEFAULT_SUPERGROUP_ID, DEFAULT_TOKEN, DEFAULT_USER_ID, FakeBotAPI,
+                      DEFAULT_SUPERGROUP_ID, DEFAULT_TOKEN, DEFAULT_USER_ID,
                       FakeBotAPIThread, ask, parse_html, replies, reply, utf16_len)
 
 USER = DEFAULT_USER_ID
-ADMIN = 4242
 Q = "杭州电信工会和哪家医院合作？"
 EXPECTED = "杭州市儿童医院"
 OFF_TOPIC = "量子计算机的发展前景如何？"
@@ -46,45 +46,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # --------------------------------------------------------------------------- harness
 
 
-@contextlib.asynccontextmanager
-async def running(api: FakeBotAPI, retriever, settings: BotSettings | None = None):
-    """The real Application, long polling the fake server, for the duration of the block."""
-    settings = settings or BotSettings(admins=frozenset({ADMIN}))
-    app = build_application(api.token, api_root=api.root, settings=settings, retriever=retriever)
-    async with app:
-        await app.post_init(app)  # run_polling would call it; here the test drives the updater
-        await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES)
-        await app.start()
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            await app.stop()  # waits for every update being handled
-
-
-
-
-
-
-
-
-def buttons(msg: dict) -> list[tuple[str, str]]:
-    return [(b["text"], b["callback_data"]) for row in msg.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
-
-
-def button(msg: dict, prefix: str) -> str:
-    return next(data for text, data in buttons(msg) if text.startswith(prefix))
-
-
 def entity_texts(msg: dict, kind: str) -> list[str]:
     """The text each ``kind`` entity covers (offsets are UTF-16 code units)."""
     raw = msg["text"].encode("utf-16-le")
     return [raw[2 * e["offset"]: 2 * (e["offset"] + e["length"])].decode("utf-16-le")
             for e in msg.get("entities", []) if e["type"] == kind]
-
-
-def failed_calls(api: FakeBotAPI) -> list[dict]:
-    return [c for c in api.calls() if not c["ok"] and c["method"] != "getUpdates"]
 
 
 def hit(rank=1, title="标题", source="page.txt", excerpt="前文。答案在这里。后文。", highlight=(3, 9), text=None, paragraphs=(1,)):
