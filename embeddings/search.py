@@ -49,8 +49,11 @@ class SearchSettings:
 class Retriever:
     """Searches one loaded :class:`Index` with its encoder. Thread-safe for concurrent ``ask``."""
 
-    def __init__(self, index: Index, encoder: Encoder | None = None, settings: SearchSettings | None = None):
+    def __init__(self, index: Index, encoder: Encoder | None = None, settings: SearchSettings | None = None, *, model: str | None = None):
+        """``model``: the encoder the user named (``--model``). The index's own model is loaded
+        without it only when it is the default or a local folder (see :func:`load_encoder`)."""
         self.index = index
+        self._named_model = model
         self.settings = settings or SearchSettings()
         self._encoder = encoder
         self._lock = threading.Lock()
@@ -68,13 +71,13 @@ class Retriever:
 
     @classmethod
     def load(cls, index_dir: str | os.PathLike, model: str | None = None, settings: SearchSettings | None = None) -> "Retriever":
-        return cls(Index.load(index_dir, model=model), settings=settings)
+        return cls(Index.load(index_dir, model=model), settings=settings, model=model)
 
     @property
     def encoder(self) -> Encoder:
         with self._lock:
             if self._encoder is None:
-                self._encoder = load_encoder(self.index.model)
+                self._encoder = load_encoder(self.index.model, named=self._named_model is not None)
             return self._encoder
 
     def warm_up(self) -> None:

@@ -62,8 +62,8 @@ def test_round_trip_and_manifest(sample_index):
     for name in ["manifest.json", "articles.jsonl", "passages.jsonl", "hashes.json", "dense.faiss", "df.json", "bm25"]:
         assert (sample_index / name).exists(), name
     # No temporary or old folders are left beside it.
-    assert not list(sample_index.parent.glob(".index.tmp-*"))
-    assert not (sample_index.parent / "index.old").exists()
+    assert not list(sample_index.parent.glob(".index.newsbot-tmp-*"))
+    assert not list(sample_index.parent.glob(".index.newsbot-old-*"))
 
 
 def test_incremental_rebuild(tmp_path, encoder):
@@ -184,15 +184,15 @@ def test_failing_build_keeps_previous(sample_index, tmp_path):
     with pytest.raises(RuntimeError, match="exploded"):
         build_index([corpus], idx, encoder=_FailingEncoder())
     assert _snapshot(idx) == before
-    assert not list(tmp_path.glob(".idx.tmp-*"))
-    assert not (tmp_path / "idx.old").exists()
+    assert not list(tmp_path.glob(".idx.newsbot-tmp-*"))
+    assert not list(tmp_path.glob(".idx.newsbot-old-*"))
     assert len(Index.load(idx).articles) == 8
 
 
 def test_concurrent_build_locked(sample_index, tmp_path, encoder):
     idx = _copy_index(sample_index, tmp_path / "idx")
     before = _snapshot(idx)
-    fd = os.open(tmp_path / ".idx.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(tmp_path / ".idx.newsbot-lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         with pytest.raises(IndexLocked) as e:
@@ -226,7 +226,7 @@ def test_sigkill_during_build_keeps_previous(sample_index, tmp_path, encoder):
     # A later build cleans the leftovers of the killed ones and succeeds.
     report = build_index([SAMPLE_DIR], idx, encoder=encoder)
     assert report.up_to_date
-    assert not list(tmp_path.glob(".idx.tmp-*"))
+    assert not list(tmp_path.glob(".idx.newsbot-tmp-*"))
 
 
 @pytest.mark.skipif(not (CMRC / "corpus").exists(), reason="../shared CMRC corpus not present")
@@ -249,7 +249,7 @@ def test_sigkill_around_the_swap(sample_index, tmp_path, encoder):
         )
         if mode == "tmp":
             deadline = time.monotonic() + 60
-            while not list(tmp_path.glob(f".idx{n}.tmp-*")) and proc.poll() is None and time.monotonic() < deadline:
+            while not list(tmp_path.glob(f".idx{n}.newsbot-tmp-*")) and proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.001)
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
@@ -266,30 +266,31 @@ def test_sigkill_around_the_swap(sample_index, tmp_path, encoder):
     # The next build recovers whatever was left and leaves a clean folder.
     build_index([SAMPLE_DIR], tmp_path / "idx0", encoder=encoder)
     assert len(Index.load(tmp_path / "idx0").articles) == 8
-    assert not list(tmp_path.glob(".idx0.tmp-*")) and not (tmp_path / "idx0.old").exists()
+    assert not list(tmp_path.glob(".idx0.newsbot-tmp-*")) and not list(tmp_path.glob(".idx0.newsbot-old-*"))
 
 
 def test_half_done_swap_is_recovered(sample_index, tmp_path, encoder):
-    # Killed between the two renames of the swap: only NAME.old and a tmp folder exist.
+    # Killed between the two renames of the swap: only the backup and a tmp folder exist.
     idx = tmp_path / "idx"
-    _copy_index(sample_index, tmp_path / "idx.old")
-    tmp = tmp_path / ".idx.tmp-999999"
+    _copy_index(sample_index, tmp_path / ".idx.newsbot-old-999999")
+    tmp = tmp_path / ".idx.newsbot-tmp-999999"
     tmp.mkdir()
+    (tmp / ".newsbot-index").write_text("", encoding="utf-8")  # newsbot's own leftovers carry the marker
     (tmp / "articles.jsonl").write_text("{}\n", encoding="utf-8")
     loaded = Index.load(idx)
-    assert len(loaded.articles) == 8 and loaded.path == (tmp_path / "idx.old").absolute()
+    assert len(loaded.articles) == 8 and loaded.path == (tmp_path / ".idx.newsbot-old-999999").absolute()
     report = build_index([SAMPLE_DIR], idx, encoder=encoder)
     assert report.up_to_date  # the previous index was put back in place and reused
     assert (idx / "manifest.json").exists()
-    assert not (tmp_path / "idx.old").exists() and not tmp.exists()
+    assert not (tmp_path / ".idx.newsbot-old-999999").exists() and not tmp.exists()
     assert len(Index.load(idx).articles) == 8
 
 
 def test_swap_done_old_left_over(sample_index, tmp_path, encoder):
-    # Killed after the second rename but before NAME.old was removed: the new index wins.
+    # Killed after the second rename but before the backup was removed: the new index wins.
     idx = _copy_index(sample_index, tmp_path / "idx")
-    old = _copy_index(sample_index, tmp_path / "idx.old")
-    (old / "manifest.json").unlink()  # whatever is in .old must not matter
+    old = _copy_index(sample_index, tmp_path / ".idx.newsbot-old-999999")
+    (old / "manifest.json").unlink()  # whatever is in the backup must not matter
     assert len(Index.load(idx).articles) == 8
     assert build_index([SAMPLE_DIR], idx, encoder=encoder).up_to_date
     assert not old.exists()

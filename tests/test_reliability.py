@@ -383,7 +383,7 @@ def test_bot_refuses_to_start_on_a_corrupt_index(corrupt_indexes, monkeypatch, c
 def _hold_lock(index_dir: Path):
     """Hold the build lock the way a running `newsbot index` does."""
     index_dir.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(index_dir.parent / f".{index_dir.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(index_dir.parent / f".{index_dir.name}.newsbot-lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         yield
@@ -424,6 +424,7 @@ def tiny_disk(tmp_path):
 
 
 def test_full_disk_during_build_keeps_previous_index(tiny_disk, encoder, sample_retriever):
+    from embeddings.errors import IndexWriteFailed
     from embeddings.index import Index, build_index
     from embeddings.search import Retriever, sample_corpus
 
@@ -434,10 +435,10 @@ def test_full_disk_during_build_keeps_previous_index(tiny_disk, encoder, sample_
     big.mkdir()
     for i in range(60):
         (big / f"p{i}.txt").write_text(PAGE.replace("练市镇", f"第{i}镇") * 3, encoding="utf-8")
-    with pytest.raises(OSError):
+    with pytest.raises(IndexWriteFailed, match="previous index there is unchanged"):
         build_index([sample_corpus(), big], index_dir, encoder=encoder, force=True)
     assert Retriever(Index.load(index_dir), encoder=encoder).ask(Q).hits[0].excerpt == before
-    assert not list(tiny_disk.glob(".idx.tmp-*"))  # the half-written folder was removed
+    assert not list(tiny_disk.glob(".idx.newsbot-tmp-*"))  # the half-written folder was removed
 
 
 def test_cli_full_disk_says_so_without_traceback(tiny_disk, tmp_path):
