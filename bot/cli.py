@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     def index_dir(sp):
         sp.add_argument("--index-dir", type=Path, help="index folder (default: $NEWSBOT_INDEX_DIR, else the per-user cache)")
 
+    def search_model(sp):
+        sp.add_argument("--model", help="the index's encoder, when it is neither the default nor a local folder (loaded only when named here)")
+
     sp = cmd("index", "Index .txt/.md files and folders (recursive) into an index folder.")
     sp.add_argument("paths", nargs="+", help="files or folders to index")
     index_dir(sp)
@@ -73,17 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp = cmd("ask", "Answer one question with cited excerpts.")
     sp.add_argument("question")
     index_dir(sp)
+    search_model(sp)
     sp.add_argument("-k", type=int, default=None, help="number of results (default $NEWSBOT_RESULTS, else 3)")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
 
     sp = cmd("chat", "Ask questions one after another; :more, :full N, :sources, :help, :quit.")
     index_dir(sp)
+    search_model(sp)
     sp.add_argument("-k", type=int, default=None, help="results per answer (default $NEWSBOT_RESULTS, else 3)")
     sp.add_argument("--json", action="store_true", help="answer as JSON Lines (one object per input line)")
 
     sp = cmd("eval", "Measure retrieval quality on a JSON Lines question file.")
     sp.add_argument("questions", type=Path)
     index_dir(sp)
+    search_model(sp)
     sp.add_argument("-k", type=int, default=None, help="results per question (default $NEWSBOT_RESULTS, else 10)")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -103,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = cmd("telegram", "Run the Telegram bot (token from $TELEGRAM_BOT_TOKEN or --token-file).")
     index_dir(sp)
+    search_model(sp)
     sp.add_argument("--token-file", type=Path, help="file holding the bot token")
     sp.add_argument("--webhook-url", help="serve a webhook at this public URL instead of long polling")
     sp.add_argument("--listen", default="127.0.0.1", help="webhook listen address (default 127.0.0.1)")
@@ -160,20 +167,27 @@ def build_default_index(path: Path, quiet: bool = False):
     return build_index([sample_corpus()], path, warn=lambda m: _err(m), force=True)
 
 
+def _named_model() -> str | None:
+    """The model given with ``--model`` on this command line: the only way to have an index's
+    hub model loaded (an index folder or a config file cannot ask for one by itself)."""
+    cfg = get_config()
+    return cfg["model"] if cfg.sources.get("model") == "flag" else None
+
+
 def load_retriever(arg: Path | None):
     """Load the retriever; the default index is built from the sample corpus when missing or stale."""
     from embeddings.search import Retriever
 
     path, is_default = resolve_index_dir(arg)
     try:
-        return Retriever.load(path)
+        return Retriever.load(path, model=_named_model())
     except (IndexNotFound, IndexMismatch, IndexCorrupt) as e:
         if not is_default:
             raise
         if not isinstance(e, IndexNotFound):
             _err(f"{e}\nRebuilding the default index.")
         build_default_index(path)
-        return Retriever.load(path)
+        return Retriever.load(path, model=_named_model())
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -426,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        cfg = get_config(reload=True)
+        cfg = get_config({"model": getattr(args, "model", None)}, reload=True)
         for w in cfg.warnings:
             _err(f"warning: {w}")
         return COMMANDS[args.command](args)
