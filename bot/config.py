@@ -126,6 +126,11 @@ def read_toml(path: Path) -> dict:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"cannot read the config file {path}: {e}. Fix the TOML syntax (see `newsbot config --help`) or remove the file.") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"cannot read the config file {path}: it is not UTF-8 text (byte {e.start + 1} is not UTF-8; "
+            "GBK or another legacy encoding?). Save it as UTF-8 (TOML requires it) or remove it."
+        ) from None
     except OSError as e:
         raise ConfigError(f"cannot read the config file {path}: {e.strerror or e}. Fix its permissions or remove it.") from None
     return data
