@@ -93,7 +93,7 @@ FIELDS: tuple[Field, ...] = (
     Field("allowed_users", "NEWSBOT_ALLOWED_USERS", _ids, [], "Telegram user ids allowed to ask (empty: everyone)"),
     Field("allowed_chats", "NEWSBOT_ALLOWED_CHATS", _ids, [], "Telegram chat ids allowed to ask (empty: everyone)"),
     Field("admins", "NEWSBOT_ADMINS", _ids, [], "Telegram user ids allowed /stats and /reindex"),
-    Field("rate_limit", "NEWSBOT_RATE_LIMIT", _int(0), 10, "questions per minute per Telegram user (0: no limit)"),
+    Field("rate_limit", "NEWSBOT_RATE_LIMIT", _int(0), 10, "questions and 📄/More button presses per minute per Telegram user (0: no limit)"),
     Field("max_question", "NEWSBOT_MAX_QUESTION", _int(1), 500, "longest Telegram question, in characters"),
 )
 BY_KEY = {f.key: f for f in FIELDS}

@@ -77,6 +77,7 @@ BUTTON_FORGED = "无法识别这个按钮。/ Unknown button."
 BUTTON_STALE = "索引已更新，这个按钮已过期，请重新提问。/ The index was rebuilt; this button has expired, please ask again."
 BUTTON_EXPIRED = "这条回答已过期，请重新提问。/ This answer has expired; please ask again."
 NOT_READY = "索引还在加载，请稍候。/ The index is still loading; please try again in a moment."
+BUTTON_TOO_FAST = "操作太频繁了，请 {s} 秒后再按。/ Too many requests: please wait {s} s, then press again."
 
 
 # -- configuration ---------------------------------------------------------------------------
@@ -114,7 +115,7 @@ class BotSettings:
     allowed_users: frozenset[int] = frozenset()  # NEWSBOT_ALLOWED_USERS; empty: everyone
     allowed_chats: frozenset[int] = frozenset()  # NEWSBOT_ALLOWED_CHATS; empty: everyone
     admins: frozenset[int] = frozenset()  # NEWSBOT_ADMINS: may /stats and /reindex
-    rate_limit: int = 10  # NEWSBOT_RATE_LIMIT: questions per minute per user; 0 = no limit
+    rate_limit: int = 10  # NEWSBOT_RATE_LIMIT: questions and 📄/More presses per minute per user; 0 = no limit
     max_question: int = 500  # NEWSBOT_MAX_QUESTION: characters
     results: int = 3  # NEWSBOT_RESULTS: citations per answer page
     corpus: tuple[str, ...] = ()  # NEWSBOT_CORPUS: what /reindex indexes; empty: the sample page
@@ -809,8 +810,24 @@ async def cmd_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     rt.reindex_task = context.application.create_task(reindex(context.application, update.effective_message), update=update)
 
 
+def _charge(rt: Runtime, query) -> int:
+    """Count a button press that sends a message (or searches again) against the user's rate
+    limit, the one questions count against: 0 when it may go ahead, else whole seconds to wait."""
+    wait = rt.limiter.hit(query.from_user.id)
+    return max(1, math.ceil(wait)) if wait else 0
+
+
+async def _too_fast(query, seconds: int) -> None:
+    """A short alert instead of the message: the press sends nothing."""
+    await _answer_query(query, BUTTON_TOO_FAST.format(s=seconds), alert=True)
+
+
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Inline buttons: more results, a citation's full passage, a page of /sources."""
+    """Inline buttons: more results, a citation's full passage, a page of /sources.
+
+    📄 and More send a message, and a press on an answer the bot no longer remembers searches
+    again: each counts once against the user's rate limit, as a question does.
+    """
     query = update.callback_query
     rt = _rt(context.bot_data)
     parsed = decode_callback(query.data)
@@ -829,7 +846,14 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if action == "s":
         await _sources_page(query, message, state, arg)
         return
-    shown = rt.shown.get((message.chat_id, message.message_id)) or await _recover_shown(context, rt, state, message)
+    shown = rt.shown.get((message.chat_id, message.message_id))
+    charged = False
+    if shown is None:  # searching again costs what a question costs
+        if wait := _charge(rt, query):
+            await _too_fast(query, wait)
+            return
+        charged = True
+        shown = await _recover_shown(context, rt, state, message)
     if shown is None or shown.generation != state.generation:
         await _answer_query(query, BUTTON_EXPIRED)
         return
@@ -837,6 +861,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if action == "p":
         if not 0 <= arg < len(hits):
             await _answer_query(query, BUTTON_FORGED)
+            return
+        if not charged and (wait := _charge(rt, query)):
+            await _too_fast(query, wait)
             return
         await _answer_query(query, f"全文 {arg + 1} / Full passage {arg + 1}")
         await _send(context.bot, message.chat_id, render_passage(hits[arg], arg + 1), reply_to=message.message_id)
@@ -846,6 +873,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if shown.more_sent:
         await _answer_query(query)
+        return
+    if not charged and (wait := _charge(rt, query)):
+        await _too_fast(query, wait)
         return
     shown.more_sent = True
     await _answer_query(query, "更多结果 / More results")
