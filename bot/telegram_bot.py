@@ -25,6 +25,7 @@ import re
 import secrets
 import sys
 import time
+import unicodedata
 import warnings
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -325,6 +326,13 @@ def highlighted(text: str, a: int, b: int, tag: str = "b") -> str:
     if a >= b:
         return esc(text)
     return f"{esc(text[:a])}<{tag}>{esc(text[a:b])}</{tag}>{esc(text[b:])}"
+
+
+def shown_command(name: str, n: int = 32) -> str:
+    """What a user typed as a command, fit to echo: printable characters only (no control,
+    format or bidi characters), at most ``n`` of them with "…", HTML-escaped."""
+    name = "".join(ch for ch in scrub(name) if unicodedata.category(ch)[0] not in "CZ")
+    return esc(clip(name, n))
 
 
 def where(hit: Hit) -> str:
@@ -772,7 +780,8 @@ async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
         return  # for another bot
     if not _private(update) and not target:
         return
-    await _reply(update, f"未知命令 {esc(name)}。发送 /help 查看用法。/ Unknown command {esc(name)}: send /help to see what I can do.", html_=True)
+    name = shown_command(name) or "/"
+    await _reply(update, f"未知命令 {name}。发送 /help 查看用法。/ Unknown command {name}: send /help to see what I can do.", html_=True)
 
 
 async def cmd_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

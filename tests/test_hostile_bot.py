@@ -101,3 +101,25 @@ async def test_re_search_after_restart_is_rate_limited(api, sample_retriever):
     assert replies(api, old) == []
     assert failed_calls(api) == []
 
+
+# --------------------------------------------------------------------------- 10. unknown commands
+
+
+@pytest.mark.asyncio
+async def test_unknown_command_echoes_only_a_short_clean_prefix(api, sample_retriever):
+    # "&" ends the command entity as a Telegram client sees it; the rest is one "word".
+    hostile = "/frob" + "&\x07\u202e\x1b[31m" * 1500 + " and more"
+    async with running(api, sample_retriever):
+        hint = await ask(api, hostile)
+        plain = await ask(api, "/zap\x00\x08<b>", user_id=61)
+    for msg in (hint, plain):
+        text = msg["text"]
+        assert "Unknown command" in text and "/help" in text
+        assert not [c for c in text if unicodedata.category(c) in ("Cc", "Cf") and c != "\n"]
+    assert "/frob&[31m&[31m" in hint["text"] and len(hint["text"]) < 300
+    echoed = hint["text"].split("Unknown command ", 1)[1].split(":", 1)[0]
+    assert len(echoed) <= 32
+    assert "/zap<b>" in plain["text"]  # escaped: shown as text, not parsed as HTML
+    assert len(hint["text"]) <= MAX_MESSAGE
+    assert failed_calls(api) == []
+
