@@ -549,6 +549,7 @@ class Runtime:
         self.reply_ms: deque[float] = deque(maxlen=2000)
         self.reindexes = 0
         self.reindex_task: asyncio.Task | None = None
+        self.reindexing = False  # set before the first await of /reindex, cleared when the rebuild ends
         # Searches are CPU-bound (numpy, FAISS): more at once than cores only thrashes them.
         self.search_slots = asyncio.Semaphore(SEARCH_THREADS)
 
@@ -812,11 +813,16 @@ async def cmd_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if rt.state is None:
         await _reply(update, NOT_READY)
         return
-    if rt.reindex_task is not None and not rt.reindex_task.done():
+    if rt.reindexing:
         await _reply(update, "索引正在重建中。/ A rebuild is already running.")
         return
-    await _reply(update, "正在后台重建索引，期间照常回答问题。/ Rebuilding the index in the background; questions are still answered meanwhile.")
-    rt.reindex_task = context.application.create_task(reindex(context.application, update.effective_message), update=update)
+    rt.reindexing = True  # check and set with no await between: a second /reindex sees it
+    try:
+        await _reply(update, "正在后台重建索引，期间照常回答问题。/ Rebuilding the index in the background; questions are still answered meanwhile.")
+        rt.reindex_task = context.application.create_task(reindex(context.application, update.effective_message), update=update)
+    except BaseException:
+        rt.reindexing = False
+        raise
 
 
 def _charge(rt: Runtime, query) -> int:
@@ -1012,6 +1018,13 @@ def _rebuild(rt: Runtime, retriever) -> tuple[Any, Any]:
 async def reindex(app: Application, message: Message) -> None:
     """Rebuild in a worker thread, then swap the retriever; report to the admin who asked."""
     rt = _rt(app.bot_data)
+    try:
+        await _reindex(app, rt, message)
+    finally:
+        rt.reindexing = False
+
+
+async def _reindex(app: Application, rt: Runtime, message: Message) -> None:
     old = rt.state.retriever
     try:
         report, new = await asyncio.to_thread(_rebuild, rt, old)

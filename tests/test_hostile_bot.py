@@ -123,3 +123,35 @@ async def test_unknown_command_echoes_only_a_short_clean_prefix(api, sample_retr
     assert len(hint["text"]) <= MAX_MESSAGE
     assert failed_calls(api) == []
 
+
+# --------------------------------------------------------------------------- 11. /reindex twice
+
+
+@pytest.mark.asyncio
+async def test_reindex_twice_starts_one_rebuild(api, sample_index, encoder, tmp_path):
+    from embeddings.index import Index
+    from embeddings.search import Retriever
+
+    copy = tmp_path / "index"
+    shutil.copytree(sample_index, copy)
+    retriever = Retriever(Index.load(copy), encoder=encoder)
+    async with running(api, retriever) as app:
+        api.delay_next("sendMessage", 0.3)  # the first reply is slow: the second command arrives meanwhile
+        first = await api.send_user_message("/reindex", user_id=ADMIN)
+        second = await api.send_user_message("/reindex", user_id=ADMIN)
+        await api.wait_for(lambda: replies(api, first) and replies(api, second))
+        await api.wait_for(lambda: [m for m in api.sent(ADMIN) if "Index rebuilt" in m["text"] or "failed" in m["text"]],
+                           timeout=60)
+        rt = app.bot_data["newsbot"]
+        await rt.reindex_task
+        texts = [m["text"] for m in api.sent(ADMIN)]
+        assert sum("background" in t for t in texts) == 1, texts
+        assert sum("already running" in t for t in texts) == 1, texts
+        third = await api.send_user_message("/reindex", user_id=ADMIN)  # done: a new rebuild may start
+        [started] = await reply(api, third)
+        assert "background" in started["text"]
+        await api.wait_for(lambda: sum("Index rebuilt" in m["text"] for m in api.sent(ADMIN)) == 2, timeout=60)
+    texts = [m["text"] for m in api.sent(ADMIN)]
+    assert rt.reindexes == 2 and not [t for t in texts if "failed" in t], texts
+    assert failed_calls(api) == []
+
