@@ -23,6 +23,7 @@ import math
 import os
 import re
 import secrets
+import stat
 import sys
 import time
 import unicodedata
@@ -214,10 +215,16 @@ def install_log_redaction(secret: str) -> None:
 
 
 def read_token(token_file: Path | None) -> tuple[str | None, str | None]:
-    """``(token, None)``, or ``(None, problem)``: ``--token-file`` wins over ``$TELEGRAM_BOT_TOKEN``."""
+    """``(token, None)``, or ``(None, problem)``: ``--token-file`` wins over ``$TELEGRAM_BOT_TOKEN``.
+
+    Like ssh with a private key, a token file that other users may read is refused.
+    """
+    mode = 0
     if token_file is not None:
         try:
-            token = Path(token_file).expanduser().read_text(encoding="utf-8").strip()
+            with open(Path(token_file).expanduser(), "rb") as f:
+                mode = os.fstat(f.fileno()).st_mode
+                token = f.read(4096).decode("utf-8", errors="replace").strip()
         except OSError as e:
             return None, f"cannot read the token file {token_file}: {e.strerror or e}."
         where = f"the token file {token_file}"
@@ -231,6 +238,11 @@ def read_token(token_file: Path | None) -> tuple[str | None, str | None]:
         )
     if not _TOKEN_RE.match(token):
         return None, f"{where} does not hold a bot token (expected digits, a colon, then letters, digits, _ or -)."
+    if token_file is not None and os.name == "posix" and mode & 0o077:
+        return None, (
+            f"the token file {token_file} can be read by other users (permissions {stat.filemode(mode)}): "
+            f"run `chmod 600 {token_file}` so that only you can read it, then start the bot again."
+        )
     return token, None
 
 

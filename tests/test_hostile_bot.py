@@ -155,3 +155,24 @@ async def test_reindex_twice_starts_one_rebuild(api, sample_index, encoder, tmp_
     assert rt.reindexes == 2 and not [t for t in texts if "failed" in t], texts
     assert failed_calls(api) == []
 
+
+# --------------------------------------------------------------------------- 12. token file permissions
+
+
+def test_token_file_readable_by_others_is_refused(tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text("123456:ABCdef-ghi_jkl\n")
+    token_file.chmod(0o644)
+    env = {**os.environ, "NEWSBOT_TELEGRAM_API_URL": "http://127.0.0.1:9"}  # nothing listens there
+    r = newsbot("telegram", "--token-file", token_file, cwd=tmp_path, env=env, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    assert f"chmod 600 {token_file}" in r.stderr
+    assert "ABCdef" not in r.stderr
+
+    token_file.chmod(0o640)  # group-readable: refused too
+    token, problem = read_token(token_file)
+    assert token is None and f"chmod 600 {token_file}" in problem
+    token_file.chmod(0o600)
+    assert read_token(token_file) == ("123456:ABCdef-ghi_jkl", None)
+
