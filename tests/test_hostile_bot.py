@@ -176,3 +176,48 @@ def test_token_file_readable_by_others_is_refused(tmp_path):
     token_file.chmod(0o600)
     assert read_token(token_file) == ("123456:ABCdef-ghi_jkl", None)
 
+
+# --------------------------------------------------------------------------- 13. a stranger's newsbot.toml
+
+
+def test_token_and_api_url_never_come_from_the_current_folder(tmp_path):
+    stranger = tmp_path / "their-folder"
+    stranger.mkdir()
+    with FakeBotAPIThread() as server:  # "their" server, and a token it would accept
+        (stranger / "newsbot.toml").write_text(
+            f'telegram_bot_token = "{server.token}"\ntelegram_api_url = "{server.root}"\nresults = 4\n', encoding="utf-8")
+        r = newsbot("config", "--json", cwd=stranger)
+        assert r.returncode == 0, r.stderr
+        s = json.loads(r.stdout)["settings"]
+        assert s["telegram_bot_token"] == {"value": None, "source": "default", "env": "TELEGRAM_BOT_TOKEN"}
+        assert s["telegram_api_url"]["value"] is None and s["telegram_api_url"]["source"] == "default"
+        assert s["results"]["value"] == 4  # other keys still apply
+        user_file = Path(os.environ["XDG_CONFIG_HOME"]) / "newsbot" / "newsbot.toml"
+        for key in ("telegram_bot_token", "telegram_api_url"):
+            assert key in r.stderr
+        assert str(user_file) in r.stderr and "ignored" in r.stderr
+
+        r = newsbot("config", cwd=stranger)
+        assert r.returncode == 0, r.stderr
+        table, _, note = r.stdout.partition("\n\n")  # a note under the table says why
+        assert "telegram_bot_token" in note and "current folder" in note and str(user_file) in note
+        help_ = newsbot("config", "--help", cwd=stranger).stdout
+        assert "telegram_bot_token" in help_ and "current folder" in help_
+
+        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "telegram", "--index-dir", tmp_path / "idx"],
+                                cwd=stranger, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            _out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # it is serving: with their token, on their server
+            proc.send_signal(signal.SIGINT)
+            _out, err = proc.communicate(timeout=30)
+        assert server.api.calls() == []  # the token never reached their server
+        assert proc.returncode == 2 and "no Telegram bot token" in err and "Traceback" not in err
+
+    # The user's own config folder may hold them.
+    user_file.parent.mkdir(parents=True, exist_ok=True)
+    user_file.write_text('telegram_bot_token = "123:abc"\ntelegram_api_url = "http://127.0.0.1:9"\n', encoding="utf-8")
+    r = newsbot("config", "--json", cwd=stranger)
+    s = json.loads(r.stdout)["settings"]
+    assert s["telegram_bot_token"]["source"] == str(user_file) and s["telegram_api_url"]["value"] == "http://127.0.0.1:9"
