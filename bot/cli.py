@@ -32,6 +32,9 @@ EPILOG = {
     "config": (
         "example:\n  newsbot config\n  NEWSBOT_RESULTS=5 newsbot config --json\n\n"
         "precedence: command-line flags > environment (NEWSBOT_*) > ./newsbot.toml > the user's newsbot.toml > defaults.\n"
+        "except telegram_bot_token and telegram_api_url, which are never read from ./newsbot.toml (the current folder\n"
+        "may be someone else's, and its file could send your token to their server): set them in the environment\n"
+        "(TELEGRAM_BOT_TOKEN or `newsbot telegram --token-file`, NEWSBOT_TELEGRAM_API_URL) or in the user's newsbot.toml.\n"
         "newsbot.toml keys are the variable names in lower case without NEWSBOT_, e.g.\n"
         '  index_dir = "~/newsbot-index"\n  results = 5\n  allowed_users = [123456789]'
     ),
@@ -405,7 +408,10 @@ def cmd_config(args) -> int:
         src = d["source"]
         src = f"${f.env}" if src == "env" else ("command line" if src == "flag" else src)
         print(f"{f.key:<{width}}  {shown}  [{src}]")
-    print("\nconfig files: " + (", ".join(cfg.files) if cfg.files else "none (looked for " + " and ".join(map(str, config_files())) + ")"))
+    from bot.config import user_only_note
+
+    print("\nnote: " + user_only_note())
+    print("config files: " + (", ".join(cfg.files) if cfg.files else "none (looked for " + " and ".join(map(str, config_files())) + ")"))
     return EXIT_OK
 
 

@@ -8,6 +8,10 @@ variable names in lower case without the ``NEWSBOT_`` prefix::
     index_dir = "~/newsbot-index"
     results = 5
     allowed_users = [123456789]
+
+``telegram_bot_token`` and ``telegram_api_url`` are the exception: the current folder may be
+someone else's, and its file could send your token to their server; so they come only from the
+environment or the user's own file, and the current folder's file setting them gets a warning.
 """
 
 from __future__ import annotations
@@ -82,18 +86,19 @@ class Field:
     default: Any
     help: str
     secret: bool = False
+    user_only: bool = False  # never from ./newsbot.toml: only flags, environment or the user's file
 
 
 FIELDS: tuple[Field, ...] = (
     Field("index_dir", "NEWSBOT_INDEX_DIR", _path, None, "index folder (default: `index` in the per-user cache folder, built from the sample page)"),
     Field("results", "NEWSBOT_RESULTS", _int(1), 3, "results per answer (`-k`)"),
     Field("model", "NEWSBOT_MODEL", _str, None, "encoder for `newsbot index` (default: multilingual USE)"),
-    Field("telegram_bot_token", "TELEGRAM_BOT_TOKEN", _str, None, "Telegram bot token (from @BotFather)", secret=True),
-    Field("telegram_api_url", "NEWSBOT_TELEGRAM_API_URL", _str, None, "Telegram Bot API root (default https://api.telegram.org)"),
+    Field("telegram_bot_token", "TELEGRAM_BOT_TOKEN", _str, None, "Telegram bot token (from @BotFather)", secret=True, user_only=True),
+    Field("telegram_api_url", "NEWSBOT_TELEGRAM_API_URL", _str, None, "Telegram Bot API root (default https://api.telegram.org)", user_only=True),
     Field("allowed_users", "NEWSBOT_ALLOWED_USERS", _ids, [], "Telegram user ids allowed to ask (empty: everyone)"),
     Field("allowed_chats", "NEWSBOT_ALLOWED_CHATS", _ids, [], "Telegram chat ids allowed to ask (empty: everyone)"),
     Field("admins", "NEWSBOT_ADMINS", _ids, [], "Telegram user ids allowed /stats and /reindex"),
-    Field("rate_limit", "NEWSBOT_RATE_LIMIT", _int(0), 10, "questions per minute per Telegram user (0: no limit)"),
+    Field("rate_limit", "NEWSBOT_RATE_LIMIT", _int(0), 10, "questions and 📄/More button presses per minute per Telegram user (0: no limit)"),
     Field("max_question", "NEWSBOT_MAX_QUESTION", _int(1), 500, "longest Telegram question, in characters"),
 )
 BY_KEY = {f.key: f for f in FIELDS}
@@ -105,19 +110,37 @@ def mask(token: str | None) -> str | None:
     return token[:4] + "…"
 
 
-def config_files(cwd: Path | None = None) -> list[Path]:
-    """The candidate files, strongest first: ``./newsbot.toml``, then the user's config folder."""
+USER_ONLY = tuple(f.key for f in FIELDS if f.user_only)
+
+
+def user_config_file() -> Path:
+    """The user's own ``newsbot.toml``, in ``platformdirs.user_config_dir("newsbot")``."""
     from platformdirs import user_config_dir
 
-    local = (cwd or Path.cwd()) / CONFIG_NAME
-    user = Path(user_config_dir("newsbot")) / CONFIG_NAME
-    out = [local]
+    return Path(user_config_dir("newsbot")) / CONFIG_NAME
+
+
+def _same_file(a: Path, b: Path) -> bool:
     try:
-        if user.resolve() != local.resolve():
-            out.append(user)
+        return a.resolve() == b.resolve()
     except OSError:
-        out.append(user)
-    return out
+        return a == b
+
+
+def config_files(cwd: Path | None = None) -> list[Path]:
+    """The candidate files, strongest first: ``./newsbot.toml``, then the user's config folder."""
+    local = (cwd or Path.cwd()) / CONFIG_NAME
+    user = user_config_file()
+    return [local] if _same_file(user, local) else [local, user]
+
+
+def user_only_note() -> str:
+    """Why the token and the API root are not read from the current folder, and where they may be set."""
+    return (
+        f"{' and '.join(USER_ONLY)} are never read from a newsbot.toml in the current folder (whoever made "
+        "the folder could receive your bot token): set them with $TELEGRAM_BOT_TOKEN (or --token-file) and "
+        f"$NEWSBOT_TELEGRAM_API_URL, or in your own {user_config_file()}."
+    )
 
 
 def read_toml(path: Path) -> dict:
@@ -126,6 +149,11 @@ def read_toml(path: Path) -> dict:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"cannot read the config file {path}: {e}. Fix the TOML syntax (see `newsbot config --help`) or remove the file.") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"cannot read the config file {path}: it is not UTF-8 text (byte {e.start + 1} is not UTF-8; "
+            "GBK or another legacy encoding?). Save it as UTF-8 (TOML requires it) or remove it."
+        ) from None
     except OSError as e:
         raise ConfigError(f"cannot read the config file {path}: {e.strerror or e}. Fix its permissions or remove it.") from None
     return data
@@ -165,6 +193,7 @@ def load_config(flags: Mapping[str, Any] | None = None, environ: Mapping[str, st
     env = os.environ if environ is None else environ
     cfg = Config()
     layers: list[tuple[str, dict]] = []
+    user = user_config_file()
     for path in config_files(cwd):
         if path.is_file():
             data = read_toml(path)
@@ -172,6 +201,11 @@ def load_config(flags: Mapping[str, Any] | None = None, environ: Mapping[str, st
             for key in data:
                 if key not in BY_KEY:
                     cfg.warnings.append(f"{path}: unknown key {key!r} ignored (known keys: {', '.join(BY_KEY)}).")
+            if not _same_file(path, user):  # the current folder's file: maybe a stranger's
+                refused = [k for k in USER_ONLY if k in data]
+                if refused:
+                    cfg.warnings.append(f"{path}: {', '.join(refused)} ignored. " + user_only_note())
+                    data = {k: v for k, v in data.items() if k not in refused}
             layers.append((str(path), data))
     for f in FIELDS:
         value, source = f.default, "default"

@@ -23,8 +23,10 @@ import math
 import os
 import re
 import secrets
+import stat
 import sys
 import time
+import unicodedata
 import warnings
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -77,6 +79,7 @@ BUTTON_FORGED = "无法识别这个按钮。/ Unknown button."
 BUTTON_STALE = "索引已更新，这个按钮已过期，请重新提问。/ The index was rebuilt; this button has expired, please ask again."
 BUTTON_EXPIRED = "这条回答已过期，请重新提问。/ This answer has expired; please ask again."
 NOT_READY = "索引还在加载，请稍候。/ The index is still loading; please try again in a moment."
+BUTTON_TOO_FAST = "操作太频繁了，请 {s} 秒后再按。/ Too many requests: please wait {s} s, then press again."
 
 
 # -- configuration ---------------------------------------------------------------------------
@@ -114,7 +117,7 @@ class BotSettings:
     allowed_users: frozenset[int] = frozenset()  # NEWSBOT_ALLOWED_USERS; empty: everyone
     allowed_chats: frozenset[int] = frozenset()  # NEWSBOT_ALLOWED_CHATS; empty: everyone
     admins: frozenset[int] = frozenset()  # NEWSBOT_ADMINS: may /stats and /reindex
-    rate_limit: int = 10  # NEWSBOT_RATE_LIMIT: questions per minute per user; 0 = no limit
+    rate_limit: int = 10  # NEWSBOT_RATE_LIMIT: questions and 📄/More presses per minute per user; 0 = no limit
     max_question: int = 500  # NEWSBOT_MAX_QUESTION: characters
     results: int = 3  # NEWSBOT_RESULTS: citations per answer page
     corpus: tuple[str, ...] = ()  # NEWSBOT_CORPUS: what /reindex indexes; empty: the sample page
@@ -212,10 +215,16 @@ def install_log_redaction(secret: str) -> None:
 
 
 def read_token(token_file: Path | None) -> tuple[str | None, str | None]:
-    """``(token, None)``, or ``(None, problem)``: ``--token-file`` wins over ``$TELEGRAM_BOT_TOKEN``."""
+    """``(token, None)``, or ``(None, problem)``: ``--token-file`` wins over ``$TELEGRAM_BOT_TOKEN``.
+
+    Like ssh with a private key, a token file that other users may read is refused.
+    """
+    mode = 0
     if token_file is not None:
         try:
-            token = Path(token_file).expanduser().read_text(encoding="utf-8").strip()
+            with open(Path(token_file).expanduser(), "rb") as f:
+                mode = os.fstat(f.fileno()).st_mode
+                token = f.read(4096).decode("utf-8", errors="replace").strip()
         except OSError as e:
             return None, f"cannot read the token file {token_file}: {e.strerror or e}."
         where = f"the token file {token_file}"
@@ -229,6 +238,11 @@ def read_token(token_file: Path | None) -> tuple[str | None, str | None]:
         )
     if not _TOKEN_RE.match(token):
         return None, f"{where} does not hold a bot token (expected digits, a colon, then letters, digits, _ or -)."
+    if token_file is not None and os.name == "posix" and mode & 0o077:
+        return None, (
+            f"the token file {token_file} can be read by other users (permissions {stat.filemode(mode)}): "
+            f"run `chmod 600 {token_file}` so that only you can read it, then start the bot again."
+        )
     return token, None
 
 
@@ -324,6 +338,13 @@ def highlighted(text: str, a: int, b: int, tag: str = "b") -> str:
     if a >= b:
         return esc(text)
     return f"{esc(text[:a])}<{tag}>{esc(text[a:b])}</{tag}>{esc(text[b:])}"
+
+
+def shown_command(name: str, n: int = 32) -> str:
+    """What a user typed as a command, fit to echo: printable characters only (no control,
+    format or bidi characters), at most ``n`` of them with "…", HTML-escaped."""
+    name = "".join(ch for ch in scrub(name) if unicodedata.category(ch)[0] not in "CZ")
+    return esc(clip(name, n))
 
 
 def where(hit: Hit) -> str:
@@ -540,6 +561,7 @@ class Runtime:
         self.reply_ms: deque[float] = deque(maxlen=2000)
         self.reindexes = 0
         self.reindex_task: asyncio.Task | None = None
+        self.reindexing = False  # set before the first await of /reindex, cleared when the rebuild ends
         # Searches are CPU-bound (numpy, FAISS): more at once than cores only thrashes them.
         self.search_slots = asyncio.Semaphore(SEARCH_THREADS)
 
@@ -771,7 +793,8 @@ async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
         return  # for another bot
     if not _private(update) and not target:
         return
-    await _reply(update, f"未知命令 {esc(name)}。发送 /help 查看用法。/ Unknown command {esc(name)}: send /help to see what I can do.", html_=True)
+    name = shown_command(name) or "/"
+    await _reply(update, f"未知命令 {name}。发送 /help 查看用法。/ Unknown command {name}: send /help to see what I can do.", html_=True)
 
 
 async def cmd_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -802,15 +825,36 @@ async def cmd_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if rt.state is None:
         await _reply(update, NOT_READY)
         return
-    if rt.reindex_task is not None and not rt.reindex_task.done():
+    if rt.reindexing:
         await _reply(update, "索引正在重建中。/ A rebuild is already running.")
         return
-    await _reply(update, "正在后台重建索引，期间照常回答问题。/ Rebuilding the index in the background; questions are still answered meanwhile.")
-    rt.reindex_task = context.application.create_task(reindex(context.application, update.effective_message), update=update)
+    rt.reindexing = True  # check and set with no await between: a second /reindex sees it
+    try:
+        await _reply(update, "正在后台重建索引，期间照常回答问题。/ Rebuilding the index in the background; questions are still answered meanwhile.")
+        rt.reindex_task = context.application.create_task(reindex(context.application, update.effective_message), update=update)
+    except BaseException:
+        rt.reindexing = False
+        raise
+
+
+def _charge(rt: Runtime, query) -> int:
+    """Count a button press that sends a message (or searches again) against the user's rate
+    limit, the one questions count against: 0 when it may go ahead, else whole seconds to wait."""
+    wait = rt.limiter.hit(query.from_user.id)
+    return max(1, math.ceil(wait)) if wait else 0
+
+
+async def _too_fast(query, seconds: int) -> None:
+    """A short alert instead of the message: the press sends nothing."""
+    await _answer_query(query, BUTTON_TOO_FAST.format(s=seconds), alert=True)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Inline buttons: more results, a citation's full passage, a page of /sources."""
+    """Inline buttons: more results, a citation's full passage, a page of /sources.
+
+    📄 and More send a message, and a press on an answer the bot no longer remembers searches
+    again: each counts once against the user's rate limit, as a question does.
+    """
     query = update.callback_query
     rt = _rt(context.bot_data)
     parsed = decode_callback(query.data)
@@ -829,7 +873,14 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if action == "s":
         await _sources_page(query, message, state, arg)
         return
-    shown = rt.shown.get((message.chat_id, message.message_id)) or await _recover_shown(context, rt, state, message)
+    shown = rt.shown.get((message.chat_id, message.message_id))
+    charged = False
+    if shown is None:  # searching again costs what a question costs
+        if wait := _charge(rt, query):
+            await _too_fast(query, wait)
+            return
+        charged = True
+        shown = await _recover_shown(context, rt, state, message)
     if shown is None or shown.generation != state.generation:
         await _answer_query(query, BUTTON_EXPIRED)
         return
@@ -837,6 +888,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if action == "p":
         if not 0 <= arg < len(hits):
             await _answer_query(query, BUTTON_FORGED)
+            return
+        if not charged and (wait := _charge(rt, query)):
+            await _too_fast(query, wait)
             return
         await _answer_query(query, f"全文 {arg + 1} / Full passage {arg + 1}")
         await _send(context.bot, message.chat_id, render_passage(hits[arg], arg + 1), reply_to=message.message_id)
@@ -846,6 +900,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if shown.more_sent:
         await _answer_query(query)
+        return
+    if not charged and (wait := _charge(rt, query)):
+        await _too_fast(query, wait)
         return
     shown.more_sent = True
     await _answer_query(query, "更多结果 / More results")
@@ -973,6 +1030,13 @@ def _rebuild(rt: Runtime, retriever) -> tuple[Any, Any]:
 async def reindex(app: Application, message: Message) -> None:
     """Rebuild in a worker thread, then swap the retriever; report to the admin who asked."""
     rt = _rt(app.bot_data)
+    try:
+        await _reindex(app, rt, message)
+    finally:
+        rt.reindexing = False
+
+
+async def _reindex(app: Application, rt: Runtime, message: Message) -> None:
     old = rt.state.retriever
     try:
         report, new = await asyncio.to_thread(_rebuild, rt, old)

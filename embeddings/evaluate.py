@@ -28,6 +28,11 @@ def load_questions(path: str | Path) -> list[Question]:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except OSError as e:
         raise UsageError(f"Cannot read the question file {path}: {e.strerror}. Give a JSON Lines file of questions.") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(
+            f"Cannot read the question file {path}: it is not UTF-8 text (byte {e.start + 1} is not UTF-8; "
+            f"GBK or another legacy encoding?). Save it as UTF-8, e.g. `iconv -f GBK -t UTF-8 {path} > questions-utf8.jsonl`."
+        ) from None
     out = []
     for n, line in enumerate(lines, 1):
         if not line.strip():

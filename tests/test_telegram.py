@@ -383,6 +383,7 @@ def test_cli_long_polling_and_webhook_end_to_end(tmp_path, sample_index):
     token_file = tmp_path / "token"
     with FakeBotAPIThread() as server:
         token_file.write_text(server.token + "\n")
+        token_file.chmod(0o600)  # newsbot refuses a token file others can read
         env = {**os.environ, "NEWSBOT_TELEGRAM_API_URL": server.root, "NEWSBOT_ADMINS": str(ADMIN)}
         cmd = [sys.executable, "-m", "bot.cli", "telegram", "--index-dir", str(sample_index), "--token-file", str(token_file)]
         polling = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
