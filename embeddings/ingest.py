@@ -61,6 +61,7 @@ BYLINE = re.compile(
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _BOLD_LINE = re.compile(r"^\s*(\*\*|__)(.+?)(\*\*|__)\s*$")
 _SPACE = re.compile(r"[ \t\u3000\u00a0]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class SkipFile(Exception):
@@ -267,7 +268,7 @@ def parse_page(text: str, source: str, start_id: int = 0) -> list[Article]:
         paras = clean_paragraphs(raw)
         if not paras:
             continue
-        title = title or stem
+        title = title or _CONTROL.sub("", stem)  # a file name may hold control characters
         m = next((p for p in paras if BYLINE.match(p)), "")
         byline = ""
         if m:

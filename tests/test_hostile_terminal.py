@@ -170,6 +170,14 @@ def test_json_output_is_exact_json_and_inert(hostile_index):
     assert [json.loads(line)["results"][0]["source"] if "results" in line else None for line in r.stdout.decode().splitlines()][0] == OSC
 
 
+def test_titles_taken_from_file_names_carry_no_control_characters(hostile_index):
+    r = newsbot("sources", "--json", "--index-dir", hostile_index)
+    titles = {row["source"]: row["title"] for row in json.loads(r.stdout)}
+    assert titles[FORGED] == "a[9] 假的引用"  # only the control character is gone
+    for title in titles.values():
+        assert not any(unicodedata.category(c) == "Cc" for c in title), titles
+
+
 def test_index_warnings_and_summary_escape_file_names(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
