@@ -1,5 +1,7 @@
-"""Hostile file names and text meet a terminal (safety point 8), through ``python -m bot.cli``.
+"""Hostile file names and text meet a terminal (safety points 6 and 8), through ``python -m bot.cli``.
 
+6. A file name that is not UTF-8 (a GBK name from an archive made on Chinese Windows) is indexed
+   under a readable name; the build does not fail at the end, and `sources`/`ask` work.
 8. Control characters (ESC/OSC sequences, BEL, CR, backspace, C1 controls, line breaks) in file
    names, titles, text or questions never reach the terminal raw, and a file name cannot forge a
    citation line; `--json` stays exact JSON.
@@ -239,3 +241,65 @@ def test_text_from_an_older_or_edited_index_is_escaped_too(hostile_index, tmp_pa
     assert b"\\x1b]0;pwned" in r.stdout and "协议\\x1b".encode() in r.stdout  # title and excerpt
     r = newsbot("chat", "--index-dir", idx, "-k", "1", stdin=f"{Q_OSC}\n:full 1\n:sources\n".encode())
     assert_inert(r.stdout + r.stderr)
+
+
+# -- point 6: file names that are not UTF-8 ----------------------------------------------------------
+
+GBK_NAME = b"\xd6\xd0\xce\xc4.txt"  # 中文.txt in GBK
+GBK_DIR, GBK_FILE = b"\xd0\xc2\xce\xc5", b"\xb1\xa8\xb8\xe6.txt"  # 新闻/报告.txt
+JUNK_NAME = b"\xff\xfe\x80.txt"  # neither UTF-8 nor GB18030 nor Big5
+
+
+def _gbk_corpus(root: Path) -> bytes:
+    corpus = os.path.join(os.fsencode(root), b"corpus")
+    os.makedirs(os.path.join(corpus, GBK_DIR))
+    with open(os.path.join(corpus, GBK_NAME), "wb") as f:  # one line: titled by its file name
+        f.write("杭州电信工会与杭州市儿童医院签订合作协议，为职工子女提供健康服务。\n".encode())
+    with open(os.path.join(corpus, GBK_DIR, GBK_FILE), "wb") as f:  # titled by its first line
+        f.write("甬江工会换届\n宁波甬江工会的主席王小明在职工代表大会上作了工作报告。\n".encode("gbk"))
+    with open(os.path.join(corpus, JUNK_NAME), "wb") as f:
+        f.write("温州瓯海区总工会为环卫工人送去清凉。\n".encode())
+    return corpus
+
+
+def test_gbk_file_names_are_indexed_under_readable_names(tmp_path):
+    corpus = _gbk_corpus(tmp_path)
+    idx = tmp_path / "idx"
+    r = newsbot("index", corpus, "--index-dir", idx)
+    assert r.returncode == 0, r.stderr.decode("utf-8", "replace")
+    assert_inert(r.stdout + r.stderr)
+    r = newsbot("sources", "--json", "--index-dir", idx)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert {row["source"] for row in rows} == {"中文.txt", "新闻/报告.txt", "\\xff\\xfe\\x80.txt"}
+    assert {row["title"] for row in rows} >= {"中文", "甬江工会换届"}
+    r = newsbot("sources", "--index-dir", idx)
+    assert r.returncode == 0 and "中文.txt".encode() in r.stdout and "新闻/报告.txt".encode() in r.stdout
+    assert_inert(r.stdout + r.stderr)
+    r = newsbot("ask", Q_OSC, "--index-dir", idx, "-k", "1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("[1] 中文 · 中文.txt".encode()) and "杭州市儿童医院".encode() in r.stdout
+    r = newsbot("stats", "--index-dir", idx)
+    assert r.returncode == 0 and "新闻/报告.txt".encode() in r.stdout
+    r = newsbot("index", corpus, "--index-dir", idx)  # the names are stable: nothing to rebuild
+    assert r.returncode == 0 and b"up to date" in r.stdout
+
+
+def test_a_single_gbk_named_file_can_be_indexed(tmp_path):
+    corpus = _gbk_corpus(tmp_path)
+    r = newsbot("index", os.path.join(corpus, GBK_NAME), "--index-dir", tmp_path / "idx")
+    assert r.returncode == 0, r.stderr.decode("utf-8", "replace")
+    assert_inert(r.stdout + r.stderr)
+    r = newsbot("sources", "--json", "--index-dir", tmp_path / "idx")
+    assert [row["source"] for row in json.loads(r.stdout)] == ["中文.txt"]
+
+
+def test_a_skipped_gbk_named_file_is_named_in_the_warning(tmp_path):
+    corpus = _gbk_corpus(tmp_path)
+    with open(os.path.join(corpus, b"\xbf\xd5.txt"), "wb") as f:  # 空.txt in GBK, and empty
+        f.write(b"")
+    r = newsbot("index", corpus, "--index-dir", tmp_path / "idx")
+    assert r.returncode == 0, r.stderr.decode("utf-8", "replace")
+    assert_inert(r.stdout + r.stderr)
+    warning = [line for line in r.stderr.decode().splitlines() if "empty file" in line]
+    assert warning and "\\xbf\\xd5.txt" in warning[0], r.stderr.decode()  # the bytes, not "??"
