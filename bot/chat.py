@@ -7,7 +7,6 @@ Commands: ``:more`` (next results), ``:full N`` (citation N's whole passage), ``
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
@@ -78,7 +77,7 @@ class Session:
     # -- output ----------------------------------------------------------------------------
 
     def _json(self, obj) -> None:
-        print(json.dumps(obj, ensure_ascii=False), file=self.out, flush=True)
+        print(render.json_dumps(obj), file=self.out, flush=True)
 
     def _say(self, text: str) -> None:
         if self.as_json:
@@ -90,7 +89,7 @@ class Session:
         if self.as_json:
             self._json({"error": text})
         else:
-            print(f"newsbot: {text}", file=sys.stderr, flush=True)
+            print(f"newsbot: {render.printable(text, True)}", file=sys.stderr, flush=True)
 
     # -- commands --------------------------------------------------------------------------
 

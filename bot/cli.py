@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 from pathlib import Path
 
-from bot.render import format_paragraphs, print_answer
+from bot.render import format_paragraphs, json_dumps, print_answer, printable
 from embeddings.errors import IndexCorrupt, IndexError_, IndexMismatch, IndexNotFound, NewsbotError
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE, EXIT_INDEX = 0, 1, 2, 3
@@ -42,7 +41,7 @@ EPILOG = {
 
 
 def _err(msg: str) -> None:
-    print(f"newsbot: {msg}", file=sys.stderr)
+    print(f"newsbot: {printable(msg, lines=True)}", file=sys.stderr)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -166,7 +165,7 @@ def build_default_index(path: Path, quiet: bool = False):
     from embeddings.search import sample_corpus
 
     if not quiet:
-        print(f"newsbot: first run: indexing the sample newspaper page into {path} (once; later runs reuse it)…", file=sys.stderr)
+        print(f"newsbot: first run: indexing the sample newspaper page into {printable(path)} (once; later runs reuse it)…", file=sys.stderr)
     return build_index([sample_corpus()], path, warn=lambda m: _err(m), force=True)
 
 
@@ -248,7 +247,7 @@ def cmd_index(args) -> int:
     progress = _IndexProgress(sys.stderr.isatty() and not args.json)
     try:
         try:
-            report = build_index(args.paths, path, model=model, settings=settings, warn=lambda m: _err(f"warning: {m}"), progress=progress, force=args.force)
+            report = build_index(args.paths, path, model=model, settings=settings, warn=lambda m: _err(f"warning: {printable(m)}"), progress=progress, force=args.force)
         except OSError as e:
             raise IndexError_(
                 f"Cannot write the index at {path}: {e.strerror or e}. The previous index there is unchanged; "
@@ -257,8 +256,9 @@ def cmd_index(args) -> int:
     finally:
         progress.stop()
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False))
+        print(json_dumps(report.to_dict()))
         return EXIT_OK
+    path = printable(path)
     if report.up_to_date:
         print(f"Index at {path} is up to date: {report.files} files, {report.passages} chunks. (Use --force to rebuild.)")
     else:
@@ -269,7 +269,7 @@ def cmd_index(args) -> int:
     print(f"  files read      {report.files}")
     print(f"  skipped         {len(report.skipped)}")
     for why in report.skipped:
-        print(f"    - {why}")
+        print(f"    - {printable(why)}")
     print(f"  articles        {report.articles}")
     print(f"  chunks          {report.passages}")
     print(f"  embedded        {report.embedded}")
@@ -295,7 +295,7 @@ def cmd_ask(args) -> int:
     retriever = load_retriever(args.index_dir)
     answer = retriever.ask(args.question, k=k)
     if args.json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+        print(json_dumps(answer.to_dict()))
     else:
         print_answer(answer)
     return EXIT_OK if answer.answered else EXIT_NOTHING
@@ -323,7 +323,7 @@ def cmd_eval(args) -> int:
     m = evaluate(retriever, questions, k=k)
     misses = m.pop("misses")
     if args.json:
-        print(json.dumps(m, ensure_ascii=False))
+        print(json_dumps(m))
         return EXIT_OK
     keys = ["questions", "hit@1", "hit@3", "hit@5", "mrr@10", "doc_hit@1", "doc_hit@5", "abstain_total", "abstain_correct", "false_abstain", "p50_ms", "p95_ms"]
     width = max(map(len, keys))
@@ -334,9 +334,9 @@ def cmd_eval(args) -> int:
         for r in misses:
             top = r["top"]
             what = "answered, should abstain" if r["abstain"] else ("abstained" if not r["answered"] else f"hit at rank {r['hit_rank']}" if r["hit_rank"] else "no hit")
-            print(f"- {r['q']}  [{what}]  expected {r['a']}{' in ' + r['source'] if r['source'] else ''}")
+            print(f"- {printable(r['q'])}  [{what}]  expected {printable(r['a'])}{' in ' + printable(r['source']) if r['source'] else ''}")
             if top:
-                print(f"    got {top['source']} {format_paragraphs(top['paragraphs'])}: {top['excerpt'][:120]}")
+                print(f"    got {printable(top['source'])} {format_paragraphs(top['paragraphs'])}: {printable(top['excerpt'][:120])}")
     return EXIT_OK
 
 
@@ -347,7 +347,7 @@ def cmd_sources(args) -> int:
     retriever = load_retriever(args.index_dir)
     rows = source_rows(retriever.index)
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
+        print(json_dumps(rows))
     else:
         print_sources(rows)
     return EXIT_OK
@@ -373,7 +373,7 @@ def cmd_stats(args) -> int:
         "format_version": m["format_version"], "corpus_files": sorted(m["files"]),
     }
     if args.json:
-        print(json.dumps(out, ensure_ascii=False))
+        print(json_dumps(out))
         return EXIT_OK
     c = m["chunker"]
     rows = [
@@ -384,9 +384,9 @@ def cmd_stats(args) -> int:
         ("corpus files", len(m["files"])),
     ]
     for key, v in rows:
-        print(f"{key:<13} {v}")
+        print(f"{key:<13} {printable(v)}")
     for name in out["corpus_files"][:20]:
-        print(f"  - {name}")
+        print(f"  - {printable(name)}")
     if len(out["corpus_files"]) > 20:
         print(f"  … and {len(out['corpus_files']) - 20} more (`newsbot stats --json` lists them all)")
     return EXIT_OK
@@ -396,7 +396,7 @@ def cmd_config(args) -> int:
     cfg = get_config({"index_dir": args.index_dir, "results": args.k, "model": args.model})
     data = cfg.to_dict()
     if args.json:
-        print(json.dumps({"settings": data, "files": cfg.files}, ensure_ascii=False))
+        print(json_dumps({"settings": data, "files": cfg.files}))
         return EXIT_OK
     from bot.config import FIELDS, config_files
 
@@ -407,11 +407,11 @@ def cmd_config(args) -> int:
         shown = "(not set)" if v is None or v == [] else ",".join(map(str, v)) if isinstance(v, list) else str(v)
         src = d["source"]
         src = f"${f.env}" if src == "env" else ("command line" if src == "flag" else src)
-        print(f"{f.key:<{width}}  {shown}  [{src}]")
+        print(f"{f.key:<{width}}  {printable(shown)}  [{src}]")
     from bot.config import user_only_note
 
     print("\nnote: " + user_only_note())
-    print("config files: " + (", ".join(cfg.files) if cfg.files else "none (looked for " + " and ".join(map(str, config_files())) + ")"))
+    print("config files: " + printable(", ".join(cfg.files) if cfg.files else "none (looked for " + " and ".join(map(str, config_files())) + ")"))
     return EXIT_OK
 
 

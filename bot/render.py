@@ -6,6 +6,8 @@ Plain format (stable; scripts and tests rely on it)::
         excerpt with the **answering sentence** marked
 
 Corpus text is never interpreted as rich markup: everything goes through ``rich.text.Text``.
+Nothing from the data reaches the terminal raw: titles, file names and text go through
+:func:`printable` (control characters shown as ``\x1b``, ``\n``; a file name cannot add a line).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import os
 import sys
 from typing import IO, Iterable
+
+from embeddings.printable import json_dumps, printable  # noqa: F401  (the output edge's helpers)
 
 NOTHING = "Nothing relevant found in the indexed articles. (没有找到相关内容。)"
 NOTHING_HINT = "Try other words or a shorter question; `newsbot sources` lists what is indexed."
@@ -47,7 +51,7 @@ def format_paragraphs(paras) -> str:
 
 
 def where(hit) -> str:
-    return f"{hit.source} {format_paragraphs(hit.paragraphs)}".rstrip()
+    return f"{printable(hit.source)} {format_paragraphs(hit.paragraphs)}".rstrip()
 
 
 def _indent(text: str) -> str:
@@ -61,8 +65,8 @@ def plain_hit(hit) -> str:
     """``[n] title · source ¶p`` then the indented excerpt, the answering sentence in ``**``."""
     a, b = hit.highlight
     ex = hit.excerpt
-    body = ex[:a] + "**" + ex[a:b] + "**" + ex[b:] if b > a else ex
-    return f"[{hit.rank}] {hit.title} · {where(hit)}\n{_indent(body)}"
+    body = printable(ex[:a], True) + "**" + printable(ex[a:b], True) + "**" + printable(ex[b:], True) if b > a else printable(ex, True)
+    return f"[{hit.rank}] {printable(hit.title)} · {where(hit)}\n{_indent(body)}"
 
 
 def plain_answer(answer, hint: bool = False) -> str:
@@ -72,11 +76,11 @@ def plain_answer(answer, hint: bool = False) -> str:
 
 
 def plain_full(hit) -> str:
-    return f"[{hit.rank}] {hit.title} · {where(hit)}\n{_indent(hit.text)}"
+    return f"[{hit.rank}] {printable(hit.title)} · {where(hit)}\n{_indent(printable(hit.text, True))}"
 
 
 def plain_sources(rows: list[dict]) -> str:
-    return "\n".join(f"{i:>3}. {r['title']} · {r['source']} ({r['paragraphs']} paragraphs, {r['chunks']} chunks)" for i, r in enumerate(rows, 1))
+    return "\n".join(f"{i:>3}. {printable(r['title'])} · {printable(r['source'])} ({r['paragraphs']} paragraphs, {r['chunks']} chunks)" for i, r in enumerate(rows, 1))
 
 
 # -- rich -----------------------------------------------------------------------------------
@@ -95,7 +99,7 @@ def rich_head(hit):
 
     head = Text()
     head.append(f"[{hit.rank}] ", style=TITLE_STYLE)
-    head.append(hit.title, style=TITLE_STYLE)
+    head.append(printable(hit.title), style=TITLE_STYLE)
     head.append(f" · {where(hit)}", style=WHERE_STYLE)
     return head
 
@@ -106,13 +110,13 @@ def rich_hit(hit, full: bool = False):
     from rich.text import Text
 
     if full:
-        body = Text(hit.text)
+        body = Text(printable(hit.text, True))
     else:
         a, b = hit.highlight
         ex = hit.excerpt
-        body = Text(ex[:a])
-        body.append(ex[a:b], style=HIGHLIGHT_STYLE)
-        body.append(ex[b:])
+        body = Text(printable(ex[:a], True))
+        body.append(printable(ex[a:b], True), style=HIGHLIGHT_STYLE)
+        body.append(printable(ex[b:], True))
     return Group(rich_head(hit), Padding(body, (0, 0, 0, 4)))
 
 
@@ -161,6 +165,6 @@ def print_sources(rows: list[dict], stream: IO | None = None, color: bool | None
     con = console(stream, color=True)
     for i, r in enumerate(rows, 1):
         line = Text(f"{i:>3}. ")
-        line.append(r["title"], style=TITLE_STYLE)
-        line.append(f" · {r['source']} ({r['paragraphs']} paragraphs, {r['chunks']} chunks)", style=WHERE_STYLE)
+        line.append(printable(r["title"]), style=TITLE_STYLE)
+        line.append(f" · {printable(r['source'])} ({r['paragraphs']} paragraphs, {r['chunks']} chunks)", style=WHERE_STYLE)
         con.print(line)

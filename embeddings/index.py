@@ -35,6 +35,7 @@ from .chunking import ChunkSettings, chunk_articles, context_of, embed_text, pac
 from .encoders import Encoder, canonical_name, load_encoder
 from .errors import CorpusError, IndexCorrupt, IndexLocked, IndexWriteFailed, IndexMismatch, IndexNotFound, UsageError, rebuild_hint
 from .ingest import iter_corpus, parse_page
+from .printable import printable
 from .tokenize import tokenize_many
 from .types import Article, Passage
 
@@ -210,6 +211,7 @@ def read_corpus(paths: Sequence[str | os.PathLike], warn: Warn) -> tuple[list[Ar
     skipped: list[str] = []
 
     def _warn(msg: str) -> None:
+        msg = printable(msg)  # file names may hold control characters; warnings end up in logs
         skipped.append(msg)
         warn(msg)
 

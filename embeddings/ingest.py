@@ -61,6 +61,7 @@ BYLINE = re.compile(
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _BOLD_LINE = re.compile(r"^\s*(\*\*|__)(.+?)(\*\*|__)\s*$")
 _SPACE = re.compile(r"[ \t\u3000\u00a0]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class SkipFile(Exception):
@@ -267,7 +268,7 @@ def parse_page(text: str, source: str, start_id: int = 0) -> list[Article]:
         paras = clean_paragraphs(raw)
         if not paras:
             continue
-        title = title or stem
+        title = title or _CONTROL.sub("", stem)  # a file name may hold control characters
         m = next((p for p in paras if BYLINE.match(p)), "")
         byline = ""
         if m:
@@ -285,6 +286,29 @@ def parse_page(text: str, source: str, start_id: int = 0) -> list[Article]:
             )
         )
     return out
+
+
+def display_name(name: str) -> str:
+    """A file name as text that can be stored and shown: each part of the path that is not UTF-8
+    (``os.fsdecode``'s surrogate escapes, e.g. a GBK name from an archive made on Chinese Windows)
+    is read as GB18030 or Big5 when it decodes as one (the likelier Chinese wins), else its bad
+    bytes are shown as ``\\xNN``. UTF-8 names are returned unchanged."""
+    if not any("\udc80" <= c <= "\udcff" for c in name):
+        return name
+    parts = []
+    for part in name.split("/"):
+        if any("\udc80" <= c <= "\udcff" for c in part):
+            raw = part.encode("utf-8", "surrogateescape")
+            candidates = []
+            for enc in ("gb18030", "big5"):
+                try:
+                    text = raw.decode(enc)
+                except UnicodeDecodeError:
+                    continue
+                candidates.append((_chinese_score(text) - 0.01 * _bad_chars(text), enc, text))
+            part = max(candidates)[2] if candidates else raw.decode("utf-8", "backslashreplace")
+        parts.append(part)
+    return "/".join(parts)
 
 
 @dataclass(frozen=True)
@@ -511,4 +535,4 @@ def iter_corpus(
                 warn(f"{f}: {enc}")
             if truncated:
                 warn(f"{f}: longer than {cap:,} characters; only the first {cap:,} are indexed (set NEWSBOT_MAX_FILE_CHARS to change)")
-            yield CorpusFile(f, source, sha, text, enc, truncated)
+            yield CorpusFile(f, display_name(source), sha, text, enc, truncated)
