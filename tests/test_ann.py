@@ -8,7 +8,7 @@ import pytest
 from embeddings.index import ANN_THRESHOLD, Index, build_index, make_faiss
 from embeddings.search import Retriever
 
-from conftest import SAMPLE_DIR, SEED_DEV
+from conftest import SAMPLE_DIR, SEED_DEV, needs_shared
 
 
 def _clustered(n: int, d: int = 128, seed: int = 0) -> np.ndarray:
@@ -37,6 +37,7 @@ def test_auto_index_type_is_exact_below_threshold(sample_index):
     assert m["index_type"] == "flat-ip" and len(Index.load(sample_index).passages) < ANN_THRESHOLD
 
 
+@needs_shared(SEED_DEV)
 def test_ivf_index_answers_like_the_exact_one(tmp_path, encoder, sample_retriever):
     from embeddings.evaluate import load_questions
 
