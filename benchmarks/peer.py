@@ -23,10 +23,10 @@ from typing import Sequence
 
 import numpy as np
 
-from embeddings.chunking import context_of, embed_text
-from embeddings.excerpt import MAX_EXCERPT
-from embeddings.index import Index
-from embeddings.types import Answer, Hit
+from newsbot.embeddings.chunking import context_of, embed_text
+from newsbot.embeddings.excerpt import MAX_EXCERPT
+from newsbot.embeddings.index import Index
+from newsbot.embeddings.types import Answer, Hit
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 

@@ -12,9 +12,9 @@ import argparse
 import json
 from dataclasses import replace
 
-from embeddings.evaluate import evaluate, load_questions
-from embeddings.index import Index
-from embeddings.search import Retriever, SearchSettings
+from newsbot.embeddings.evaluate import evaluate, load_questions
+from newsbot.embeddings.index import Index
+from newsbot.embeddings.search import Retriever, SearchSettings
 
 
 def main() -> None:

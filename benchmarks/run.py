@@ -43,9 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
+HERE = Path(__file__).resolve().parent  # on sys.path as the script's folder: `corpus`, `peer`
 
 from corpus import (  # noqa: E402
     CMRC_DIR,
@@ -57,12 +55,12 @@ from corpus import (  # noqa: E402
     write_extra_file,
 )
 
-from embeddings.encoders import load_encoder  # noqa: E402
-from embeddings.evaluate import evaluate, load_questions  # noqa: E402
-from embeddings.fusion import top_n  # noqa: E402
-from embeddings.index import Index, build_index  # noqa: E402
-from embeddings.search import Retriever, SearchSettings, sample_corpus  # noqa: E402
-from embeddings.tokenize import query_terms  # noqa: E402
+from newsbot.embeddings.encoders import load_encoder  # noqa: E402
+from newsbot.embeddings.evaluate import evaluate, load_questions  # noqa: E402
+from newsbot.embeddings.fusion import top_n  # noqa: E402
+from newsbot.embeddings.index import Index, build_index  # noqa: E402
+from newsbot.embeddings.search import Retriever, SearchSettings, sample_corpus  # noqa: E402
+from newsbot.embeddings.tokenize import query_terms  # noqa: E402
 
 COLD_QUESTION = "杭州电信工会和哪家医院合作？"
 TARGETS = {
@@ -336,7 +334,7 @@ def incremental(corpus, stand, encoder, chunks_per_s, work: Path, base_n: int, r
 
 def cold_start(index_dir: Path, runs: int = 3) -> dict:
     exe = shutil.which("newsbot")
-    cmd = [exe] if exe else [sys.executable, "-m", "bot.cli"]
+    cmd = [exe] if exe else [sys.executable, "-m", "newsbot.bot.cli"]
     env = dict(os.environ, NEWSBOT_INDEX_DIR=str(index_dir))
     subprocess.run([*cmd, "ask", COLD_QUESTION], env=env, capture_output=True)  # page cache, .pyc
     times = []
@@ -514,7 +512,7 @@ def main() -> None:
         sample = corpus_texts(corpus, max(n_enc, n_real))
         # The real chunks' vectors (the stand-in's cache and the quality indexes), encoded with a
         # one-thread USE: on a busy 2-core machine the default two threads slow down several-fold.
-        from embeddings.encoders import USEEncoder
+        from newsbot.embeddings.encoders import USEEncoder
 
         one = USEEncoder(threads=1)
         one.encode(["预热 warm up"])

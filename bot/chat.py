@@ -10,7 +10,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from embeddings.errors import NewsbotError
+from ..embeddings.errors import NewsbotError
 
 from . import render
 

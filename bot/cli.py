@@ -11,8 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-from bot.render import format_paragraphs, json_dumps, print_answer, printable
-from embeddings.errors import IndexCorrupt, IndexError_, IndexMismatch, IndexNotFound, NewsbotError
+from .render import format_paragraphs, json_dumps, print_answer, printable
+from ..embeddings.errors import IndexCorrupt, IndexError_, IndexMismatch, IndexNotFound, NewsbotError
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE, EXIT_INDEX = 0, 1, 2, 3
 
@@ -127,7 +127,7 @@ _CONFIG = None
 def get_config(flags: dict | None = None, reload: bool = False):
     """The effective :class:`bot.config.Config` (flags > environment > newsbot.toml > defaults)."""
     global _CONFIG
-    from bot.config import load_config
+    from .config import load_config
 
     if _CONFIG is None or reload or flags is not None:
         _CONFIG = load_config(flags)
@@ -149,7 +149,7 @@ def _results(args, fallback: int | None = None) -> int:
 
 def resolve_index_dir(arg: Path | None) -> tuple[Path, bool]:
     """The index folder to use, and whether it is the default (which may be built on demand)."""
-    from embeddings.search import default_index_dir
+    from ..embeddings.search import default_index_dir
 
     if arg is not None:
         return Path(arg).expanduser(), False
@@ -161,8 +161,8 @@ def resolve_index_dir(arg: Path | None) -> tuple[Path, bool]:
 
 def build_default_index(path: Path, quiet: bool = False):
     """Index the sample page shipped in the package into ``path``."""
-    from embeddings.index import build_index
-    from embeddings.search import sample_corpus
+    from ..embeddings.index import build_index
+    from ..embeddings.search import sample_corpus
 
     if not quiet:
         print(f"newsbot: first run: indexing the sample newspaper page into {printable(path)} (once; later runs reuse it)…", file=sys.stderr)
@@ -178,7 +178,7 @@ def _named_model() -> str | None:
 
 def load_retriever(arg: Path | None):
     """Load the retriever; the default index is built from the sample corpus when missing or stale."""
-    from embeddings.search import Retriever
+    from ..embeddings.search import Retriever
 
     path, is_default = resolve_index_dir(arg)
     try:
@@ -231,8 +231,8 @@ class _IndexProgress:
 
 
 def cmd_index(args) -> int:
-    from embeddings.chunking import ChunkSettings
-    from embeddings.index import build_index
+    from ..embeddings.chunking import ChunkSettings
+    from ..embeddings.index import build_index
 
     path, _ = resolve_index_dir(args.index_dir)
     defaults = ChunkSettings()
@@ -302,7 +302,7 @@ def cmd_ask(args) -> int:
 
 
 def cmd_chat(args) -> int:
-    from bot.chat import run_chat
+    from .chat import run_chat
 
     k = _results(args)
     if not _k_ok(k):
@@ -312,7 +312,7 @@ def cmd_chat(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from embeddings.evaluate import evaluate, load_questions
+    from ..embeddings.evaluate import evaluate, load_questions
 
     questions = load_questions(args.questions)
     k = _results(args, fallback=10)
@@ -341,8 +341,8 @@ def cmd_eval(args) -> int:
 
 
 def cmd_sources(args) -> int:
-    from bot.chat import source_rows
-    from bot.render import print_sources
+    from .chat import source_rows
+    from .render import print_sources
 
     retriever = load_retriever(args.index_dir)
     rows = source_rows(retriever.index)
@@ -398,7 +398,7 @@ def cmd_config(args) -> int:
     if args.json:
         print(json_dumps({"settings": data, "files": cfg.files}))
         return EXIT_OK
-    from bot.config import FIELDS, config_files
+    from .config import FIELDS, config_files
 
     width = max(len(f.key) for f in FIELDS)
     for f in FIELDS:
@@ -408,7 +408,7 @@ def cmd_config(args) -> int:
         src = d["source"]
         src = f"${f.env}" if src == "env" else ("command line" if src == "flag" else src)
         print(f"{f.key:<{width}}  {printable(shown)}  [{src}]")
-    from bot.config import user_only_note
+    from .config import user_only_note
 
     print("\nnote: " + user_only_note())
     print("config files: " + printable(", ".join(cfg.files) if cfg.files else "none (looked for " + " and ".join(map(str, config_files())) + ")"))
@@ -417,8 +417,8 @@ def cmd_config(args) -> int:
 
 def cmd_telegram(args) -> int:
     # Imported here: python-telegram-bot is only needed by this command.
-    from bot.config import export_to_env
-    from bot.telegram_bot import run
+    from .config import export_to_env
+    from .telegram_bot import run
 
     export_to_env(get_config())  # the bot reads NEWSBOT_* itself; newsbot.toml values fill the gaps
     return run(args)
@@ -438,9 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
-        from embeddings import __version__
+        from ..embeddings import DISTRIBUTION, __version__
 
-        print(f"newsbot {__version__}")
+        print(f"newsbot {__version__} ({DISTRIBUTION})")
         return EXIT_OK
     if not args.command:
         parser.print_help()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from embeddings.errors import UsageError
+from ..embeddings.errors import UsageError
 
 CONFIG_NAME = "newsbot.toml"
 

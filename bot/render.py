@@ -16,7 +16,7 @@ import os
 import sys
 from typing import IO, Iterable
 
-from embeddings.printable import json_dumps, printable  # noqa: F401  (the output edge's helpers)
+from ..embeddings.printable import json_dumps, printable  # noqa: F401  (the output edge's helpers)
 
 NOTHING = "Nothing relevant found in the indexed articles. (没有找到相关内容。)"
 NOTHING_HINT = "Try other words or a shorter question; `newsbot sources` lists what is indexed."

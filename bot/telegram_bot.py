@@ -44,10 +44,10 @@ from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, Appli
                           TypeHandler, filters)
 from telegram.request import HTTPXRequest
 
-from bot.cli import load_retriever
-from bot.render import format_paragraphs
-from embeddings.errors import NewsbotError, UsageError
-from embeddings.types import Answer, Hit
+from .cli import load_retriever
+from .render import format_paragraphs
+from ..embeddings.errors import NewsbotError, UsageError
+from ..embeddings.types import Answer, Hit
 
 log = logging.getLogger("newsbot.telegram")
 
@@ -1000,9 +1000,9 @@ def render_stats(rt: Runtime) -> str:
 
 def _rebuild(rt: Runtime, retriever) -> tuple[Any, Any]:
     """Index the corpus again into the current index folder and load it (blocking)."""
-    from embeddings.chunking import ChunkSettings
-    from embeddings.index import Index, build_index, read_corpus
-    from embeddings.search import Retriever, sample_corpus
+    from ..embeddings.chunking import ChunkSettings
+    from ..embeddings.index import Index, build_index, read_corpus
+    from ..embeddings.search import Retriever, sample_corpus
 
     index = retriever.index
     paths = list(rt.settings.corpus)

@@ -14,9 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.telegram_bot import BotSettings, answer_keyboard, esc, index_generation, render_answer_page
-from embeddings.index import Index, build_index
-from embeddings.search import Retriever, sample_corpus
+from newsbot.bot.telegram_bot import BotSettings, answer_keyboard, esc, index_generation, render_answer_page
+from newsbot.embeddings.index import Index, build_index
+from newsbot.embeddings.search import Retriever, sample_corpus
 
 QUESTION = "杭州电信工会和哪家医院合作？"
 OUT = Path(__file__).resolve().parent / "telegram-answer.png"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from bot.telegram_bot import ALLOWED_UPDATES, BotSettings, build_application
+from newsbot.bot.telegram_bot import ALLOWED_UPDATES, BotSettings, build_application
 from tgserver import FakeBotAPI
 
 ADMIN = 4242

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-SAMPLE_DIR = ROOT / "embeddings" / "data"
-SEED_DEV = SHARED / "eval" / "seed_dev.jsonl"
-CMRC = SHARED / "bench" / "cmrc2018-trial"
+from helpers import SAMPLE_DIR
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +25,7 @@ def _isolated_config(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def encoder():
     """The default encoder (multilingual USE), loaded once."""
-    from embeddings.encoders import load_encoder
+    from newsbot.embeddings.encoders import load_encoder
 
     return load_encoder()
 
@@ -38,7 +33,7 @@ def encoder():
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory, encoder) -> Path:
     """An index of the shipped sample page, built once; tests must not modify it."""
-    from embeddings.index import build_index
+    from newsbot.embeddings.index import build_index
 
     path = tmp_path_factory.mktemp("sample") / "index"
     build_index([SAMPLE_DIR], path, encoder=encoder)
@@ -47,14 +42,10 @@ def sample_index(tmp_path_factory, encoder) -> Path:
 
 @pytest.fixture(scope="session")
 def sample_retriever(sample_index, encoder):
-    from embeddings.index import Index
-    from embeddings.search import Retriever
+    from newsbot.embeddings.index import Index
+    from newsbot.embeddings.search import Retriever
 
     return Retriever(Index.load(sample_index), encoder=encoder)
-
-
-def needs_shared(path: Path):
-    return pytest.mark.skipif(not path.exists() and not os.environ.get("CI"), reason=f"{path} not present")
 
 
 @pytest_asyncio.fixture

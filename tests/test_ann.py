@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embeddings.index import ANN_THRESHOLD, Index, build_index, make_faiss
-from embeddings.search import Retriever
+from newsbot.embeddings.index import ANN_THRESHOLD, Index, build_index, make_faiss
+from newsbot.embeddings.search import Retriever
 
-from conftest import SAMPLE_DIR, SEED_DEV, needs_shared
+from helpers import SAMPLE_DIR, SEED_DEV, needs_shared
 
 
 def _clustered(n: int, d: int = 128, seed: int = 0) -> np.ndarray:
@@ -39,7 +39,7 @@ def test_auto_index_type_is_exact_below_threshold(sample_index):
 
 @needs_shared(SEED_DEV)
 def test_ivf_index_answers_like_the_exact_one(tmp_path, encoder, sample_retriever):
-    from embeddings.evaluate import load_questions
+    from newsbot.embeddings.evaluate import load_questions
 
     path = tmp_path / "ivf"
     build_index([SAMPLE_DIR], path, encoder=encoder, index_type="ivf")

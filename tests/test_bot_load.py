@@ -17,10 +17,8 @@ from collections import Counter
 
 import pytest
 
-from bot.telegram_bot import (ADMINS_ONLY, APOLOGY, BUTTON_FORGED, BUTTON_STALE, REFUSED,
+from newsbot.bot.telegram_bot import (ADMINS_ONLY, APOLOGY, BUTTON_FORGED, BUTTON_STALE, REFUSED,
                               BotSettings, decode_callback, encode_callback, install_retriever)
-
-sys.path.insert(0, os.path.dirname(__file__))
 from botharness import ADMIN, buttons, failed_calls, running  # noqa: E402
 from tgserver import DEFAULT_CHANNEL_ID, DEFAULT_GROUP_ID, DEFAULT_USER_ID, FakeBotAPI, ask, replies, reply  # noqa: E402
 
@@ -136,8 +134,8 @@ async def test_fuzzed_messages_all_get_a_reply_and_no_bad_request(api, sample_re
 # --------------------------------------------------------------------------- abuse
 @pytest.mark.asyncio
 async def test_access_control_cannot_be_bypassed(api, sample_index, encoder, tmp_path, caplog):
-    from embeddings.index import Index
-    from embeddings.search import Retriever
+    from newsbot.embeddings.index import Index
+    from newsbot.embeddings.search import Retriever
 
     retriever = Retriever(Index.load(sample_index), encoder=encoder)
     settings = BotSettings(allowed_users=frozenset({USER}), admins=frozenset({ADMIN}))

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from embeddings.chunking import ChunkSettings, chunk_articles, join_units, pack, sentence_units, split_sentences
-from embeddings.ingest import parse_page
-from embeddings.types import Article
+from newsbot.embeddings.chunking import ChunkSettings, chunk_articles, join_units, pack, sentence_units, split_sentences
+from newsbot.embeddings.ingest import parse_page
+from newsbot.embeddings.types import Article
 
-from conftest import SAMPLE_DIR
+from helpers import SAMPLE_DIR
 
 ALPHABET = list("甬江街道工会职工产业改革亚运杭州宁波abcXYZ 0123456789") + list("。！？；…!?;.,，、：:“”‘’「」（）()\"' \n")
 
@@ -109,7 +109,7 @@ def test_long_sentence_cut_at_commas():
 
 
 def test_tiny_maximum_terminates():
-    code = "from embeddings.chunking import sentence_units; print(sentence_units(['甬江街道'], 2))"
+    code = "from newsbot.embeddings.chunking import sentence_units; print(sentence_units(['甬江街道'], 2))"
     try:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=5)
     except subprocess.TimeoutExpired:

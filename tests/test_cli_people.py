@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SAMPLE_DIR
+from helpers import ROOT, SAMPLE_DIR
 
 QUESTION = "杭州电信工会和哪家医院合作？"
 NONSENSE = "量子色动力学的渐近自由是什么"
@@ -22,9 +22,9 @@ ANSI = re.compile(rb"\x1b\[[0-9;]*m")
 
 def newsbot(*args, stdin: str | None = None, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """``env``, when given, is the whole environment (start from ``os.environ``, which conftest isolates)."""
-    env = {**(os.environ if env is None else env), "PYTHONPATH": str(ROOT)}
+    env = {**(os.environ if env is None else env)}
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *map(str, args)], input=stdin, capture_output=True, text=True, env=env, cwd=cwd, timeout=120
+        [sys.executable, "-m", "newsbot.bot.cli", *map(str, args)], input=stdin, capture_output=True, text=True, env=env, cwd=cwd, timeout=120
     )
 
 
@@ -33,7 +33,7 @@ def under_pty(args: list[str], env: dict) -> tuple[bytes, int]:
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - child
         try:
-            os.execvpe(sys.executable, [sys.executable, "-m", "bot.cli", *args], env)
+            os.execvpe(sys.executable, [sys.executable, "-m", "newsbot.bot.cli", *args], env)
         finally:
             os._exit(127)
     out = b""
@@ -84,7 +84,7 @@ def test_usage_and_index_errors(tmp_path, sample_index):
 
 @pytest.mark.parametrize("command", ["ask", "chat", "config", "index", "sources", "stats", "eval"])
 def test_every_help_has_an_example(command, capsys):
-    from bot.cli import main
+    from newsbot.bot.cli import main
 
     with pytest.raises(SystemExit) as e:
         main([command, "--help"])
@@ -132,12 +132,12 @@ def test_chat_plain_more_full_sources_quit(sample_index):
 
 
 def test_chat_history_file_in_user_data_folder(sample_index, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color"}
+    env = {**os.environ, "TERM": "xterm-256color"}
     env.pop("NO_COLOR", None)
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - child
         try:
-            os.execvpe(sys.executable, [sys.executable, "-m", "bot.cli", "chat", "--index-dir", str(sample_index), "-k", "1"], env)
+            os.execvpe(sys.executable, [sys.executable, "-m", "newsbot.bot.cli", "chat", "--index-dir", str(sample_index), "-k", "1"], env)
         finally:
             os._exit(127)
     out = b""
@@ -165,7 +165,7 @@ def test_chat_history_file_in_user_data_folder(sample_index, tmp_path):
 
 
 def test_terminal_rendering_colour_and_no_color(sample_index):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color"}
+    env = {**os.environ, "TERM": "xterm-256color"}
     env.pop("NO_COLOR", None)
     args = ["ask", QUESTION, "--index-dir", str(sample_index), "-k", "1"]
     out, rc = under_pty(args, env)
@@ -182,8 +182,8 @@ def test_terminal_rendering_colour_and_no_color(sample_index):
 def test_rich_markup_in_corpus_text_is_not_interpreted():
     import io
 
-    from bot.render import print_hits
-    from embeddings.types import Hit
+    from newsbot.bot.render import print_hits
+    from newsbot.embeddings.types import Hit
 
     hit = Hit(1, 1.0, "[bold red]标题[/]", "a[link]b.txt", (1,), "前文[red]答案[/red]后文", (2, 14), "全文")
     buf = io.StringIO()

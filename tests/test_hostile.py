@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, SAMPLE_DIR
+from helpers import ROOT, SAMPLE_DIR
 
 Q = "杭州电信工会和哪家医院合作？"
 
 
-def _cli(*args, env: dict | None = None, cwd: Path | None = None, limit_bytes: int | None = None, stdin: str | None = None):
+def _cli(*args, env: dict | None = None, cwd: Path | None = None, limit_bytes: int | None = None, timeout: float = 180):
     """The real entry point in a subprocess (what a user runs)."""
 
     def file_size_limit():  # `ulimit -f`: writes past it fail with EFBIG instead of killing us
@@ -30,8 +30,8 @@ def _cli(*args, env: dict | None = None, cwd: Path | None = None, limit_bytes: i
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
 
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *map(str, args)], capture_output=True, text=True, timeout=180,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, cwd=cwd, input=stdin,
+        [sys.executable, "-m", "newsbot.bot.cli", *map(str, args)], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})}, cwd=cwd,
         preexec_fn=file_size_limit if limit_bytes else None,
     )
 
@@ -90,7 +90,7 @@ def test_a_file_as_index_dir_is_refused(tmp_path):
 
 
 def test_users_folders_named_like_backups_are_never_touched(tmp_path, encoder):
-    from embeddings.index import Index, build_index
+    from newsbot.embeddings.index import Index, build_index
 
     idx = tmp_path / "idx"
     olds = {name: _users_folder(tmp_path / name) for name in ("idx.old", ".idx.newsbot-old-1", ".idx.newsbot-tmp-1")}
@@ -102,7 +102,7 @@ def test_users_folders_named_like_backups_are_never_touched(tmp_path, encoder):
 
 
 def test_empty_folder_and_own_index_are_replaced(tmp_path, encoder):
-    from embeddings.index import MARKER, build_index
+    from newsbot.embeddings.index import MARKER, build_index
 
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -112,7 +112,7 @@ def test_empty_folder_and_own_index_are_replaced(tmp_path, encoder):
 
 
 def test_index_built_before_the_marker_is_still_replaced(tmp_path, sample_index, encoder):
-    from embeddings.index import MARKER, build_index
+    from newsbot.embeddings.index import MARKER, build_index
 
     idx = tmp_path / "idx"
     shutil.copytree(sample_index, idx)
@@ -156,8 +156,8 @@ def test_a_planted_pickle_in_the_cache_is_never_loaded(tmp_path, sample_index):
 
 
 def test_tampered_cache_files_are_a_cache_miss(tmp_path, monkeypatch):
-    from embeddings import use_cache
-    from embeddings.encoders import USEEncoder
+    from newsbot.embeddings import use_cache
+    from newsbot.embeddings.encoders import USEEncoder
 
     cache_home = tmp_path / "cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
@@ -218,7 +218,7 @@ def _fake_sentence_transformers(monkeypatch, loaded: list):
 
 
 def test_manifest_model_is_not_loaded_unless_named(hub_model_index, monkeypatch, capsys):
-    from bot.cli import main
+    from newsbot.bot.cli import main
 
     loaded: list = []
     _fake_sentence_transformers(monkeypatch, loaded)
@@ -292,7 +292,7 @@ COMMANDS = {
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 @pytest.mark.parametrize("kind", sorted(DAMAGE))
 def test_damaged_index_exits_3_with_the_rebuild_hint(damaged, kind, command, monkeypatch, capsys):
-    from bot.cli import main
+    from newsbot.bot.cli import main
 
     monkeypatch.setattr(sys, "stdin", io.StringIO(Q + "\n"))
     code = main([str(a) for a in COMMANDS[command](damaged[kind])])  # any other exception fails the test
@@ -302,23 +302,21 @@ def test_damaged_index_exits_3_with_the_rebuild_hint(damaged, kind, command, mon
 
 
 @pytest.mark.parametrize("kind", ["manifest-is-a-list", "df-a-list", "passage-to-missing-article", "bm25-ids-out-of-range"])
-def test_bot_refuses_to_start_on_a_damaged_index(damaged, kind, monkeypatch, capsys):
+def test_bot_refuses_to_start_on_a_damaged_index(damaged, kind):
     from tgserver import FakeBotAPIThread
 
-    from bot.cli import main
-
     with FakeBotAPIThread() as server:
-        monkeypatch.setenv("NEWSBOT_TELEGRAM_API_URL", server.root)
-        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", server.token)
-        assert main(["telegram", "--index-dir", str(damaged[kind])]) == 3
-        err = capsys.readouterr().err
-        assert "newsbot index" in err and "Traceback" not in err
+        # A subprocess with a time limit: a bot that starts serving a damaged index never returns.
+        r = _cli("telegram", "--index-dir", damaged[kind], timeout=60,
+                 env={"NEWSBOT_TELEGRAM_API_URL": server.root, "TELEGRAM_BOT_TOKEN": server.token})
+        assert r.returncode == 3, r.stderr
+        assert "newsbot index" in r.stderr and "Traceback" not in r.stderr
         assert not server.api.calls("getUpdates")  # it never started serving
 
 
 def test_large_memory_mapped_bm25_checks_ids_as_it_reads(damaged):
-    from embeddings.errors import IndexCorrupt
-    from embeddings.index import BM25Index
+    from newsbot.embeddings.errors import IndexCorrupt
+    from newsbot.embeddings.index import BM25Index
 
     bm25 = BM25Index(damaged["bm25-ids-out-of-range"] / "bm25", mmap=True)  # too costly to scan on load
     token = next(t for t, i in bm25.vocab_dict.items() if i == 0)

@@ -18,9 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram_bot import MAX_MESSAGE, BotSettings, read_token
-
-sys.path.insert(0, os.path.dirname(__file__))
+from newsbot.bot.telegram_bot import MAX_MESSAGE, BotSettings, read_token
 from botharness import ADMIN, button, failed_calls, running  # noqa: E402
 from tgserver import DEFAULT_USER_ID, FakeBotAPIThread, ask, replies, reply  # noqa: E402
 
@@ -32,8 +30,8 @@ EXPECTED = "杭州市儿童医院"
 
 def newsbot(*args, cwd: Path, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """``python -m bot.cli ARGS`` in ``cwd``; ``env`` is the whole environment (default: os.environ)."""
-    env = {**(os.environ if env is None else env), "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "bot.cli", *map(str, args)], capture_output=True, text=True,
+    env = {**(os.environ if env is None else env)}
+    return subprocess.run([sys.executable, "-m", "newsbot.bot.cli", *map(str, args)], capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=timeout)
 
 
@@ -129,8 +127,8 @@ async def test_unknown_command_echoes_only_a_short_clean_prefix(api, sample_retr
 
 @pytest.mark.asyncio
 async def test_reindex_twice_starts_one_rebuild(api, sample_index, encoder, tmp_path):
-    from embeddings.index import Index
-    from embeddings.search import Retriever
+    from newsbot.embeddings.index import Index
+    from newsbot.embeddings.search import Retriever
 
     copy = tmp_path / "index"
     shutil.copytree(sample_index, copy)
@@ -204,8 +202,8 @@ def test_token_and_api_url_never_come_from_the_current_folder(tmp_path):
         help_ = newsbot("config", "--help", cwd=stranger).stdout
         assert "telegram_bot_token" in help_ and "current folder" in help_
 
-        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "telegram", "--index-dir", tmp_path / "idx"],
-                                cwd=stranger, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        proc = subprocess.Popen([sys.executable, "-m", "newsbot.bot.cli", "telegram", "--index-dir", tmp_path / "idx"],
+                                cwd=stranger, env={**os.environ},
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             _out, err = proc.communicate(timeout=30)

@@ -36,9 +36,9 @@ Q_OSC = "杭州电信工会和哪家医院合作？"
 
 def newsbot(*args, stdin: bytes | None = None, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
     """Run the CLI; stdout and stderr are bytes, exactly what a terminal would receive."""
-    env = {**(os.environ if env is None else env), "PYTHONPATH": str(ROOT)}
+    env = {**(os.environ if env is None else env)}
     args = [a if isinstance(a, bytes) else str(a) for a in args]
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, env=env, cwd=cwd, timeout=180)
+    return subprocess.run([sys.executable, "-m", "newsbot.bot.cli", *args], input=stdin, capture_output=True, env=env, cwd=cwd, timeout=180)
 
 
 def assert_inert(data: bytes) -> None:
@@ -107,7 +107,7 @@ def under_pty(args: list, env: dict) -> tuple[bytes, int]:
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - child
         try:
-            os.execvpe(sys.executable, [sys.executable, "-m", "bot.cli", *map(str, args)], env)
+            os.execvpe(sys.executable, [sys.executable, "-m", "newsbot.bot.cli", *map(str, args)], env)
         finally:
             os._exit(127)
     out = b""
@@ -125,7 +125,7 @@ def under_pty(args: list, env: dict) -> tuple[bytes, int]:
 
 
 def test_ask_and_sources_on_a_terminal_escape_control_characters(hostile_index):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color"}
+    env = {**os.environ, "TERM": "xterm-256color"}
     env.pop("NO_COLOR", None)
     for args in (["ask", Q_OSC, "-k", "1"], ["ask", Q_FORGED, "-k", "1"], ["sources"]):
         out, rc = under_pty([*args, "--index-dir", hostile_index], env)

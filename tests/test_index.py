@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
-from embeddings.index import FORMAT_VERSION, Index, build_index
-from embeddings.search import Retriever
+from newsbot.embeddings.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
+from newsbot.embeddings.index import FORMAT_VERSION, Index, build_index
+from newsbot.embeddings.search import Retriever
 
-from conftest import CMRC, ROOT, SAMPLE_DIR
+from helpers import CMRC, ROOT, SAMPLE_DIR
 
 SAMPLE_PAGE = SAMPLE_DIR / "sample_page.txt"
 EXTRA = (
@@ -209,10 +209,10 @@ def test_concurrent_build_locked(sample_index, tmp_path, encoder):
 def test_sigkill_during_build_keeps_previous(sample_index, tmp_path, encoder):
     idx = _copy_index(sample_index, tmp_path / "idx")
     before = _snapshot(idx)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ}
     for delay in (0.5, 1.5, 3.0):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "index", str(CMRC / "corpus"), "--index-dir", str(idx)],
+            [sys.executable, "-m", "newsbot.bot.cli", "index", str(CMRC / "corpus"), "--index-dir", str(idx)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=str(tmp_path),
         )
         time.sleep(delay)
@@ -236,7 +236,7 @@ def test_sigkill_around_the_swap(sample_index, tmp_path, encoder):
     corpus.mkdir()
     for f in sorted((CMRC / "corpus").glob("*.txt"))[:20]:
         shutil.copy(f, corpus / f.name)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ}
     outcomes = []
     # Kill at moments after the build starts writing its temporary folder: the write + swap
     # phase takes a few hundred milliseconds, so the kills land before, during and after it.
@@ -244,7 +244,7 @@ def test_sigkill_around_the_swap(sample_index, tmp_path, encoder):
     for n, (mode, delay) in enumerate(plan):
         idx = _copy_index(sample_index, tmp_path / f"idx{n}")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "index", str(corpus), "--index-dir", str(idx)],
+            [sys.executable, "-m", "newsbot.bot.cli", "index", str(corpus), "--index-dir", str(idx)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=str(tmp_path),
         )
         if mode == "tmp":

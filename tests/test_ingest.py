@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from embeddings.ingest import SkipFile, clean_paragraphs, decode_bytes, iter_corpus, parse_page
+from newsbot.embeddings.ingest import SkipFile, clean_paragraphs, decode_bytes, iter_corpus, parse_page
 
-from conftest import SAMPLE_DIR
+from helpers import SAMPLE_DIR
 
 SAMPLE_PAGE = SAMPLE_DIR / "sample_page.txt"
 SAMPLE_TEXT = SAMPLE_PAGE.read_text(encoding="utf-8")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from embeddings.evaluate import evaluate, load_questions
-from embeddings.index import Index, build_index
-from embeddings.search import Retriever
+from newsbot.embeddings.evaluate import evaluate, load_questions
+from newsbot.embeddings.index import Index, build_index
+from newsbot.embeddings.search import Retriever
 
-from conftest import CMRC, SEED_DEV
+from helpers import CMRC, SEED_DEV
 
 
 def test_seed_dev_bars(sample_retriever):

@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from embeddings.errors import IndexCorrupt, IndexLocked, UsageError
-from embeddings.ingest import iter_corpus
+from newsbot.embeddings.errors import IndexCorrupt, IndexLocked, UsageError
+from newsbot.embeddings.ingest import iter_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "embeddings" / "data" / "sample_page.txt"
@@ -56,7 +56,7 @@ def _run(cmd, **kw):
 
 
 def _cli(*args, **kw):
-    return _run([sys.executable, "-m", "bot.cli", *map(str, args)], **kw)
+    return _run([sys.executable, "-m", "newsbot.bot.cli", *map(str, args)], **kw)
 
 
 def _in_thread(fn, timeout: float):
@@ -106,8 +106,8 @@ def _messy_corpus(root: Path) -> Path:
 
 # --------------------------------------------------------------------------- corpus input
 def test_messy_folder_indexes_with_named_warnings(tmp_path, encoder):
-    from embeddings.index import Index, build_index
-    from embeddings.search import Retriever
+    from newsbot.embeddings.index import Index, build_index
+    from newsbot.embeddings.search import Retriever
 
     corpus = _messy_corpus(tmp_path / "corpus")
     warnings: list[str] = []
@@ -169,7 +169,7 @@ def test_mixed_encodings_within_a_file_stream(tmp_path):
 
 
 def test_huge_file_is_capped_with_a_warning(tmp_path, encoder, monkeypatch):
-    from embeddings.index import build_index
+    from newsbot.embeddings.index import build_index
 
     monkeypatch.setenv("NEWSBOT_MAX_FILE_CHARS", "3000")
     big = tmp_path / "大 文件.txt"
@@ -182,7 +182,7 @@ def test_huge_file_is_capped_with_a_warning(tmp_path, encoder, monkeypatch):
 
 MEMORY_PROBE = r"""
 import json, resource, sys
-from embeddings.ingest import iter_corpus, parse_page
+from newsbot.embeddings.ingest import iter_corpus, parse_page
 def status(field):  # KiB; VmHWM is this process's own peak (ru_maxrss would include the forking parent's)
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
@@ -309,7 +309,7 @@ def test_cli_refuses_a_100k_question(sample_index):
 
 
 def test_cli_ask_with_undecodable_argv(sample_index):
-    r = _run([sys.executable, "-m", "bot.cli", "ask", "杭州电信".encode() + b"\xff\xfe" + "工会".encode(), "--json",
+    r = _run([sys.executable, "-m", "newsbot.bot.cli", "ask", "杭州电信".encode() + b"\xff\xfe" + "工会".encode(), "--json",
               "--index-dir", str(sample_index)])
     assert r.returncode in (0, 1) and b"Traceback" not in r.stderr, r.stderr
     json.loads(r.stdout.decode("utf-8"))
@@ -346,7 +346,7 @@ def corrupt_indexes(sample_index, tmp_path_factory):
 
 @pytest.mark.parametrize("kind", sorted(CORRUPTIONS))
 def test_corrupt_index_gives_a_clear_error(corrupt_indexes, kind):
-    from embeddings.index import Index
+    from newsbot.embeddings.index import Index
 
     with pytest.raises(IndexCorrupt, match="newsbot index"):
         Index.load(corrupt_indexes[kind])
@@ -362,11 +362,9 @@ def test_cli_on_corrupt_index_exits_3_without_traceback(corrupt_indexes, kind):
 
 def test_bot_refuses_to_start_on_a_corrupt_index(corrupt_indexes, monkeypatch, capsys):
     from argparse import Namespace
-
-    sys.path.insert(0, os.path.dirname(__file__))
     from tgserver import FakeBotAPIThread
 
-    from bot.telegram_bot import run
+    from newsbot.bot.telegram_bot import run
 
     args = Namespace(index_dir=corrupt_indexes["faiss"], token_file=None, webhook_url=None, listen="127.0.0.1", port=8443)
     with FakeBotAPIThread() as server:
@@ -392,7 +390,7 @@ def _hold_lock(index_dir: Path):
 
 
 def test_concurrent_index_runs_one_fails_clearly(sample_index, tmp_path, encoder):
-    from embeddings.index import Index, build_index
+    from newsbot.embeddings.index import Index, build_index
 
     index_dir = tmp_path / "idx"
     shutil.copytree(sample_index, index_dir)
@@ -424,9 +422,9 @@ def tiny_disk(tmp_path):
 
 
 def test_full_disk_during_build_keeps_previous_index(tiny_disk, encoder, sample_retriever):
-    from embeddings.errors import IndexWriteFailed
-    from embeddings.index import Index, build_index
-    from embeddings.search import Retriever, sample_corpus
+    from newsbot.embeddings.errors import IndexWriteFailed
+    from newsbot.embeddings.index import Index, build_index
+    from newsbot.embeddings.search import Retriever, sample_corpus
 
     index_dir = tiny_disk / "idx"
     build_index([sample_corpus()], index_dir, encoder=encoder)

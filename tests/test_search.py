@@ -10,12 +10,12 @@ import sys
 import numpy as np
 import pytest
 
-from bot.cli import main
-from embeddings.errors import UsageError
-from embeddings.excerpt import MAX_EXCERPT
-from embeddings.fusion import fuse, merge_runs, top_n, zscore
+from newsbot.bot.cli import main
+from newsbot.embeddings.errors import UsageError
+from newsbot.embeddings.excerpt import MAX_EXCERPT
+from newsbot.embeddings.fusion import fuse, merge_runs, top_n, zscore
 
-from conftest import ROOT, SAMPLE_DIR
+from helpers import ROOT, SAMPLE_DIR
 
 # -- fusion ---------------------------------------------------------------------------------------
 
@@ -84,7 +84,7 @@ def test_ask_hospital(sample_retriever):
     "q", ["杭州电信工会和哪家医院合作？", "亚运会吉祥物是谁雕刻的?", "甬江街道产改工作", "淳安技能竞赛", "工会"]
 )
 def test_no_sentence_repeated_within_article(sample_retriever, q):
-    from embeddings.chunking import split_sentences
+    from newsbot.embeddings.chunking import split_sentences
 
     ans = sample_retriever.ask(q, k=8)
     seen: dict[int, set[str]] = {}
@@ -135,8 +135,8 @@ def test_k_limits_hits(sample_retriever):
 
 
 def _run(args, env=None, cwd=None):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=180)
+    env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "newsbot.bot.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=180)
 
 
 def test_cli_ask_json(sample_index, capsys):
@@ -175,8 +175,7 @@ def test_cli_missing_index_dir(tmp_path, capsys):
 def test_cli_zero_config_subprocess(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "NEWSBOT_INDEX_DIR"}
     env["XDG_CACHE_HOME"] = str(tmp_path / "xdg-cache")
-    env["PYTHONPATH"] = str(ROOT)
-    cmd = [sys.executable, "-m", "bot.cli", "ask", "杭州电信工会和哪家医院合作？", "--json"]
+    cmd = [sys.executable, "-m", "newsbot.bot.cli", "ask", "杭州电信工会和哪家医院合作？", "--json"]
     first = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=180)
     assert first.returncode == 0, first.stderr
     assert "first run" in first.stderr and "xdg-cache" in first.stderr

@@ -23,14 +23,12 @@ from pathlib import Path
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.telegram_bot import (BUTTON_FORGED, BUTTON_STALE, MAX_MESSAGE, NOT_FOUND,
+from newsbot.bot.telegram_bot import (BUTTON_FORGED, BUTTON_STALE, MAX_MESSAGE, NOT_FOUND,
                               NOT_TEXT, REFUSED, BotSettings, RateLimiter,
                               decode_callback, encode_callback, percentile, read_token,
                               render_answer_page, render_passage, render_sources, run, window)
-from embeddings.errors import UsageError
-from embeddings.types import Answer, Hit
-
-sys.path.insert(0, os.path.dirname(__file__))
+from newsbot.embeddings.errors import UsageError
+from newsbot.embeddings.types import Answer, Hit
 from botharness import ADMIN, button, buttons, failed_calls, running  # noqa: E402
 from tgserver import (BOT_USERNAME, DEFAULT_CHANNEL_ID, DEFAULT_GROUP_ID,  # noqa: E402
                       DEFAULT_SUPERGROUP_ID, DEFAULT_TOKEN, DEFAULT_USER_ID,
@@ -257,8 +255,8 @@ async def test_start_help_and_sources_pagination(api, sample_retriever):
 
 @pytest.mark.asyncio
 async def test_admin_stats_and_reindex_with_stale_buttons(api, sample_index, encoder, tmp_path):
-    from embeddings.index import Index
-    from embeddings.search import Retriever
+    from newsbot.embeddings.index import Index
+    from newsbot.embeddings.search import Retriever
 
     copy = tmp_path / "index"
     shutil.copytree(sample_index, copy)
@@ -385,7 +383,7 @@ def test_cli_long_polling_and_webhook_end_to_end(tmp_path, sample_index):
         token_file.write_text(server.token + "\n")
         token_file.chmod(0o600)  # newsbot refuses a token file others can read
         env = {**os.environ, "NEWSBOT_TELEGRAM_API_URL": server.root, "NEWSBOT_ADMINS": str(ADMIN)}
-        cmd = [sys.executable, "-m", "bot.cli", "telegram", "--index-dir", str(sample_index), "--token-file", str(token_file)]
+        cmd = [sys.executable, "-m", "newsbot.bot.cli", "telegram", "--index-dir", str(sample_index), "--token-file", str(token_file)]
         polling = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
             msg = server.send_user_message(Q)

@@ -18,8 +18,6 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import (Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler,
                           ContextTypes, MessageHandler, filters)
 from telegram.request import HTTPXRequest
-
-sys.path.insert(0, os.path.dirname(__file__))
 from tgserver import (BOT_USERNAME, DEFAULT_CHANNEL_ID, DEFAULT_GROUP_ID,  # noqa: E402
                       DEFAULT_TOKEN, DEFAULT_USER_ID, FakeBotAPIThread)
 
