@@ -32,7 +32,7 @@ import numpy as np
 from newsbot.embeddings.chunking import ChunkSettings, chunk_articles, context_of, embed_text, split_sentences
 from newsbot.embeddings.encoders import DEFAULT_MODEL
 from newsbot.embeddings.ingest import parse_page
-from newsbot.embeddings.search import sample_corpus
+from newsbot.bot.indexes import sample_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 CMRC_DIR = ROOT.parent / "shared" / "bench" / "cmrc2018-trial" / "corpus"

@@ -59,7 +59,8 @@ from newsbot.embeddings.encoders import load_encoder  # noqa: E402
 from newsbot.embeddings.evaluate import evaluate, load_questions  # noqa: E402
 from newsbot.embeddings.fusion import top_n  # noqa: E402
 from newsbot.embeddings.index import Index, build_index  # noqa: E402
-from newsbot.embeddings.search import Retriever, SearchSettings, sample_corpus  # noqa: E402
+from newsbot.bot.indexes import sample_corpus  # noqa: E402
+from newsbot.embeddings.search import Retriever, SearchSettings  # noqa: E402
 from newsbot.embeddings.tokenize import query_terms  # noqa: E402
 
 COLD_QUESTION = "杭州电信工会和哪家医院合作？"

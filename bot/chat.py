@@ -6,13 +6,13 @@ Commands: ``:more`` (next results), ``:full N`` (citation N's whole passage), ``
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
 from ..embeddings.errors import NewsbotError
 
 from . import render
+from .paging import next_page
 
 HELP = """Type a question (中文 or English) and press Enter. Commands:
   :more      the next results for the last question
@@ -148,15 +148,7 @@ class Session:
             self._error(str(e))
             return
         self.asked_k = k
-        # One passage can be cited twice with different excerpts (another matching sentence).
-        seen = {(h.article, h.passages, h.excerpt) for h in self.hits}
-        new = []
-        for h in answer.hits if answer.answered else ():
-            key = (h.article, h.passages, h.excerpt)
-            if key in seen:
-                continue
-            seen.add(key)
-            new.append(dataclasses.replace(h, rank=len(self.hits) + len(new) + 1))
+        new = next_page(answer.hits if answer.answered else (), self.hits)
         self.hits.extend(new)
         if self.as_json:
             self._json({"query": self.question, "answered": bool(new), "more": True, "results": [h.to_dict() for h in new]})

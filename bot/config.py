@@ -1,4 +1,4 @@
-"""Effective settings: command-line flags > environment variables > ``newsbot.toml`` > defaults.
+"""Every setting of newsbot, declared once: command-line flags > environment > ``newsbot.toml`` > defaults.
 
 ``newsbot.toml`` is read from the current folder and from the user's config folder
 (``platformdirs.user_config_dir("newsbot")``, i.e. ``$XDG_CONFIG_HOME/newsbot`` on Linux); a key in
@@ -9,14 +9,17 @@ variable names in lower case without the ``NEWSBOT_`` prefix::
     results = 5
     allowed_users = [123456789]
 
-``telegram_bot_token`` and ``telegram_api_url`` are the exception: the current folder may be
-someone else's, and its file could send your token to their server; so they come only from the
-environment or the user's own file, and the current folder's file setting them gets a warning.
+The settings that decide where the bot token goes or who receives the bot's updates (the token,
+its file, the Bot API root, the webhook URL and secret) are the exception: the current folder may
+be someone else's, and its file could send your token to their server; so they come only from
+flags, the environment or the user's own file, and the current folder's file setting them gets a
+warning (``user_only``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +34,7 @@ class ConfigError(UsageError):
     """A malformed ``newsbot.toml`` or setting (exit code 2)."""
 
 
-def _int(minimum: int) -> Callable[[Any, str], int]:
+def _int(minimum: int, maximum: int | None = None) -> Callable[[Any, str], int]:
     def conv(value: Any, where: str) -> int:
         if isinstance(value, bool):
             raise ConfigError(f"{where} must be a whole number, not {value!r}.")
@@ -41,7 +44,24 @@ def _int(minimum: int) -> Callable[[Any, str], int]:
             raise ConfigError(f"{where} must be a whole number, not {value!r}.") from None
         if n < minimum:
             raise ConfigError(f"{where} must be at least {minimum}, not {n}.")
+        if maximum is not None and n > maximum:
+            raise ConfigError(f"{where} must be at most {maximum}, not {n}.")
         return n
+
+    return conv
+
+
+def _float(minimum: float) -> Callable[[Any, str], float]:
+    def conv(value: Any, where: str) -> float:
+        if isinstance(value, bool):
+            raise ConfigError(f"{where} must be a number of seconds, not {value!r}.")
+        try:
+            x = float(str(value).strip()) if not isinstance(value, (int, float)) else float(value)
+        except ValueError:
+            raise ConfigError(f"{where} must be a number of seconds, not {value!r}.") from None
+        if not x >= minimum:  # also refuses nan
+            raise ConfigError(f"{where} must be at least {minimum}, not {value!r}.")
+        return x
 
     return conv
 
@@ -59,6 +79,22 @@ def _path(value: Any, where: str) -> str:
     if not s:
         raise ConfigError(f"{where} must name a folder.")
     return str(Path(s).expanduser())
+
+
+def _paths(value: Any, where: str) -> list[str]:
+    """A list of files or folders: a TOML list, or one string separated by ``os.pathsep``."""
+    parts = value if isinstance(value, list) else _str(value, where).split(os.pathsep)
+    return [_path(p, where) for p in parts if not isinstance(p, str) or p.strip()]
+
+
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def _secret(value: Any, where: str) -> str:
+    s = _str(value, where)
+    if s and not _SECRET_RE.match(s):
+        raise ConfigError(f"{where} must be 1-256 characters of A-Z, a-z, 0-9, _ and -.")
+    return s
 
 
 def _ids(value: Any, where: str) -> list[int]:
@@ -85,21 +121,44 @@ class Field:
     convert: Callable[[Any, str], Any]
     default: Any
     help: str
-    secret: bool = False
+    secret: bool = False  # shown masked by `newsbot config`
     user_only: bool = False  # never from ./newsbot.toml: only flags, environment or the user's file
+    flag: str | None = None  # the command-line option that sets it, if any
+    shown_default: str | None = None  # the default in words, where ``default`` is None or []
+
+    @property
+    def where(self) -> str:
+        """How a flag value is named in an error message."""
+        return self.flag or f"--{self.key.replace('_', '-')}"
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("index_dir", "NEWSBOT_INDEX_DIR", _path, None, "index folder (default: `index` in the per-user cache folder, built from the sample page)"),
-    Field("results", "NEWSBOT_RESULTS", _int(1), 3, "results per answer (`-k`)"),
-    Field("model", "NEWSBOT_MODEL", _str, None, "encoder for `newsbot index` (default: multilingual USE)"),
+    Field("index_dir", "NEWSBOT_INDEX_DIR", _path, None, "index folder", flag="--index-dir",
+          shown_default="`index` in the per-user cache folder, built from the sample page"),
+    Field("results", "NEWSBOT_RESULTS", _int(1), 3, "results per answer (the Telegram bot shows at most 10 a page; `newsbot eval` defaults to 10)", flag="-k"),
+    Field("model", "NEWSBOT_MODEL", _str, None, "encoder for `newsbot index`", flag="--model", shown_default="multilingual USE"),
+    Field("max_file_chars", "NEWSBOT_MAX_FILE_CHARS", _int(1), 2_000_000,
+          "characters indexed per file; the rest of a longer file is left out with a warning"),
     Field("telegram_bot_token", "TELEGRAM_BOT_TOKEN", _str, None, "Telegram bot token (from @BotFather)", secret=True, user_only=True),
-    Field("telegram_api_url", "NEWSBOT_TELEGRAM_API_URL", _str, None, "Telegram Bot API root (default https://api.telegram.org)", user_only=True),
-    Field("allowed_users", "NEWSBOT_ALLOWED_USERS", _ids, [], "Telegram user ids allowed to ask (empty: everyone)"),
-    Field("allowed_chats", "NEWSBOT_ALLOWED_CHATS", _ids, [], "Telegram chat ids allowed to ask (empty: everyone)"),
-    Field("admins", "NEWSBOT_ADMINS", _ids, [], "Telegram user ids allowed /stats and /reindex"),
+    Field("telegram_token_file", "NEWSBOT_TELEGRAM_TOKEN_FILE", _path, None,
+          "file holding the bot token (readable by you alone); wins over telegram_bot_token", user_only=True, flag="--token-file"),
+    Field("telegram_api_url", "NEWSBOT_TELEGRAM_API_URL", _str, None, "Telegram Bot API root (a local Bot API server, or a test server)",
+          user_only=True, shown_default="https://api.telegram.org"),
+    Field("telegram_timeout", "NEWSBOT_TELEGRAM_TIMEOUT", _float(0.1), 20.0, "seconds to wait for a Bot API answer; then the call is retried"),
+    Field("allowed_users", "NEWSBOT_ALLOWED_USERS", _ids, [], "Telegram user ids allowed to ask", shown_default="everyone"),
+    Field("allowed_chats", "NEWSBOT_ALLOWED_CHATS", _ids, [], "Telegram chat ids where everyone may ask (groups are negative)", shown_default="everyone"),
+    Field("admins", "NEWSBOT_ADMINS", _ids, [], "Telegram user ids allowed /stats and /reindex (always allowed to ask)", shown_default="nobody"),
     Field("rate_limit", "NEWSBOT_RATE_LIMIT", _int(0), 10, "questions and 📄/More button presses per minute per Telegram user (0: no limit)"),
     Field("max_question", "NEWSBOT_MAX_QUESTION", _int(1), 500, "longest Telegram question, in characters"),
+    Field("corpus", "NEWSBOT_CORPUS", _paths, [], f"what the bot's /reindex indexes: files or folders (a list, or `{os.pathsep}`-separated)",
+          shown_default="the sample page"),
+    Field("webhook_url", "NEWSBOT_WEBHOOK_URL", _str, None, "serve a webhook at this public https:// URL instead of long polling",
+          user_only=True, flag="--webhook-url", shown_default="long polling"),
+    Field("webhook_listen", "NEWSBOT_WEBHOOK_LISTEN", _str, "127.0.0.1", "webhook listen address", flag="--listen"),
+    Field("webhook_port", "NEWSBOT_WEBHOOK_PORT", _int(1, 65535), 8443, "webhook port", flag="--port"),
+    Field("webhook_secret", "NEWSBOT_WEBHOOK_SECRET", _secret, None,
+          "secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (A-Z, a-z, 0-9, _, -); other requests get 403",
+          secret=True, user_only=True, shown_default="random per start"),
 )
 BY_KEY = {f.key: f for f in FIELDS}
 
@@ -135,11 +194,12 @@ def config_files(cwd: Path | None = None) -> list[Path]:
 
 
 def user_only_note() -> str:
-    """Why the token and the API root are not read from the current folder, and where they may be set."""
+    """Why the token, the API root and the webhook are not read from the current folder, and where they may be set."""
     return (
-        f"{' and '.join(USER_ONLY)} are never read from a newsbot.toml in the current folder (whoever made "
-        "the folder could receive your bot token): set them with $TELEGRAM_BOT_TOKEN (or --token-file) and "
-        f"$NEWSBOT_TELEGRAM_API_URL, or in your own {user_config_file()}."
+        f"{', '.join(USER_ONLY)} are never read from a newsbot.toml in the current folder (whoever made "
+        "the folder could receive your bot token or your users' messages): set them in the environment "
+        "(e.g. $TELEGRAM_BOT_TOKEN or --token-file, $NEWSBOT_TELEGRAM_API_URL; `newsbot config --help` lists "
+        f"the variables) or in your own {user_config_file()}."
     )
 
 
@@ -210,7 +270,7 @@ def load_config(flags: Mapping[str, Any] | None = None, environ: Mapping[str, st
     for f in FIELDS:
         value, source = f.default, "default"
         if flags.get(f.key) is not None:
-            value, source = f.convert(flags[f.key], f"--{f.key.replace('_', '-')}"), "flag"
+            value, source = f.convert(flags[f.key], f.where), "flag"
         elif env.get(f.env, "").strip():
             value, source = f.convert(env[f.env], f"${f.env}"), "env"
         else:
@@ -223,17 +283,3 @@ def load_config(flags: Mapping[str, Any] | None = None, environ: Mapping[str, st
         cfg.values[f.key] = value
         cfg.sources[f.key] = source
     return cfg
-
-
-def export_to_env(cfg: Config, environ: dict | None = None) -> None:
-    """Put file-sourced settings into the environment for code that reads ``NEWSBOT_*`` itself
-    (the Telegram bot's ``BotSettings.from_env``). Variables already set are left alone."""
-    env = os.environ if environ is None else environ
-    for f in FIELDS:
-        source = cfg.sources.get(f.key)
-        if source in ("default", "env", "flag", None):
-            continue
-        v = cfg.values[f.key]
-        if v is None:
-            continue
-        env[f.env] = ",".join(map(str, v)) if isinstance(v, list) else str(v)

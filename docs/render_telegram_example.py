@@ -14,9 +14,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from newsbot.bot.telegram_bot import BotSettings, answer_keyboard, esc, index_generation, render_answer_page
+from newsbot.bot.indexes import sample_corpus
+from newsbot.bot.telegram.callbackdata import answer_keyboard, index_generation
+from newsbot.bot.telegram.render import esc, render_answer_page
+from newsbot.bot.telegram.state import BotSettings
 from newsbot.embeddings.index import Index, build_index
-from newsbot.embeddings.search import Retriever, sample_corpus
+from newsbot.embeddings.search import Retriever
 
 QUESTION = "杭州电信工会和哪家医院合作？"
 OUT = Path(__file__).resolve().parent / "telegram-answer.png"

@@ -206,8 +206,11 @@ def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
         os.fsync(f.fileno())
 
 
-def read_corpus(paths: Sequence[str | os.PathLike], warn: Warn) -> tuple[list[Article], dict[str, str], list[str]]:
-    """Read and segment every file: ``(articles, {source: sha256}, skipped messages)``."""
+def read_corpus(
+    paths: Sequence[str | os.PathLike], warn: Warn, max_file_chars: int | None = None
+) -> tuple[list[Article], dict[str, str], list[str]]:
+    """Read and segment every file: ``(articles, {source: sha256}, skipped messages)``; a file is
+    read up to ``max_file_chars`` characters (default ``ingest.MAX_FILE_CHARS``)."""
     skipped: list[str] = []
 
     def _warn(msg: str) -> None:
@@ -217,7 +220,7 @@ def read_corpus(paths: Sequence[str | os.PathLike], warn: Warn) -> tuple[list[Ar
 
     articles: list[Article] = []
     files: dict[str, str] = {}
-    for cf in iter_corpus(paths, _warn):
+    for cf in iter_corpus(paths, _warn, max_file_chars):
         source = cf.source
         n = 2
         while source in files:  # same relative name under two roots
@@ -247,8 +250,11 @@ def build_index(
     progress: Progress | None = None,
     force: bool = False,
     index_type: str = "auto",
+    max_file_chars: int | None = None,
 ) -> BuildReport:
     """Index the ``.txt``/``.md`` files under ``paths`` into ``index_dir``, atomically.
+
+    A file contributes at most ``max_file_chars`` characters (default ``ingest.MAX_FILE_CHARS``).
 
     Embeddings of chunks whose embedded text is unchanged are taken from the previous index.
     An unchanged corpus with unchanged settings is not rebuilt at all.
@@ -263,7 +269,7 @@ def build_index(
     settings = settings or ChunkSettings()
     model = encoder.name if encoder is not None else canonical_name(model)
     report = BuildReport(index_dir)
-    articles, files, report.skipped = read_corpus(paths, warn)
+    articles, files, report.skipped = read_corpus(paths, warn, max_file_chars)
     report.files, report.articles = len(files), len(articles)
     if not articles:
         raise CorpusError(

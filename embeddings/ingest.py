@@ -22,20 +22,11 @@ from .types import Article
 SUFFIXES = (".txt", ".md", ".markdown", ".text")
 # Files are read as a stream (1 MiB at a time, decoded incrementally), so their size is not
 # limited; what one file may contribute to the index is: at most this many characters
-# (``$NEWSBOT_MAX_FILE_CHARS``), the rest is left out with a warning naming the file.
+# (``max_chars``; the default), the rest is left out with a warning naming the file.
 MAX_FILE_CHARS = 2_000_000
 READ_CHUNK = 1 << 20
 SNIFF_BYTES = 64 * 1024  # bytes after the first non-ASCII byte used to detect the encoding
 
-
-def max_file_chars() -> int:
-    """The per-file character cap: ``$NEWSBOT_MAX_FILE_CHARS`` when set to a positive number."""
-    value = os.environ.get("NEWSBOT_MAX_FILE_CHARS", "").strip()
-    try:
-        n = int(value) if value else MAX_FILE_CHARS
-    except ValueError:
-        return MAX_FILE_CHARS
-    return n if n > 0 else MAX_FILE_CHARS
 
 # Characters that close a sentence (and so a paragraph that a page break did not cut).
 SENTENCE_END = "。！？!?…；;.」』”’\"'）)》】"
@@ -394,7 +385,7 @@ def read_text(f: Path, max_chars: int | None = None) -> tuple[str, str, str, boo
     characters are kept (the rest is only hashed), so memory stays bounded whatever the
     file's size. Raises :class:`SkipFile` (not text, empty) or ``OSError`` (unreadable, gone).
     """
-    cap = max_file_chars() if max_chars is None else max_chars
+    cap = MAX_FILE_CHARS if max_chars is None else max_chars
     digest = hashlib.sha256()
     parts: list[str] = []
     kept = 0
@@ -487,10 +478,10 @@ def iter_corpus(
     """Yield every readable text file under ``paths``; ``warn`` hears about each skipped one.
 
     Files are streamed (bounded memory); a file over ``max_chars`` characters (default
-    ``$NEWSBOT_MAX_FILE_CHARS`` or 2,000,000) is cut there with a warning naming it. Files that
+    ``MAX_FILE_CHARS``, 2,000,000) is cut there with a warning naming it. Files that
     vanish, change type or cannot be read between listing and reading are skipped with a warning.
     """
-    cap = max_file_chars() if max_chars is None else max_chars
+    cap = MAX_FILE_CHARS if max_chars is None else max_chars
     for p in paths:
         root = Path(p)
         try:

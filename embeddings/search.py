@@ -9,7 +9,6 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
@@ -307,19 +306,3 @@ class Retriever:
             passages=tuple(sorted(m[0] for m in members)),
         )
         return hit, coverage, used, rest
-
-
-def default_index_dir() -> Path:
-    """``$NEWSBOT_INDEX_DIR``, else ``index`` in the per-user cache folder."""
-    env = os.environ.get("NEWSBOT_INDEX_DIR")
-    if env:
-        return Path(env).expanduser()
-    # Imported here: only the CLI entry points need it.
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("newsbot")) / "index"
-
-
-def sample_corpus() -> Path:
-    """The sample newspaper page shipped inside the package."""
-    return Path(__file__).parent / "data"

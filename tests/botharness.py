@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 
-from newsbot.bot.telegram_bot import ALLOWED_UPDATES, BotSettings, build_application
+from newsbot.bot.telegram.app import ALLOWED_UPDATES, build_application
+from newsbot.bot.telegram.state import BotSettings
 from tgserver import FakeBotAPI
 
 ADMIN = 4242

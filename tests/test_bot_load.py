@@ -17,8 +17,9 @@ from collections import Counter
 
 import pytest
 
-from newsbot.bot.telegram_bot import (ADMINS_ONLY, APOLOGY, BUTTON_FORGED, BUTTON_STALE, REFUSED,
-                              BotSettings, decode_callback, encode_callback, install_retriever)
+from newsbot.bot.telegram.callbackdata import decode_callback, encode_callback
+from newsbot.bot.telegram.state import BotSettings, install_retriever
+from newsbot.bot.telegram.texts import ADMINS_ONLY, APOLOGY, BUTTON_FORGED, BUTTON_STALE, REFUSED
 from botharness import ADMIN, buttons, failed_calls, running  # noqa: E402
 from tgserver import DEFAULT_CHANNEL_ID, DEFAULT_GROUP_ID, DEFAULT_USER_ID, FakeBotAPI, ask, replies, reply  # noqa: E402
 
@@ -200,7 +201,7 @@ async def test_access_control_cannot_be_bypassed(api, sample_index, encoder, tmp
     assert api.sent(DEFAULT_CHANNEL_ID) == []
     assert [m for m in api.sent(DEFAULT_GROUP_ID)] == []
     assert len(replies(api, own)) == 1 and len(replies(api, mine)) == 1  # edits not answered
-    assert app.bot_data["newsbot"].reindexes == 0  # nobody managed to rebuild
+    assert app.bot_data.reindexes == 0  # nobody managed to rebuild
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert failed_calls(api) == []
 

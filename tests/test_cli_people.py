@@ -266,6 +266,41 @@ def test_token_is_masked(tmp_path):
     assert "SECRET" not in r.stdout and "1234…" in r.stdout
 
 
+def test_every_setting_is_shown_with_its_source_and_secrets_masked(tmp_path):
+    from newsbot.bot.config import FIELDS
+
+    env = {**os.environ, "NEWSBOT_WEBHOOK_SECRET": "hush-hush-webhook", "NEWSBOT_TELEGRAM_TIMEOUT": "7.5",
+           "NEWSBOT_CORPUS": os.pathsep.join(["/a", "/b"])}
+    s = config(env=env, cwd=tmp_path)
+    assert list(s) == [f.key for f in FIELDS]
+    assert s["webhook_secret"] == {"value": "hush…", "source": "env", "env": "NEWSBOT_WEBHOOK_SECRET"}
+    assert s["telegram_timeout"]["value"] == 7.5 and s["corpus"]["value"] == ["/a", "/b"]
+    assert s["max_file_chars"] == {"value": 2_000_000, "source": "default", "env": "NEWSBOT_MAX_FILE_CHARS"}
+    r = newsbot("config", env=env, cwd=tmp_path)
+    assert "hush-hush" not in r.stdout and all(f.key in r.stdout for f in FIELDS)
+    help_ = newsbot("config", "--help").stdout
+    assert all(f.env in help_ for f in FIELDS)
+    # the webhook, like the token, is never taken from the current folder
+    (tmp_path / "newsbot.toml").write_text('webhook_secret = "theirs"\nwebhook_url = "https://evil.example/hook"\n'
+                                          "max_file_chars = 3000\n", encoding="utf-8")
+    r = newsbot("config", "--json", cwd=tmp_path)
+    s = json.loads(r.stdout)["settings"]
+    assert s["webhook_secret"]["source"] == "default" and s["webhook_url"]["value"] is None
+    assert "webhook_secret" in r.stderr and "ignored" in r.stderr
+    assert s["max_file_chars"]["value"] == 3000
+
+
+def test_max_file_chars_reaches_the_index_build(tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_text((SAMPLE_DIR / "sample_page.txt").read_text(encoding="utf-8") * 5, encoding="utf-8")
+    env = {**os.environ, "NEWSBOT_MAX_FILE_CHARS": "3000"}
+    r = newsbot("index", big, "--index-dir", tmp_path / "idx", env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "3,000 characters" in r.stderr
+    r = newsbot("index", big, "--index-dir", tmp_path / "idx", env={**env, "NEWSBOT_MAX_FILE_CHARS": "lots"}, cwd=tmp_path)
+    assert r.returncode == 2 and "NEWSBOT_MAX_FILE_CHARS" in r.stderr
+
+
 def test_malformed_toml_exits_2_naming_the_file(tmp_path):
     bad = tmp_path / "newsbot.toml"
     bad.write_text("results = = 3\n", encoding="utf-8")

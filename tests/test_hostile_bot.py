@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.bot.telegram_bot import MAX_MESSAGE, BotSettings, read_token
+from newsbot.bot.telegram.redact import read_token
+from newsbot.bot.telegram.render import MAX_MESSAGE
+from newsbot.bot.telegram.state import BotSettings
 from botharness import ADMIN, button, failed_calls, running  # noqa: E402
 from tgserver import DEFAULT_USER_ID, FakeBotAPIThread, ask, replies, reply  # noqa: E402
 
@@ -74,7 +76,7 @@ async def test_buttons_are_rate_limited_per_user(api, sample_retriever):
         await api.wait_for(lambda: len(api.callback_answers()) == 12)
         await api.press_button(answer, button(answer, "更多"))  # over the limit: no "More" page
         await api.wait_for(lambda: len(api.callback_answers()) == 13)
-        rt = app.bot_data["newsbot"]
+        rt = app.bot_data
         more_sent = rt.shown[(USER, answer["message_id"])].more_sent
     answers = api.callback_answers()
     assert len(replies(api, answer)) == 1  # one full passage, not twelve
@@ -93,7 +95,7 @@ async def test_re_search_after_restart_is_rate_limited(api, sample_retriever):
         await ask(api, "杭州市儿童医院和谁合作？")  # the user's one action this minute
         await api.press_button(old, button(old, "📄 全文 1"))
         await api.wait_for(lambda: len(api.callback_answers()) == 1)
-        searches = len(app.bot_data["newsbot"].search_ms)
+        searches = len(app.bot_data.search_ms)
     assert _is_wait_alert(api.callback_answers()[0])
     assert searches == 1  # only the question was searched
     assert replies(api, old) == []
@@ -140,7 +142,7 @@ async def test_reindex_twice_starts_one_rebuild(api, sample_index, encoder, tmp_
         await api.wait_for(lambda: replies(api, first) and replies(api, second))
         await api.wait_for(lambda: [m for m in api.sent(ADMIN) if "Index rebuilt" in m["text"] or "failed" in m["text"]],
                            timeout=60)
-        rt = app.bot_data["newsbot"]
+        rt = app.bot_data
         await rt.reindex_task
         texts = [m["text"] for m in api.sent(ADMIN)]
         assert sum("background" in t for t in texts) == 1, texts

@@ -168,14 +168,13 @@ def test_mixed_encodings_within_a_file_stream(tmp_path):
     assert cf.encoding == "gb18030" and "杭州市儿童医院" in cf.text
 
 
-def test_huge_file_is_capped_with_a_warning(tmp_path, encoder, monkeypatch):
+def test_huge_file_is_capped_with_a_warning(tmp_path, encoder):
     from newsbot.embeddings.index import build_index
 
-    monkeypatch.setenv("NEWSBOT_MAX_FILE_CHARS", "3000")
     big = tmp_path / "大 文件.txt"
     big.write_text(SAMPLE_TEXT * 20, encoding="utf-8")
     warnings: list[str] = []
-    report = build_index([big], tmp_path / "idx", encoder=encoder, warn=warnings.append)
+    report = build_index([big], tmp_path / "idx", encoder=encoder, warn=warnings.append, max_file_chars=3000)
     assert any("大 文件.txt" in w and "3,000 characters" in w for w in warnings), warnings
     assert report.passages < 40  # about 3,000 characters' worth, not 20 pages
 
@@ -361,16 +360,15 @@ def test_cli_on_corrupt_index_exits_3_without_traceback(corrupt_indexes, kind):
 
 
 def test_bot_refuses_to_start_on_a_corrupt_index(corrupt_indexes, monkeypatch, capsys):
-    from argparse import Namespace
     from tgserver import FakeBotAPIThread
 
-    from newsbot.bot.telegram_bot import run
+    from newsbot.bot.cli import main
 
-    args = Namespace(index_dir=corrupt_indexes["faiss"], token_file=None, webhook_url=None, listen="127.0.0.1", port=8443)
+    args = ["telegram", "--index-dir", str(corrupt_indexes["faiss"])]
     with FakeBotAPIThread() as server:
         monkeypatch.setenv("NEWSBOT_TELEGRAM_API_URL", server.root)
         monkeypatch.setenv("TELEGRAM_BOT_TOKEN", server.token)
-        assert run(args) == 3
+        assert main(args) == 3
         err = capsys.readouterr().err
         assert "newsbot index" in err and "Traceback" not in err
         assert not server.api.calls("getUpdates")  # it never started serving
@@ -424,7 +422,8 @@ def tiny_disk(tmp_path):
 def test_full_disk_during_build_keeps_previous_index(tiny_disk, encoder, sample_retriever):
     from newsbot.embeddings.errors import IndexWriteFailed
     from newsbot.embeddings.index import Index, build_index
-    from newsbot.embeddings.search import Retriever, sample_corpus
+    from newsbot.bot.indexes import sample_corpus
+    from newsbot.embeddings.search import Retriever
 
     index_dir = tiny_disk / "idx"
     build_index([sample_corpus()], index_dir, encoder=encoder)

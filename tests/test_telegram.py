@@ -17,16 +17,19 @@ import socket
 import subprocess
 import sys
 import time
-from argparse import Namespace
 from pathlib import Path
 
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from newsbot.bot.telegram_bot import (BUTTON_FORGED, BUTTON_STALE, MAX_MESSAGE, NOT_FOUND,
-                              NOT_TEXT, REFUSED, BotSettings, RateLimiter,
-                              decode_callback, encode_callback, percentile, read_token,
-                              render_answer_page, render_passage, render_sources, run, window)
+from newsbot.bot.cli import main
+from newsbot.bot.config import load_config
+from newsbot.bot.telegram.callbackdata import decode_callback, encode_callback
+from newsbot.bot.telegram.redact import read_token
+from newsbot.bot.telegram.render import MAX_MESSAGE, render_answer_page, render_passage, render_sources, window
+from newsbot.bot.telegram.state import BotSettings, RateLimiter
+from newsbot.bot.telegram.texts import BUTTON_FORGED, BUTTON_STALE, NOT_FOUND, NOT_TEXT, REFUSED
+from newsbot.embeddings.util import percentile
 from newsbot.embeddings.errors import UsageError
 from newsbot.embeddings.types import Answer, Hit
 from botharness import ADMIN, button, buttons, failed_calls, running  # noqa: E402
@@ -276,7 +279,7 @@ async def test_admin_stats_and_reindex_with_stale_buttons(api, sample_index, enc
         assert EXPECTED in during["text"]
         [_, done] = await reply(api, command, 2, timeout=40)
         assert "Index rebuilt: 8 articles" in done["text"]
-        assert app.bot_data["retriever"] is not retriever
+        assert app.bot_data.retriever is not retriever
 
         await api.press_button(answer, button(answer, "📄 全文 1"))
         await api.wait_for(lambda: api.callback_answers())
@@ -329,18 +332,18 @@ async def test_token_never_reaches_the_logs(api, sample_retriever, caplog):
 
 def test_run_reports_token_and_index_problems_without_leaking(monkeypatch, capsys, caplog, tmp_path, sample_index):
     caplog.set_level(logging.DEBUG)
-    args = Namespace(index_dir=None, token_file=None, webhook_url=None, listen="127.0.0.1", port=8443)
-    assert run(args) == 2
+    args = ["telegram"]
+    assert main(args) == 2
     assert "TELEGRAM_BOT_TOKEN" in capsys.readouterr().err
-    assert run(Namespace(**{**vars(args), "token_file": tmp_path / "missing"})) == 2
+    assert main([*args, "--token-file", str(tmp_path / "missing")]) == 2
     assert "cannot read the token file" in capsys.readouterr().err
     (tmp_path / "bad").write_text("not a token")
-    assert run(Namespace(**{**vars(args), "token_file": tmp_path / "bad"})) == 2
+    assert main([*args, "--token-file", str(tmp_path / "bad")]) == 2
     err = capsys.readouterr().err
     assert "does not hold a bot token" in err and "not a token" not in err
     monkeypatch.setenv("NEWSBOT_RATE_LIMIT", "lots")
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", DEFAULT_TOKEN)
-    assert run(args) == 2 and "NEWSBOT_RATE_LIMIT" in capsys.readouterr().err
+    assert main(args) == 2 and "NEWSBOT_RATE_LIMIT" in capsys.readouterr().err
     monkeypatch.delenv("NEWSBOT_RATE_LIMIT")
 
     wrong = "987654:WRONG-secret-token-value"
@@ -350,11 +353,11 @@ def test_run_reports_token_and_index_problems_without_leaking(monkeypatch, capsy
     with FakeBotAPIThread() as server:
         monkeypatch.setenv("NEWSBOT_TELEGRAM_API_URL", server.root)
         monkeypatch.setenv("TELEGRAM_BOT_TOKEN", wrong)
-        assert run(args) == 2
+        assert main(args) == 2
         err = capsys.readouterr().err
         assert "rejected the bot token" in err
         monkeypatch.setenv("TELEGRAM_BOT_TOKEN", server.token)
-        assert run(Namespace(**{**vars(args), "index_dir": broken})) == 3
+        assert main([*args, "--index-dir", str(broken)]) == 3
         err = capsys.readouterr().err
         assert "not a newsbot index" in err
     assert wrong.split(":")[1].lower() not in (err + caplog.text).lower()
@@ -375,6 +378,24 @@ def _stop(proc: subprocess.Popen) -> str:
         proc.kill()
         out, _ = proc.communicate()
     return out.decode(errors="replace")
+
+
+def test_unreachable_api_or_rejected_token_at_start_up_is_one_line(tmp_path, sample_index):
+    """python-telegram-bot logs a traceback when getMe fails at start-up; a user sees one line."""
+    cmd = [sys.executable, "-m", "newsbot.bot.cli", "telegram", "--index-dir", str(sample_index)]
+    closed = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    env = {**os.environ, "NEWSBOT_TELEGRAM_API_URL": closed, "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN}
+    r = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr and "Network Retry Loop" not in r.stderr, r.stderr
+    assert f"cannot talk to the Telegram Bot API at {closed}" in r.stderr
+    with FakeBotAPIThread() as server:  # a server that refuses the token
+        wrong = "987654:WRONG-secret-token-value"
+        r = subprocess.run(cmd, env={**env, "NEWSBOT_TELEGRAM_API_URL": server.root, "TELEGRAM_BOT_TOKEN": wrong},
+                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and "rejected the bot token" in r.stderr, r.stderr
+    assert "WRONG-secret" not in r.stderr
 
 
 def test_cli_long_polling_and_webhook_end_to_end(tmp_path, sample_index):
@@ -485,17 +506,17 @@ def test_callback_data_format():
 
 
 def test_settings_from_env_and_allowlists(monkeypatch):
-    s = BotSettings.from_env({"NEWSBOT_ALLOWED_USERS": "1, 2", "NEWSBOT_ALLOWED_CHATS": "-100", "NEWSBOT_ADMINS": "9",
+    s = BotSettings.from_config(load_config(environ={"NEWSBOT_ALLOWED_USERS": "1, 2", "NEWSBOT_ALLOWED_CHATS": "-100", "NEWSBOT_ADMINS": "9",
                               "NEWSBOT_RATE_LIMIT": "0", "NEWSBOT_MAX_QUESTION": "80", "NEWSBOT_RESULTS": "5",
-                              "NEWSBOT_CORPUS": os.pathsep.join(["/a", "/b"])})
+                              "NEWSBOT_CORPUS": os.pathsep.join(["/a", "/b"])}))
     assert s == BotSettings(frozenset({1, 2}), frozenset({-100}), frozenset({9}), 0, 80, 5, ("/a", "/b"))
     assert s.allows(1, 1) and s.allows(3, -100) and s.allows(9, 9) and not s.allows(3, 3)
-    assert BotSettings.from_env({}) == BotSettings() and BotSettings().allows(123, 123)
+    assert BotSettings.from_config(load_config(environ={})) == BotSettings() and BotSettings().allows(123, 123)
     for env in ({"NEWSBOT_ADMINS": "@alice"}, {"NEWSBOT_RESULTS": "0"}, {"NEWSBOT_MAX_QUESTION": "many"}):
         with pytest.raises(UsageError, match=next(iter(env))):
-            BotSettings.from_env(env)
+            BotSettings.from_config(load_config(environ=env))
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", " 1:abc \n")
-    assert read_token(None) == ("1:abc", None)
+    assert read_token(None, load_config()["telegram_bot_token"]) == ("1:abc", None)
 
 
 def test_rate_limiter_and_percentiles():

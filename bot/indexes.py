@@ -1,0 +1,89 @@
+"""Which index to serve and how to load it: the configured folder, or the per-user default built from the sample page.
+
+Both the CLI and the Telegram bot load their index through here (the bot imports nothing of the CLI).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .common import err
+from .config import Config
+from ..embeddings.errors import IndexCorrupt, IndexMismatch, IndexNotFound
+from ..embeddings.printable import printable
+
+
+def default_index_dir() -> Path:
+    """``index`` in the per-user cache folder: the index used when none is configured."""
+    from platformdirs import user_cache_dir  # imported here: only the entry points need it
+
+    return Path(user_cache_dir("newsbot")) / "index"
+
+
+def sample_corpus() -> Path:
+    """The folder of the sample newspaper page shipped inside the package."""
+    from .. import embeddings
+
+    return Path(embeddings.__file__).parent / "data"
+
+
+def named_model(cfg: Config) -> str | None:
+    """The model given with ``--model`` on this command line: the only way to have an index's
+    hub model loaded (an index folder or a config file cannot ask for one by itself)."""
+    return cfg["model"] if cfg.sources.get("model") == "flag" else None
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """An index folder to load; ``default``: the per-user default, built from the sample page
+    when missing or unusable. ``model``: the encoder named on the command line, if any."""
+
+    path: Path
+    default: bool = False
+    model: str | None = None
+    max_file_chars: int | None = None  # for building the default index
+
+    def load(self, warn: Callable[[str], None] = err):
+        return load_retriever(self, warn)
+
+
+def resolve_index_dir(arg: Path | None, cfg: Config) -> tuple[Path, bool]:
+    """The index folder to use, and whether it is the default (which may be built on demand)."""
+    if arg is not None:
+        return Path(arg).expanduser(), False
+    if cfg.configured("index_dir"):  # flag, $NEWSBOT_INDEX_DIR or newsbot.toml
+        return Path(cfg["index_dir"]).expanduser(), False
+    return default_index_dir(), True
+
+
+def index_spec(arg: Path | None, cfg: Config) -> IndexSpec:
+    """What ``--index-dir`` (or the configuration) asks for."""
+    path, default = resolve_index_dir(arg, cfg)
+    return IndexSpec(path, default, named_model(cfg), cfg.get("max_file_chars"))
+
+
+def build_default_index(path: Path, quiet: bool = False, warn: Callable[[str], None] = err, max_file_chars: int | None = None):
+    """Index the sample page shipped in the package into ``path``."""
+    from ..embeddings.index import build_index
+
+    if not quiet:
+        print(f"newsbot: first run: indexing the sample newspaper page into {printable(path)} (once; later runs reuse it)…", file=sys.stderr)
+    return build_index([sample_corpus()], path, warn=warn, force=True, max_file_chars=max_file_chars)
+
+
+def load_retriever(spec: IndexSpec, warn: Callable[[str], None] = err):
+    """Load the retriever; the default index is built from the sample corpus when missing or stale."""
+    from ..embeddings.search import Retriever
+
+    try:
+        return Retriever.load(spec.path, model=spec.model)
+    except (IndexNotFound, IndexMismatch, IndexCorrupt) as e:
+        if not spec.default:
+            raise
+        if not isinstance(e, IndexNotFound):
+            warn(f"{e}\nRebuilding the default index.")
+        build_default_index(spec.path, warn=warn, max_file_chars=spec.max_file_chars)
+        return Retriever.load(spec.path, model=spec.model)

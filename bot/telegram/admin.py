@@ -1,0 +1,135 @@
+"""The admins' commands: /stats (usage, latency, index size) and /reindex (rebuild in the background, then swap)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from telegram import Message, Update
+from telegram.ext import Application
+
+from ..indexes import sample_corpus
+from ...embeddings.errors import NewsbotError, UsageError
+from ...embeddings.util import percentile
+from . import texts
+from .handlers import is_admin
+from .redact import redact
+from .render import esc
+from .send import log, reply, send
+from .state import Context, Runtime, install_retriever
+
+
+def render_stats(rt: Runtime) -> str:
+    """Questions served, latency percentiles, index size (reads the index folder: run in a thread)."""
+    state = rt.state
+    idx = state.retriever.index if state else None
+    size = 0
+    if idx is not None:
+        with contextlib.suppress(OSError):
+            size = sum(f.stat().st_size for f in Path(idx.path).rglob("*") if f.is_file())
+    s, r = list(rt.search_ms), list(rt.reply_ms)
+    uptime = int(time.time() - rt.started)
+    lines = [
+        texts.STATS_HEAD,
+        texts.STATS_QUESTIONS.format(questions=rt.questions, answered=rt.answered),
+        texts.STATS_SEARCH.format(p50=percentile(s, 50), p95=percentile(s, 95)),
+        texts.STATS_REPLY.format(p50=percentile(r, 50), p95=percentile(r, 95)),
+    ]
+    if idx is not None:
+        m = idx.manifest
+        lines += [
+            texts.STATS_INDEX.format(articles=len(idx.articles), chunks=len(idx.passages), files=len(m.get("files", {})), mb=size / 1e6),
+            texts.STATS_MODEL.format(model=esc(str(m.get("model"))), generation=state.generation, built=esc(str(m.get("created", "?")))),
+        ]
+    lines.append(texts.STATS_TAIL.format(rebuilds=rt.reindexes, hours=uptime // 3600, minutes=uptime % 3600 // 60))
+    return "\n".join(lines)
+
+
+def _rebuild(rt: Runtime, retriever) -> tuple[Any, Any]:
+    """Index the corpus again into the current index folder and load it (blocking)."""
+    from ...embeddings.chunking import ChunkSettings
+    from ...embeddings.index import Index, build_index, read_corpus
+    from ...embeddings.search import Retriever
+
+    index = retriever.index
+    paths = list(rt.settings.corpus)
+    if not paths:
+        sample = sample_corpus()
+        _articles, files, _skipped = read_corpus([sample], lambda m: None)
+        if set(files) != set(index.manifest.get("files", {})):
+            raise UsageError(texts.NOT_FROM_SAMPLE.format(path=index.path, sep=os.pathsep))
+        paths = [sample]
+    warned: list[str] = []
+    report = build_index(
+        paths, index.path, settings=ChunkSettings(**index.manifest["chunker"]), encoder=retriever.encoder,
+        warn=warned.append, force=True, max_file_chars=rt.settings.max_file_chars,
+    )
+    for w in warned:
+        log.warning("reindex: %s", w)
+    new = Retriever(Index.load(index.path), encoder=retriever.encoder, settings=retriever.settings)
+    new.warm_up()
+    return report, new
+
+
+async def reindex(app: Application, message: Message) -> None:
+    """Rebuild in a worker thread, then swap the retriever; report to the admin who asked."""
+    rt: Runtime = app.bot_data
+    try:
+        await _reindex(app, rt, message)
+    finally:
+        rt.reindexing = False
+
+
+async def _reindex(app: Application, rt: Runtime, message: Message) -> None:
+    old = rt.state.retriever
+    try:
+        report, new = await asyncio.to_thread(_rebuild, rt, old)
+    except NewsbotError as e:
+        await send(app.bot, message.chat_id, texts.REINDEX_FAILED.format(error=redact(str(e))), reply_to=message.message_id, html_=False)
+        return
+    except Exception as e:
+        log.exception("reindex failed")
+        await send(app.bot, message.chat_id, texts.REINDEX_CRASHED.format(kind=type(e).__name__), reply_to=message.message_id, html_=False)
+        return
+    state = install_retriever(app, new)
+    rt.reindexes += 1
+    await send(
+        app.bot, message.chat_id,
+        texts.REINDEX_DONE.format(articles=report.articles, passages=report.passages, reused=report.reused,
+                                  seconds=report.seconds, generation=state.generation),
+        reply_to=message.message_id, html_=False,
+    )
+
+
+async def cmd_stats(update: Update, context: Context) -> None:
+    """/stats (admins): questions served, latency percentiles, index size."""
+    rt = context.bot_data
+    if not is_admin(rt, update):
+        await reply(update, texts.ADMINS_ONLY)
+        return
+    await reply(update, await asyncio.to_thread(render_stats, rt), html_=True)
+
+
+async def cmd_reindex(update: Update, context: Context) -> None:
+    """/reindex (admins): rebuild the index in the background; searches go on meanwhile."""
+    rt = context.bot_data
+    if not is_admin(rt, update):
+        await reply(update, texts.ADMINS_ONLY)
+        return
+    if rt.state is None:
+        await reply(update, texts.NOT_READY)
+        return
+    if rt.reindexing:
+        await reply(update, texts.REINDEX_RUNNING)
+        return
+    rt.reindexing = True  # check and set with no await between: a second /reindex sees it
+    try:
+        await reply(update, texts.REINDEX_STARTED)
+        rt.reindex_task = context.application.create_task(reindex(context.application, update.effective_message), update=update)
+    except BaseException:
+        rt.reindexing = False
+        raise

@@ -1,0 +1,187 @@
+"""Builds the bot's Application (handlers, request, rate limiter, typed bot_data) and runs it: `newsbot telegram`.
+
+Security: the token comes from the caller (``$TELEGRAM_BOT_TOKEN`` or ``--token-file``, never a
+flag value) and is redacted from every log record and every error message the bot prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError, TimedOut
+from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
+
+from ..common import EXIT_OK, EXIT_USAGE
+from ..indexes import IndexSpec, default_index_dir
+from ...embeddings.errors import NewsbotError
+from . import texts
+from .admin import cmd_reindex, cmd_stats
+from .handlers import cmd_ask, cmd_help, cmd_sources, gate, on_button, on_error, on_other, on_text, on_unknown_command
+from .redact import install_log_redaction, redact
+from .send import MessageRateLimiter, RedactingRequest, log
+from .state import CONTEXT_TYPES, BotSettings, Runtime, install_retriever
+
+DEFAULT_API_ROOT = "https://api.telegram.org"
+API_TIMEOUT = 20.0  # seconds to wait for a Bot API answer (the default of `telegram_timeout`); then retry
+ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "edited_channel_post", "callback_query"]
+
+PUBLIC_COMMANDS = [BotCommand(name, description) for name, description in texts.PUBLIC_COMMANDS]
+ADMIN_COMMANDS = [BotCommand(name, description) for name, description in texts.ADMIN_COMMANDS]
+
+
+async def post_init(app: Application) -> None:
+    """Load the index once (building the default one if missing) and register the commands."""
+    rt: Runtime = app.bot_data
+    retriever = rt.preloaded
+    if retriever is None:
+        index = rt.index or IndexSpec(default_index_dir(), default=True)
+        retriever = await asyncio.to_thread(index.load)
+        await asyncio.to_thread(retriever.warm_up)
+    install_retriever(app, retriever)
+    try:
+        await app.bot.set_my_commands(PUBLIC_COMMANDS)
+        for admin in sorted(rt.settings.admins):
+            with contextlib.suppress(BadRequest, Forbidden):  # an admin who never talked to the bot
+                await app.bot.set_my_commands(PUBLIC_COMMANDS + ADMIN_COMMANDS, scope=BotCommandScopeChat(admin))
+    except TelegramError as e:
+        log.warning("could not register the command menu: %s", redact(str(e)))
+    state = rt.state
+    log.info("serving %d articles (index generation %s) as @%s", len(state.articles), state.generation, app.bot.username)
+
+
+class QuietStartupErrors(logging.Filter):
+    """Drops python-telegram-bot's own report of a failed start-up call (getMe, deleteWebhook,
+    setWebhook: "Network Retry Loop (Bootstrap …) … Aborting", with a traceback): the error
+    reaches :func:`run`, which says what went wrong in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR:
+            return True
+        try:
+            return not record.getMessage().startswith("Network Retry Loop (Bootstrap")
+        except Exception:  # a malformed record: leave it to the logging machinery
+            return True
+
+
+_QUIET_STARTUP = QuietStartupErrors()
+
+
+def build_application(
+    token: str,
+    index: IndexSpec | Path | str | None = None,
+    *,
+    api_root: str | None = None,
+    settings: BotSettings | None = None,
+    retriever=None,
+    timeout: float | None = None,
+) -> Application:
+    """The bot, ready for ``run_polling``/``run_webhook`` (or for a test's own updater).
+
+    ``retriever`` (a loaded :class:`embeddings.search.Retriever`) skips loading the index in
+    ``post_init``; otherwise ``index`` (a folder, or an :class:`IndexSpec`; default: the per-user
+    default index) is loaded there, as ``newsbot ask`` would. ``timeout`` (default 20 s) bounds
+    each Bot API call; a call that times out is retried with backoff (``send.with_retries``), so
+    the reply still arrives.
+    """
+    install_log_redaction(token)
+    settings = settings or BotSettings()
+    if index is not None and not isinstance(index, IndexSpec):
+        index = IndexSpec(Path(index).expanduser())
+    root = (api_root or DEFAULT_API_ROOT).rstrip("/")
+    timeout = max(0.1, API_TIMEOUT if timeout is None else timeout)
+    request = RedactingRequest(connection_pool_size=64, connect_timeout=min(10.0, timeout), read_timeout=timeout,
+                               write_timeout=timeout, pool_timeout=10.0)
+    updates_request = RedactingRequest(connection_pool_size=2, connect_timeout=10.0, read_timeout=10.0, write_timeout=10.0, pool_timeout=10.0)
+    app = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(root + "/bot")
+        .base_file_url(root + "/file/bot")
+        .request(request)
+        .get_updates_request(updates_request)
+        .rate_limiter(MessageRateLimiter(max_retries=1))
+        .concurrent_updates(True)
+        .context_types(CONTEXT_TYPES)
+        .post_init(post_init)
+        .build()
+    )
+    app.bot_data.configure(settings, index, retriever)
+    only_messages = filters.UpdateType.MESSAGE
+    app.add_handler(TypeHandler(Update, gate), group=-1)
+    app.add_handler(CommandHandler(["start", "help"], cmd_help, filters=only_messages))
+    app.add_handler(CommandHandler("ask", cmd_ask, filters=only_messages))
+    app.add_handler(CommandHandler("sources", cmd_sources, filters=only_messages))
+    app.add_handler(CommandHandler("stats", cmd_stats, filters=only_messages))
+    app.add_handler(CommandHandler("reindex", cmd_reindex, filters=only_messages))
+    app.add_handler(MessageHandler(only_messages & filters.COMMAND, on_unknown_command))
+    app.add_handler(MessageHandler(only_messages & filters.TEXT, on_text))
+    app.add_handler(MessageHandler(only_messages, on_other))
+    app.add_handler(CallbackQueryHandler(on_button))
+    app.add_error_handler(on_error)
+    return app
+
+
+def _err(msg: str) -> None:
+    print(f"newsbot: {redact(msg)}", file=sys.stderr)
+
+
+def run(
+    token: str,
+    index: IndexSpec | Path | str | None,
+    settings: BotSettings,
+    *,
+    api_root: str | None = None,
+    timeout: float | None = None,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+    listen: str = "127.0.0.1",
+    port: int = 8443,
+) -> int:
+    """Build the bot, then long-poll or (with ``webhook_url``) serve a webhook; returns the exit code.
+
+    ``webhook_secret`` (default: a random one per start) is what Telegram must send in
+    ``X-Telegram-Bot-Api-Secret-Token``.
+    """
+    install_log_redaction(token)
+    if webhook_url:
+        if not webhook_url.lower().startswith("https://"):
+            _err(texts.WEBHOOK_NOT_HTTPS.format(url=webhook_url))
+            return EXIT_USAGE
+        webhook_secret = webhook_secret or secrets.token_urlsafe(32)
+        install_log_redaction(webhook_secret)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ptb_log = logging.getLogger("telegram.ext")
+    ptb_log.addFilter(_QUIET_STARTUP)
+    root = (api_root or DEFAULT_API_ROOT).rstrip("/")
+    app = build_application(token, index, api_root=root, settings=settings, timeout=timeout)
+    asyncio.set_event_loop(asyncio.new_event_loop())  # PTB runs (and closes) the current loop
+    try:
+        if webhook_url:
+            app.run_webhook(
+                listen=listen, port=port, url_path=urlparse(webhook_url).path.lstrip("/"),
+                webhook_url=webhook_url, secret_token=webhook_secret, allowed_updates=ALLOWED_UPDATES,
+            )
+        else:
+            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except NewsbotError as e:
+        _err(str(e))
+        return e.exit_code
+    except InvalidToken:
+        _err(texts.TOKEN_REJECTED)
+        return EXIT_USAGE
+    except (TimedOut, NetworkError) as e:
+        _err(texts.API_UNREACHABLE.format(root=root, error=e))
+        return 1
+    except TelegramError as e:
+        _err(texts.TELEGRAM_ERROR.format(error=e))
+        return 1
+    finally:
+        ptb_log.removeFilter(_QUIET_STARTUP)
+    return EXIT_OK

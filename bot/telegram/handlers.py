@@ -1,0 +1,329 @@
+"""The update handlers: thin, they decide whether a message is addressed to the bot, then render and send.
+
+Retrieval runs off the event loop (:func:`asyncio.to_thread`), at most ``SEARCH_THREADS`` at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import math
+import re
+import time
+
+from telegram import LinkPreviewOptions, Message, MessageEntity, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ApplicationHandlerStop
+
+from ...embeddings.errors import UsageError
+from ...embeddings.types import Answer
+from ...embeddings.util import scrub_surrogates
+from . import texts
+from .callbackdata import answer_keyboard, decode_callback, sources_keyboard
+from .redact import redact
+from .render import render_answer_page, render_help, render_passage, render_sources, shown_command
+from .send import answer_query, log, reply, send, typing, with_retries
+from .state import Context, IndexState, Runtime, Shown
+
+MAX_PAGES = 4  # "More" pages per answer: one search asks for results * MAX_PAGES hits
+
+
+# -- who a message is for ----------------------------------------------------------------------
+
+
+def is_admin(rt: Runtime, update: Update) -> bool:
+    return update.effective_user is not None and update.effective_user.id in rt.settings.admins
+
+
+def _private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+def _strip_mention(text: str, username: str) -> str:
+    if username:
+        text = re.sub(rf"@{re.escape(username)}(?![A-Za-z0-9_])", " ", text, flags=re.IGNORECASE)
+    return text.strip()
+
+
+def _mentions_bot(message: Message, bot_id: int, username: str) -> bool:
+    for entity, value in message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items():
+        if entity.type == MessageEntity.MENTION and username and value.lower() == f"@{username.lower()}":
+            return True
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
+            return True
+    return False
+
+
+def _replies_to_bot(message: Message, bot_id: int) -> bool:
+    replied = message.reply_to_message
+    return bool(replied and replied.from_user and replied.from_user.id == bot_id)
+
+
+def question_of(text: str, username: str) -> str:
+    """The question in a message text: without a leading /command and without @bot mentions."""
+    text = text.strip()
+    if text.startswith("/"):
+        parts = text.split(maxsplit=1)
+        text = parts[1] if len(parts) > 1 else ""
+    return _strip_mention(text, username)
+
+
+def _state_or_none(context: Context) -> IndexState | None:
+    return context.bot_data.state
+
+
+async def _search(rt: Runtime, state: IndexState, question: str) -> Answer:
+    t0 = time.perf_counter()
+    # Pages of results are cut from one search; the reader pages on with "More", so keep weak tail results.
+    async with rt.search_slots:
+        answer = await asyncio.to_thread(functools.partial(state.retriever.ask, question, rt.settings.results * MAX_PAGES, trim=False))
+    rt.search_ms.append((time.perf_counter() - t0) * 1000)
+    return answer
+
+
+async def _send_answer_page(bot, rt: Runtime, chat_id: int, reply_to: int, question: str, answer: Answer, generation: str, start: int) -> Message:
+    text, end = render_answer_page(question, answer, start, rt.settings.results)
+    msg = await send(bot, chat_id, text, reply_to=reply_to, markup=answer_keyboard(generation, start, end, len(answer.hits)))
+    rt.remember(chat_id, msg.message_id, Shown(question, answer, generation, start, end))
+    return msg
+
+
+async def answer_question(update: Update, context: Context, question: str) -> None:
+    """Check length and rate, search off the event loop, reply with cited excerpts and buttons."""
+    rt = context.bot_data
+    message = update.effective_message
+    t0 = time.perf_counter()
+    question = scrub_surrogates(question).strip()
+    if not question:
+        await reply(update, texts.EMPTY_QUESTION)
+        return
+    if len(question) > rt.settings.max_question:
+        await reply(
+            update,
+            texts.TOO_LONG.format(n=len(question), limit=rt.settings.max_question),
+        )
+        return
+    user = update.effective_user.id if update.effective_user else message.chat_id
+    wait = rt.limiter.hit(user)
+    if wait:
+        seconds = max(1, math.ceil(wait))
+        await reply(update, texts.TOO_MANY.format(s=seconds))
+        return
+    state = rt.state
+    if state is None:
+        await reply(update, texts.NOT_READY)
+        return
+    try:
+        async with typing(context.bot, message.chat_id):
+            answer = await _search(rt, state, question)
+    except UsageError as e:
+        await reply(update, texts.CANNOT_ANSWER.format(error=e))
+        return
+    rt.questions += 1
+    if not answer.answered or not answer.hits:
+        await reply(update, texts.NOT_FOUND)
+    else:
+        rt.answered += 1
+        await _send_answer_page(context.bot, rt, message.chat_id, message.message_id, question, answer, state.generation, 0)
+    rt.reply_ms.append((time.perf_counter() - t0) * 1000)
+
+
+# -- handlers --------------------------------------------------------------------------------
+
+
+async def gate(update: Update, context: Context) -> None:
+    """Stop updates from outside the allowlists: polite refusal in private, silence in groups."""
+    rt = context.bot_data
+    user = update.effective_user.id if update.effective_user else None
+    chat = update.effective_chat.id if update.effective_chat else None
+    if rt.settings.allows(user, chat):
+        return
+    log.info("ignoring an update from user %s in chat %s (not in the allowlists)", user, chat)
+    if update.callback_query:
+        await answer_query(update.callback_query, texts.REFUSED, alert=True)
+    elif update.message and _private(update):
+        await reply(update, texts.REFUSED)
+    raise ApplicationHandlerStop
+
+
+async def cmd_help(update: Update, context: Context) -> None:
+    """/start and /help: what the bot knows and how to ask."""
+    state = _state_or_none(context)
+    articles = state.articles if state else []
+    await reply(update, render_help(articles, context.bot.username, is_admin(context.bot_data, update)), html_=True)
+
+
+async def cmd_ask(update: Update, context: Context) -> None:
+    """/ask QUESTION (also /ask@bot QUESTION in groups)."""
+    await answer_question(update, context, question_of(update.effective_message.text or "", context.bot.username))
+
+
+async def on_text(update: Update, context: Context) -> None:
+    """Private text is a question; in groups only mentions of the bot and replies to it are."""
+    message = update.effective_message
+    if _private(update):
+        await answer_question(update, context, _strip_mention(message.text, context.bot.username))
+    elif _replies_to_bot(message, context.bot.id) or _mentions_bot(message, context.bot.id, context.bot.username):
+        await answer_question(update, context, _strip_mention(message.text, context.bot.username))
+
+
+async def on_other(update: Update, context: Context) -> None:
+    """Stickers, photos, empty text: a hint in private chats, silence in groups."""
+    if _private(update):
+        await reply(update, texts.NOT_TEXT)
+
+
+async def on_unknown_command(update: Update, context: Context) -> None:
+    """Unknown /command: a hint in private, and in groups only when addressed to this bot."""
+    command = (update.effective_message.text or "").split(maxsplit=1)[0]
+    name, _, target = command.partition("@")
+    if target and target.lower() != (context.bot.username or "").lower():
+        return  # for another bot
+    if not _private(update) and not target:
+        return
+    name = shown_command(name) or "/"
+    await reply(update, texts.UNKNOWN_COMMAND.format(name=name), html_=True)
+
+
+async def cmd_sources(update: Update, context: Context) -> None:
+    """/sources: the indexed articles, paginated with inline buttons."""
+    state = _state_or_none(context)
+    if state is None:
+        await reply(update, texts.NOT_READY)
+        return
+    text, page, pages = render_sources(state.articles, 0)
+    await reply(update, text, html_=True, markup=sources_keyboard(state.generation, page, pages))
+
+
+def _charge(rt: Runtime, query) -> int:
+    """Count a button press that sends a message (or searches again) against the user's rate
+    limit, the one questions count against: 0 when it may go ahead, else whole seconds to wait."""
+    wait = rt.limiter.hit(query.from_user.id)
+    return max(1, math.ceil(wait)) if wait else 0
+
+
+async def _too_fast(query, seconds: int) -> None:
+    """A short alert instead of the message: the press sends nothing."""
+    await answer_query(query, texts.BUTTON_TOO_FAST.format(s=seconds), alert=True)
+
+
+async def on_button(update: Update, context: Context) -> None:
+    """Inline buttons: more results, a citation's full passage, a page of /sources.
+
+    📄 and More send a message, and a press on an answer the bot no longer remembers searches
+    again: each counts once against the user's rate limit, as a question does.
+    """
+    query = update.callback_query
+    rt = context.bot_data
+    parsed = decode_callback(query.data)
+    if parsed is None:
+        await answer_query(query, texts.BUTTON_FORGED)
+        return
+    generation, action, arg = parsed
+    state = rt.state
+    if state is None or generation != state.generation:
+        await answer_query(query, texts.BUTTON_STALE)
+        return
+    message = query.message
+    if not isinstance(message, Message):  # too old for Telegram to show us
+        await answer_query(query, texts.BUTTON_EXPIRED)
+        return
+    if action == "s":
+        await _sources_page(query, message, state, arg)
+        return
+    shown = rt.shown.get((message.chat_id, message.message_id))
+    charged = False
+    if shown is None:  # searching again costs what a question costs
+        if wait := _charge(rt, query):
+            await _too_fast(query, wait)
+            return
+        charged = True
+        shown = await _recover_shown(context, rt, state, message)
+    if shown is None or shown.generation != state.generation:
+        await answer_query(query, texts.BUTTON_EXPIRED)
+        return
+    hits = shown.answer.hits
+    if action == "p":
+        if not 0 <= arg < len(hits):
+            await answer_query(query, texts.BUTTON_FORGED)
+            return
+        if not charged and (wait := _charge(rt, query)):
+            await _too_fast(query, wait)
+            return
+        await answer_query(query, texts.FULL_PASSAGE_SENT.format(n=arg + 1))
+        await send(context.bot, message.chat_id, render_passage(hits[arg], arg + 1), reply_to=message.message_id)
+        return
+    if arg != shown.end or not 0 < arg < len(hits):  # "m": only the next page of this message
+        await answer_query(query, texts.BUTTON_FORGED)
+        return
+    if shown.more_sent:
+        await answer_query(query)
+        return
+    if not charged and (wait := _charge(rt, query)):
+        await _too_fast(query, wait)
+        return
+    shown.more_sent = True
+    await answer_query(query, texts.MORE_SENT)
+    reply_to = message.reply_to_message.message_id if message.reply_to_message else message.message_id
+    try:
+        await _send_answer_page(context.bot, rt, message.chat_id, reply_to, shown.question, shown.answer, state.generation, arg)
+    except BaseException:
+        shown.more_sent = False  # let the user press again
+        raise
+    with contextlib.suppress(BadRequest):  # the old message keeps only its passage buttons
+        await with_retries(lambda: message.edit_reply_markup(answer_keyboard(state.generation, shown.start, shown.end, shown.end)))
+
+
+async def _sources_page(query, message: Message, state: IndexState, page: int) -> None:
+    text, page, pages = render_sources(state.articles, page)
+    await answer_query(query)
+    try:
+        await with_retries(
+            lambda: message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=sources_keyboard(state.generation, page, pages),
+                                      link_preview_options=LinkPreviewOptions(is_disabled=True))
+        )
+    except BadRequest as e:
+        if "not modified" not in str(e).lower():
+            raise
+
+
+async def _recover_shown(context, rt: Runtime, state: IndexState, message: Message) -> Shown | None:
+    """After a restart (or cache eviction): search again for the question the answer replied to."""
+    replied = message.reply_to_message
+    if replied is None or not replied.text or message.from_user is None or message.from_user.id != context.bot.id:
+        return None
+    question = question_of(replied.text, context.bot.username)
+    if not question or len(question) > rt.settings.max_question:
+        return None
+    try:
+        answer = await _search(rt, state, question)
+    except UsageError:
+        return None
+    if not answer.answered or not answer.hits:
+        return None
+    _text, end = render_answer_page(question, answer, 0, rt.settings.results)
+    start = 0
+    m = re.search(r"results (\d+)–(\d+) of", (message.text or "").split("\n\n", 1)[0])
+    if m:  # a "More" page: which hits it shows is written in its header
+        start, end = int(m.group(1)) - 1, int(m.group(2))
+    shown = Shown(question, answer, state.generation, start, min(end, len(answer.hits)))
+    rt.remember(message.chat_id, message.message_id, shown)
+    return shown
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the exception with the token scrubbed, and apologise to the user."""
+    err = context.error
+    log.error("error while handling an update: %s", redact(f"{type(err).__name__}: {err}"), exc_info=err)
+    if not isinstance(update, Update) or update.effective_chat is None or update.effective_chat.type == ChatType.CHANNEL:
+        return
+    if update.callback_query:  # a no-op when the query was answered already
+        with contextlib.suppress(TelegramError):
+            await answer_query(update.callback_query, texts.APOLOGY)
+    message = update.effective_message
+    try:
+        await send(update.get_bot(), update.effective_chat.id, texts.APOLOGY, reply_to=message.message_id if message else None, html_=False)
+    except TelegramError as e:
+        log.warning("could not send the apology: %s", redact(str(e)))

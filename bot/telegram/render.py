@@ -1,0 +1,151 @@
+"""HTML rendering of what the bot sends: answers, full passages, the source list and the help (pure functions).
+
+Everything a chat shows comes from the corpus or from users, so every piece of it goes through
+:func:`html.escape` before it is sent as HTML; a message is cut at citation boundaries to stay
+within Telegram's 4096 characters.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import unicodedata
+from typing import Sequence
+
+from ..paging import next_page
+from ..render import format_paragraphs
+from ...embeddings.types import Answer, Hit
+from ...embeddings.util import scrub_surrogates
+from . import texts
+
+MAX_MESSAGE = 4096  # Telegram's limit, in UTF-16 code units
+SOURCES_PER_PAGE = 5
+
+
+def tg_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def clip(text: str, n: int) -> str:
+    """``text`` on one line, cut to ``n`` characters with "…"."""
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: max(n - 1, 0)] + "…"
+
+
+def window(text: str, a: int, b: int, n: int) -> tuple[str, int, int]:
+    """At most ``n`` characters of ``text`` around ``[a, b)``, "…" where cut; the span moved along."""
+    if len(text) <= n:
+        return text, a, b
+    room = max(n - 2, 1)
+    if b - a >= room:
+        start = a
+    else:
+        start = max(0, min(a - (room - (b - a)) // 2, len(text) - room))
+    if start == 0:  # one "…" only: one more character of text
+        end = min(len(text), n - 1)
+    else:
+        end = min(len(text), start + room)
+        if end == len(text):
+            start = max(1, len(text) - (n - 1))
+    pre = "…" if start > 0 else ""
+    post = "…" if end < len(text) else ""
+    shift = len(pre) - start
+    na, nb = max(a + shift, len(pre)), min(b + shift, len(pre) + end - start)
+    return pre + text[start:end] + post, na, max(na, nb)
+
+
+def highlighted(text: str, a: int, b: int, tag: str = "b") -> str:
+    """``text`` escaped, with ``text[a:b]`` wrapped in ``<tag>`` (no tag when the span is empty)."""
+    a, b = max(0, min(a, len(text))), max(0, min(b, len(text)))
+    if a >= b:
+        return esc(text)
+    return f"{esc(text[:a])}<{tag}>{esc(text[a:b])}</{tag}>{esc(text[b:])}"
+
+
+def shown_command(name: str, n: int = 32) -> str:
+    """What a user typed as a command, fit to echo: printable characters only (no control,
+    format or bidi characters), at most ``n`` of them with "…", HTML-escaped."""
+    name = "".join(ch for ch in scrub_surrogates(name) if unicodedata.category(ch)[0] not in "CZ")
+    return esc(clip(name, n))
+
+
+def where(hit: Hit) -> str:
+    return f"{clip(hit.source, 200)} {format_paragraphs(hit.paragraphs)}" if hit.paragraphs else clip(hit.source, 200)
+
+
+def render_hit(hit: Hit, number: int) -> str:
+    """One citation: bold title, the excerpt as a quote with the answer in bold, source and ¶."""
+    excerpt, a, b = window(hit.excerpt, *hit.highlight, 600)  # excerpts are <= 300 chars; a guard
+    return (
+        f"<b>{number}. {esc(clip(hit.title, 200))}</b>\n"
+        f"<blockquote>{highlighted(excerpt, a, b)}</blockquote>\n"
+        f"📰 <i>{esc(where(hit))}</i>"
+    )
+
+
+def _answer_header(question: str, start: int, end: int, total: int) -> str:
+    return texts.ANSWER_HEADER.format(question=esc(clip(question, 80)), first=start + 1, last=end, total=total)
+
+
+def render_answer_page(question: str, answer: Answer, start: int, per_page: int) -> tuple[str, int]:
+    """The message for hits ``start..``: up to ``per_page`` citations, cut at citation boundaries
+    so it stays within 4096 characters.  Returns the HTML and the index after the last hit shown."""
+    hits = answer.hits
+    total = len(hits)
+    start = max(0, min(start, total - 1))
+    page = next_page(hits, hits[:start], per_page)
+    blocks: list[str] = []
+    budget = MAX_MESSAGE - tg_len(_answer_header(question, start, start + len(page), total)) - 2
+    used = 0
+    for hit in page:
+        block = render_hit(hit, hit.rank)
+        cost = tg_len(block) + (2 if blocks else 0)
+        if blocks and used + cost > budget:
+            break
+        blocks.append(block)
+        used += cost
+    end = start + len(blocks)
+    text = _answer_header(question, start, end, total) + "\n\n" + "\n\n".join(blocks)
+    return text, end
+
+
+def render_passage(hit: Hit, number: int) -> str:
+    """The full passage of a citation (trimmed around the answer to fit), the answer in bold."""
+    head = f"<b>{number}. {esc(clip(hit.title, 200))}</b>\n📰 <i>{esc(where(hit))}</i>\n\n"
+    text = hit.text or hit.excerpt
+    a0, b0 = hit.highlight
+    sentence = hit.excerpt[a0:b0].strip().strip("…").strip()
+    at = text.find(sentence) if sentence else -1
+    a, b = (at, at + len(sentence)) if at >= 0 else (0, 0)
+    budget = MAX_MESSAGE - tg_len(head)
+    n = len(text)
+    while True:
+        shown, sa, sb = window(text, a, b, n)
+        body = highlighted(shown, sa, sb)
+        if tg_len(body) <= budget or n <= 1:
+            return head + body
+        n = max(1, min(n - 1, int(n * budget / tg_len(body)) - 2))
+
+
+def render_sources(articles: Sequence, page: int, per_page: int = SOURCES_PER_PAGE) -> tuple[str, int, int]:
+    """One page of the article list; returns ``(html, page, pages)`` with ``page`` clamped."""
+    files = len({a.source for a in articles})
+    pages = max(1, math.ceil(len(articles) / per_page))
+    page = max(0, min(page, pages - 1))
+    lines = [texts.SOURCES_HEADER.format(articles=len(articles), files=files, s="s" if files != 1 else "", page=page + 1, pages=pages)]
+    for i, art in enumerate(articles[page * per_page : (page + 1) * per_page], page * per_page + 1):
+        lines.append(f"{i}. <b>{esc(clip(art.title, 150))}</b>\n    📰 <i>{esc(clip(art.source, 150))}</i> · {len(art.paragraphs)} ¶")
+    return "\n\n".join(lines), page, pages
+
+
+def render_help(articles: Sequence, username: str, admin: bool) -> str:
+    """/start and /help: what the bot knows and how to ask it, in Chinese and English."""
+    files = len({a.source for a in articles})
+    bot = f"@{username}" if username else "@bot"
+    text = texts.HELP.format(articles=len(articles), files=files, s="s" if files != 1 else "", bot=esc(bot))
+    return text + texts.HELP_ADMIN if admin else text
