@@ -61,6 +61,7 @@ from newsbot.embeddings.fusion import top_n  # noqa: E402
 from newsbot.embeddings.index import Index, build_index  # noqa: E402
 from newsbot.bot.indexes import sample_corpus  # noqa: E402
 from newsbot.embeddings.search import Retriever, SearchSettings  # noqa: E402
+from newsbot.embeddings.util import percentile  # noqa: E402
 from newsbot.embeddings.tokenize import query_terms  # noqa: E402
 
 COLD_QUESTION = "杭州电信工会和哪家医院合作？"
@@ -79,8 +80,8 @@ def log(msg: str) -> None:
 
 
 def pct(values: list[float]) -> tuple[float, float]:
-    a = np.asarray(values, dtype=np.float64)
-    return round(float(np.percentile(a, 50)), 2), round(float(np.percentile(a, 95)), 2)
+    """p50 and p95 (nearest rank, as `newsbot eval` and the bot's /stats report them)."""
+    return round(percentile(values, 50), 2), round(percentile(values, 95), 2)
 
 
 def dir_bytes(path: Path) -> int:

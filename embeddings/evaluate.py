@@ -7,10 +7,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from .errors import UsageError
 from .excerpt import MAX_EXCERPT
+from .util import percentile
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,6 @@ def evaluate(retriever, questions: list[Question], k: int = 10) -> dict:
 
     mrr = sum(1.0 / r["hit_rank"] for r in answerable if r["hit_rank"] is not None and r["hit_rank"] <= 10) / n
     abstain = [r for r in rows if r["abstain"]]
-    lat = np.array(latencies) if latencies else np.zeros(1)
     return {
         "questions": len(rows),
         "answerable": len(answerable),
@@ -98,8 +96,8 @@ def evaluate(retriever, questions: list[Question], k: int = 10) -> dict:
         "abstain_total": len(abstain),
         "abstain_correct": sum(1 for r in abstain if not r["answered"]),
         "false_abstain": sum(1 for r in answerable if not r["answered"]),
-        "p50_ms": round(float(np.percentile(lat, 50)), 2),
-        "p95_ms": round(float(np.percentile(lat, 95)), 2),
+        "p50_ms": round(percentile(latencies, 50), 2),
+        "p95_ms": round(percentile(latencies, 95), 2),
         "k": k,
         "misses": [r for r in rows if (r["abstain"] and r["answered"]) or (not r["abstain"] and r["hit_rank"] != 1)],
     }

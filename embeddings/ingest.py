@@ -75,6 +75,12 @@ def _chinese_score(text: str) -> float:
     return sum(c in _COMMON for c in cjk) / len(cjk)
 
 
+def mostly_undecodable(bad: int, chars: int) -> bool:
+    """Whether ``bad`` replaced byte sequences in ``chars`` characters make a file "not text"
+    (more than 1 in 1,000, and more than 3) rather than damaged text worth keeping."""
+    return bad > max(3, chars // 1000)
+
+
 def _bad_chars(text: str) -> int:
     return sum(1 for c in text if unicodedata.category(c) in ("Co", "Cn", "Cs") or c == "\ufffd")
 
@@ -355,7 +361,7 @@ def _sniff(sample: bytes, final: bool) -> tuple[str, str]:
         candidates.append((_chinese_score(text) - 0.01 * _bad_chars(text), enc))
     if not candidates:
         text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(sample, final)
-        if text.count("\ufffd") <= max(3, len(text) // 1000):
+        if not mostly_undecodable(text.count("\ufffd"), len(text)):
             return "utf-8", "utf-8"  # mostly UTF-8 with a few broken bytes: they are replaced
         raise SkipFile("is not UTF-8, UTF-16, GB18030/GBK or Big5 text")
     return max(candidates)[1], max(candidates)[1]
@@ -519,7 +525,7 @@ def iter_corpus(
             if bad:
                 # A few broken byte sequences (a damaged file): keep the text, mark them; a file
                 # mostly undecodable is not text at all.
-                if bad > max(3, len(text) // 1000):
+                if mostly_undecodable(bad, len(text)):
                     warn(f"skipped {f}: {bad} invalid byte sequences in {enc}: not text, or a mix of encodings")
                     continue
                 enc = f"{enc} ({bad} invalid byte sequence(s) replaced)"

@@ -20,6 +20,7 @@ from .fusion import fuse, fuse_candidates, merge_runs, top_n
 from .index import Index
 from .tokenize import query_terms, tokenize
 from .types import Answer, Hit
+from .util import scrub_surrogates
 
 MAX_QUESTION_CHARS = 2000
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -173,7 +174,7 @@ class Retriever:
         if not isinstance(query, str):
             raise UsageError("The question must be text.")
         # Lone surrogates (possible in a Python str) cannot be printed or sent: replace them.
-        query = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in query)
+        query = scrub_surrogates(query)
         clean = " ".join(
             "".join(c for c in unicodedata.normalize("NFC", query) if unicodedata.category(c)[0] != "C" or c in "\n\t").split()
         )
