@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -127,7 +128,10 @@ def cmd_config(args, cfg: Config) -> int:
     for f in FIELDS:
         d = data[f.key]
         v = d["value"]
-        shown = "(not set)" if v is None or v == [] else ",".join(map(str, v)) if isinstance(v, list) else str(v)
+        if v is None or v == []:
+            shown = f"(not set: {f.shown_default})" if f.shown_default else "(not set)"
+        else:
+            shown = ",".join(map(str, v)) if isinstance(v, list) else str(v)
         src = d["source"]
         src = f"${f.env}" if src == "env" else ("command line" if src == "flag" else src)
         print(f"{f.key:<{width}}  {printable(shown)}  [{src}]")
@@ -201,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err("interrupted.")
         return 130
+    except BrokenPipeError:  # `newsbot config | head`: the reader left; no traceback, nothing more to write
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover
