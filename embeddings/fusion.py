@@ -5,30 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def zscore(scores: np.ndarray) -> np.ndarray:
-    """Standardise scores; a constant vector becomes zeros."""
-    scores = np.asarray(scores, dtype=np.float32)
-    if scores.size == 0:
-        return scores
-    std = float(scores.std())
-    if std < 1e-9:
-        return np.zeros_like(scores)
-    return (scores - float(scores.mean())) / std
-
-
-def fuse(bm25: np.ndarray, dense: np.ndarray, bm25_weight: float) -> np.ndarray:
-    """Weighted sum of z-scored BM25 and dense scores over the same documents.
-
-    When BM25 matched nothing (an English question over a Chinese corpus, say) the dense
-    scores decide alone.
-    """
-    zb = zscore(bm25)
-    zd = zscore(dense)
-    if not np.any(zb):
-        return zd
-    return bm25_weight * zb + (1.0 - bm25_weight) * zd
-
-
 def fuse_candidates(
     bm25: np.ndarray,
     dense: np.ndarray,
@@ -36,10 +12,13 @@ def fuse_candidates(
     dense_stats: tuple[float, float],
     bm25_weight: float,
 ) -> np.ndarray:
-    """:func:`fuse` for a subset of documents, z-scored with the whole collection's statistics.
+    """Fused scores of some documents: ``bm25_weight`` times the z-scored BM25 score plus the
+    rest times the z-scored dense score, z-scored with the whole collection's statistics.
 
     ``*_stats`` are ``(mean, std)`` of each score over all documents (or a fixed sample), so
     that a candidate's fused score does not depend on which other candidates were found.
+    When BM25 matched nothing (an English question over a Chinese corpus, say), or its scores
+    do not vary, the dense scores decide alone; a dense spread of zero counts as one.
     """
     mb, sb = bm25_stats
     md, sd = dense_stats

@@ -17,7 +17,7 @@ from .chunking import ChunkSettings, pack, sentence_units
 from .encoders import Encoder, load_encoder
 from .errors import UsageError
 from .excerpt import build_excerpt, char_ngrams, idf, query_grams, score_sentences
-from .fusion import fuse, fuse_candidates, merge_runs, top_n
+from .fusion import fuse_candidates, merge_runs, top_n
 from .index import Index
 from .tokenize import query_terms, tokenize
 from .types import Answer, Hit
@@ -61,7 +61,6 @@ class Retriever:
         self._by_article: dict[int, list[int]] = {}
         for p in index.passages:
             self._by_article.setdefault(p.article, []).append(p.id)
-        self._xb = None
         self._sample = None
         # One question at a time: FAISS's OpenMP threads only spin against numpy's BLAS threads
         # (measured on a 10k flat index: p50 8 ms with the default threads, 0.9 ms with one).
@@ -87,13 +86,6 @@ class Retriever:
 
     # -- scoring -----------------------------------------------------------------------------
 
-    def _vectors(self) -> np.ndarray:
-        """All vectors (for exact scoring in evaluation and tests)."""
-        if self._xb is None:
-            d = self.index.dense
-            self._xb = d.reconstruct_n(0, d.ntotal) if d.ntotal else np.zeros((0, d.d), np.float32)
-        return self._xb
-
     def _dense_sample(self) -> np.ndarray:
         """A fixed, evenly spaced sample of vectors: the dense score statistics per question."""
         if self._sample is None:
@@ -104,18 +96,6 @@ class Retriever:
 
     def _idf(self, term: str) -> float:
         return idf(int(self.index.df.get(term, 0)), self.index.n_docs)
-
-    def score(self, query: str, terms: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(fused, bm25, dense)`` scores of every passage for ``query``."""
-        return self._score(query, terms)[:3]
-
-    def _score(self, query: str, terms: list[str] | None = None):
-        """Exact scores of every passage (evaluation, tests): ``(fused, bm25, dense, qvec)``."""
-        terms = query_terms(query) if terms is None else terms
-        bm25 = self._bm25(terms)
-        q = self.encoder.encode([query])[0]
-        dense = self._vectors() @ q
-        return fuse(bm25, dense, self.settings.bm25_weight), bm25, dense, q
 
     def _bm25(self, terms: list[str]) -> np.ndarray:
         known = [t for t in terms if t in self.index.bm25.vocab_dict]

@@ -13,26 +13,25 @@ import pytest
 from newsbot.bot.cli import main
 from newsbot.embeddings.errors import UsageError
 from newsbot.embeddings.excerpt import MAX_EXCERPT
-from newsbot.embeddings.fusion import fuse, merge_runs, top_n, zscore
+from newsbot.embeddings.fusion import fuse_candidates, merge_runs, top_n
 
 from helpers import ROOT, SAMPLE_DIR
 
 # -- fusion ---------------------------------------------------------------------------------------
 
 
-def test_zscore():
-    assert np.array_equal(zscore(np.array([3.0, 3.0, 3.0])), np.zeros(3))
-    assert zscore(np.array([])).size == 0
-    z = zscore(np.array([1.0, 2.0, 3.0, 4.0]))
-    assert abs(float(z.mean())) < 1e-6 and abs(float(z.std()) - 1.0) < 1e-5
-
-
-def test_fuse():
+def test_fuse_candidates():
     dense = np.array([0.1, 0.5, 0.3], dtype=np.float32)
-    np.testing.assert_allclose(fuse(np.zeros(3), dense, 0.5), zscore(dense))
     bm25 = np.array([2.0, 0.0, 1.0], dtype=np.float32)
-    np.testing.assert_allclose(fuse(bm25, dense, 0.5), 0.5 * zscore(bm25) + 0.5 * zscore(dense), atol=1e-6)
-    np.testing.assert_allclose(fuse(bm25, dense, 1.0), zscore(bm25), atol=1e-6)
+    b_stats, d_stats = (1.0, 0.5), (0.3, 0.2)  # (mean, std) over the whole collection
+    zb, zd = (bm25 - 1.0) / 0.5, (dense - 0.3) / 0.2
+    np.testing.assert_allclose(fuse_candidates(bm25, dense, b_stats, d_stats, 0.5), 0.5 * zb + 0.5 * zd, atol=1e-6)
+    np.testing.assert_allclose(fuse_candidates(bm25, dense, b_stats, d_stats, 1.0), zb, atol=1e-6)
+    # BM25 matched nothing, or does not vary: the dense scores decide alone.
+    np.testing.assert_allclose(fuse_candidates(np.zeros(3), dense, b_stats, d_stats, 0.5), zd, atol=1e-6)
+    np.testing.assert_allclose(fuse_candidates(bm25, dense, (1.0, 0.0), d_stats, 0.5), zd, atol=1e-6)
+    # A dense spread of zero does not divide by zero.
+    np.testing.assert_allclose(fuse_candidates(np.zeros(3), dense, b_stats, (0.3, 0.0), 0.5), dense - 0.3, atol=1e-6)
 
 
 def test_top_n():
