@@ -115,8 +115,8 @@ def join_units(units: list[tuple[int, str]]) -> str:
     return "".join(out).strip()
 
 
-def chunk_articles(articles: Iterable[Article], settings: ChunkSettings, start_id: int = 0) -> list[Passage]:
-    """Chunk every article; passage ids count up from ``start_id`` in order."""
+def chunk_articles(articles: Iterable[Article], settings: ChunkSettings) -> list[Passage]:
+    """Chunk every article; passage ids count up from 0 in order."""
     passages: list[Passage] = []
     for art in articles:
         units = sentence_units(art.paragraphs, settings.maximum)
@@ -124,7 +124,7 @@ def chunk_articles(articles: Iterable[Article], settings: ChunkSettings, start_i
             text = join_units(units[a:b])
             paras = tuple(sorted({n for n, _ in units[a:b]}))
             passages.append(
-                Passage(start_id + len(passages), art.id, text, art.title, art.source, paras)
+                Passage(len(passages), art.id, text, art.title, art.source, paras)
             )
     return passages
 

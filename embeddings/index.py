@@ -47,7 +47,6 @@ MANIFEST = "manifest.json"
 # ~110 s to build on 2 cores, IVF ~15 s, and IVF searches in ~1-2 ms scanning 1/8 of its lists.
 ANN_THRESHOLD = 50_000
 IVF_PROBE_SHARE = 8  # nprobe = nlist / 8
-INDEX_TYPES = ("auto", "flat", "ivf")
 
 Warn = Callable[[str], None]
 Progress = Callable[[int, int], None]
@@ -246,7 +245,6 @@ def build_index(
     warn: Warn = lambda m: None,
     progress: Progress | None = None,
     force: bool = False,
-    index_type: str = "auto",
 ) -> BuildReport:
     """Index the ``.txt``/``.md`` files under ``paths`` into ``index_dir``, atomically.
 
@@ -254,8 +252,6 @@ def build_index(
     An unchanged corpus with unchanged settings is not rebuilt at all.
     """
     t0 = time.perf_counter()
-    if index_type not in INDEX_TYPES:
-        raise ValueError(f"index_type must be one of {INDEX_TYPES}")
     index_dir = Path(index_dir).expanduser().absolute()
     if index_dir.is_symlink():
         index_dir = index_dir.resolve()  # replace the folder the link points to, keep the link
@@ -276,8 +272,7 @@ def build_index(
         previous = _load_previous(index_dir, model)
         if previous is not None and not force:
             m = previous["manifest"]
-            same_type = index_type == "auto" or m.get("index_type", "").startswith(index_type)
-            if m.get("files") == files and m.get("chunker") == settings.to_dict() and m.get("model") == model and same_type:
+            if m.get("files") == files and m.get("chunker") == settings.to_dict() and m.get("model") == model:
                 report.up_to_date = True
                 report.passages = m.get("passages", 0)
                 report.reused = report.passages
@@ -342,7 +337,7 @@ def build_index(
                 shutil.rmtree(tmp)
             tmp.mkdir(parents=True)
             (tmp / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
-            kind = index_type if index_type != "auto" else ("ivf" if len(passages) > ANN_THRESHOLD else "flat")
+            kind = "ivf" if len(passages) > ANN_THRESHOLD else "flat"
             _write_files(tmp, articles, passages, hashes, vectors, tokens, kind)
             _write_jsonl(tmp / "sentences.jsonl", sentence_rows)
             manifest = _settings_dict(model, int(dim), settings) | {

@@ -1,8 +1,8 @@
 """Read corpus files and split newspaper pages into articles.
 
-Pure functions (``decode_bytes``, ``parse_page``) plus one generator over the file system
-(``iter_corpus``). A file that cannot be read is reported through ``warn`` and skipped; nothing
-here raises for bad input.
+A pure function (``parse_page``), a streaming reader (``read_text``) and one generator over
+the file system (``iter_corpus``). A file that cannot be read is reported through ``warn`` and
+skipped; nothing here raises for bad input.
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ def max_file_chars() -> int:
         return MAX_FILE_CHARS
     return n if n > 0 else MAX_FILE_CHARS
 
+# Shorter paragraphs may repeat within an article ("郑亚萍说。"); longer repeats are page-layout
+# duplicates (a paragraph printed again after a page break) and are dropped.
+MIN_DUP_CHARS = 12
+
 # Characters that close a sentence (and so a paragraph that a page break did not cut).
 SENTENCE_END = "。！？!?…；;.」』”’\"'）)》】"
 
@@ -65,7 +69,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class SkipFile(Exception):
-    """Raised by ``decode_bytes`` for a file that is not text; the message names why."""
+    """Raised by ``read_text`` for a file that is not text; the message names why."""
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -86,20 +90,6 @@ def _chinese_score(text: str) -> float:
 
 def _bad_chars(text: str) -> int:
     return sum(1 for c in text if unicodedata.category(c) in ("Co", "Cn", "Cs") or c == "\ufffd")
-
-
-def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Decode a whole corpus file in memory: ``(text, encoding)``, or raises :class:`SkipFile`.
-
-    Handles UTF-8 (with or without BOM), UTF-16/32 with BOM, GB18030/GBK and Big5; the
-    detection is :func:`_sniff`'s, as for files read as a stream.
-    """
-    codec, label = _sniff(data, True)
-    text = data.decode(codec, errors="replace")
-    bad = text.count("\ufffd")
-    if bad and codec == "utf-8":
-        label = f"utf-8 ({bad} invalid byte sequence(s) replaced)"
-    return text, label
 
 
 def normalize_line(line: str) -> str:
@@ -162,32 +152,38 @@ def _join(a: str, b: str) -> str:
     return a + b
 
 
-def clean_paragraphs(paras: Iterable[str], min_dup_chars: int = 12) -> list[str]:
-    """De-duplicate repeated paragraphs and rejoin paragraphs cut by a page break.
-
-    A paragraph is joined to the next when it ends without sentence-final punctuation. A
-    paragraph seen before in the same article (exactly, or inside an earlier paragraph once
-    rejoined) is dropped.
-    """
-    seen: set[str] = set()
-    unique = []
-    for p in paras:
-        if len(p) >= min_dup_chars and p in seen:
-            continue
-        seen.add(p)
-        unique.append(p)
+def rejoin_paragraphs(paras: Iterable[str]) -> list[str]:
+    """Rejoin paragraphs cut by a page break: a paragraph that ends without sentence-final
+    punctuation is joined to the next."""
     joined: list[str] = []
     carry = ""
-    for p in unique:
+    for p in paras:
         carry = _join(carry, p) if carry else p
         if ends_sentence(carry):
             joined.append(carry)
             carry = ""
     if carry:
         joined.append(carry)
+    return joined
+
+
+def clean_paragraphs(paras: Iterable[str]) -> list[str]:
+    """De-duplicate repeated paragraphs and rejoin paragraphs cut by a page break.
+
+    A paragraph of at least ``MIN_DUP_CHARS`` seen before in the same article (exactly, or
+    inside an earlier paragraph once rejoined) is dropped.
+    """
+    seen: set[str] = set()
+    unique = []
+    for p in paras:
+        if len(p) >= MIN_DUP_CHARS and p in seen:
+            continue
+        seen.add(p)
+        unique.append(p)
+    joined = rejoin_paragraphs(unique)
     out: list[str] = []
     for p in joined:
-        if len(p) >= min_dup_chars and any(p in q for q in out):
+        if len(p) >= MIN_DUP_CHARS and any(p in q for q in out):
             continue
         out.append(p)
     return out

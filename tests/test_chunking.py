@@ -79,8 +79,8 @@ def test_pack_covers_all_units_in_order(paras, cs):
 @given(st.lists(para_st, min_size=1, max_size=6), chunk_settings())
 def test_chunk_articles_keeps_all_text(paras, cs):
     art = Article(id=7, title="标题", source="dir/a.txt", paragraphs=tuple(paras))
-    passages = chunk_articles([art], cs, start_id=3)
-    assert [p.id for p in passages] == list(range(3, 3 + len(passages)))
+    passages = chunk_articles([art], cs)
+    assert [p.id for p in passages] == list(range(len(passages)))
     units = sentence_units(paras, cs.maximum)
     for p in passages:
         assert p.article == 7 and p.title == "标题" and p.source == "dir/a.txt"
