@@ -130,6 +130,36 @@ def test_k_limits_hits(sample_retriever):
     assert 1 < len(sample_retriever.ask("工会职工", k=4).hits) <= 4
 
 
+def test_instance_cache_is_bounded_lru():
+    from newsbot.embeddings.search import _LRU
+
+    cache, made = _LRU(2), []
+
+    def make(k):
+        made.append(k)
+        return k * 10
+
+    assert [cache.get(k, lambda k=k: make(k)) for k in (1, 2, 1, 3, 1, 2)] == [10, 20, 10, 30, 10, 20]
+    assert made == [1, 2, 3, 2]  # 2 was least recently used when 3 came in; 1 stayed
+
+
+def test_dropped_retriever_is_garbage_collected(sample_index, encoder):
+    """Its caches belong to the instance: after /reindex the old index can be freed."""
+    import gc
+    import weakref
+
+    from newsbot.embeddings.index import Index
+    from newsbot.embeddings.search import Retriever
+
+    retriever = Retriever(Index.load(sample_index), encoder=encoder)
+    assert retriever.ask("杭州电信工会和哪家医院合作？").answered
+    assert retriever.ask("Who is the chair of the Yongjiang Subdistrict trade union?").answered  # sentence vectors
+    dropped, index = weakref.ref(retriever), weakref.ref(retriever.index)
+    del retriever
+    gc.collect()
+    assert dropped() is None and index() is None
+
+
 # -- CLI ------------------------------------------------------------------------------------------
 
 
