@@ -6,7 +6,8 @@ Layout of an index folder (row i of FAISS = passage i = BM25 document i)::
     articles.jsonl     one Article a line
     passages.jsonl     one Passage a line
     hashes.json        sha1 of each passage's embedded text (the embedding cache key)
-    sentences.jsonl    per article: the jieba tokens of each sentence (excerpts; build cache)
+    sentences.jsonl    per article: where each sentence unit is in its paragraph, and its jieba
+                       tokens (excerpts; build cache); Passage.sentences indexes these units
     dense.faiss        FAISS inner-product index over L2-normalised vectors
     df.json            document frequency of each BM25 token (for excerpts and abstention)
     bm25/              bm25s index over jieba tokens
@@ -27,11 +28,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
-from .chunking import ChunkSettings, chunk_articles, context_of, embed_text, pack, sentence_units
+from .chunking import ChunkSettings, Unit, chunk_articles, context_of, embed_text
 from .encoders import Encoder, canonical_name, load_encoder
 from .errors import CorpusError, IndexCorrupt, IndexLocked, IndexWriteFailed, IndexMismatch, IndexNotFound, UsageError, rebuild_hint
 from .ingest import iter_corpus, parse_page
@@ -39,7 +40,7 @@ from .printable import printable
 from .tokenize import tokenize_many
 from .types import Article, Passage
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: passages record their sentence range; sentences.jsonl where each sentence is
 TOKEN_SEP = "\x1f"  # joins one sentence's tokens in sentences.jsonl
 MANIFEST = "manifest.json"
 # Above this many chunks FAISS uses an inverted-file index (approximate); below, exact inner
@@ -231,6 +232,17 @@ def read_corpus(paths: Sequence[str | os.PathLike], warn: Warn) -> tuple[list[Ar
     return articles, files, skipped
 
 
+def unit_offsets(units: list[Unit]) -> list[list[int]]:
+    """Where each unit is, as stored in sentences.jsonl: ``[paragraph, start, end]`` in its paragraph."""
+    out, pos, para = [], 0, None
+    for u in units:
+        if u.paragraph != para:
+            pos, para = 0, u.paragraph
+        out.append([u.paragraph, pos, pos + len(u.text)])
+        pos += len(u.text)
+    return out
+
+
 def _settings_dict(model: str, dim: int, settings: ChunkSettings) -> dict:
     return {"format_version": FORMAT_VERSION, "model": model, "dim": dim, "chunker": settings.to_dict()}
 
@@ -279,7 +291,8 @@ def build_index(
                 report.seconds = time.perf_counter() - t0
                 return report
 
-        passages = chunk_articles(articles, settings)
+        chunks = chunk_articles(articles, settings)
+        passages = chunks.passages
         contexts = {a.id: context_of(a) for a in articles}
         texts = [embed_text(p, contexts[p.article]) for p in passages]
         hashes = [_sha1(t) for t in texts]
@@ -310,27 +323,24 @@ def build_index(
         # unchanged); a chunk's BM25 tokens are its headline's plus its sentences'.
         old_tokens = previous["sentences"] if previous else {}
         keys = {a.id: _sha1(f"{settings.maximum}\n" + "\n".join(a.paragraphs)) for a in articles}
-        todo_articles = [a for a in articles if keys[a.id] not in old_tokens]
-        todo_texts = [s for a in todo_articles for _n, s in sentence_units(a.paragraphs, settings.maximum)]
+        units = chunks.units
+        todo_articles = [a for a in articles if len(old_tokens.get(keys[a.id]) or ()) != len(units[a.id])]
+        todo_texts = [u.text for a in todo_articles for u in units[a.id]]
         todo_texts += [contexts[a.id] for a in articles]
         fresh = iter(tokenize_many(todo_texts))
         unit_tokens = {a.id: old_tokens.get(keys[a.id]) for a in articles}
         for a in todo_articles:
-            unit_tokens[a.id] = [TOKEN_SEP.join(next(fresh)) for _ in sentence_units(a.paragraphs, settings.maximum)]
+            unit_tokens[a.id] = [TOKEN_SEP.join(next(fresh)) for _ in units[a.id]]
         context_tokens = {a.id: next(fresh) for a in articles}
-        sentence_rows = [{"h": keys[a.id], "t": unit_tokens[a.id]} for a in articles]
+        sentence_rows = [{"h": keys[a.id], "t": unit_tokens[a.id], "u": unit_offsets(units[a.id])} for a in articles]
         tokens = []
-        by_article: dict[int, list] = {}
-        for p in passages:
-            by_article.setdefault(p.article, []).append(p)
-        for a in articles:
-            spans = pack(sentence_units(a.paragraphs, settings.maximum), settings)
-            for p, (lo, hi) in zip(by_article.get(a.id, []), spans):
-                toks = list(context_tokens[a.id])
-                for joined in unit_tokens[a.id][lo:hi]:
-                    if joined:
-                        toks.extend(joined.split(TOKEN_SEP))
-                tokens.append(toks)
+        for p in passages:  # in id order: BM25 document i is passage i
+            lo, hi = p.sentences
+            toks = list(context_tokens[p.article])
+            for joined in unit_tokens[p.article][lo:hi]:
+                if joined:
+                    toks.extend(joined.split(TOKEN_SEP))
+            tokens.append(toks)
         tmp = index_dir.parent / _temp_glob(index_dir).replace("*", str(os.getpid()))
         try:
             if _has_marker(tmp):
@@ -555,7 +565,8 @@ def _manifest_problems(m: dict) -> list[str]:
 
 
 def _passage_problems(articles: list[Article], passages: list[Passage]) -> list[str]:
-    """Ids in order, every passage pointing at an article that exists and at its paragraphs."""
+    """Ids in order, every passage pointing at an article that exists, at its paragraphs and at a
+    range of its sentences (checked against sentences.jsonl when the article is read)."""
     if any(a.id != i for i, a in enumerate(articles)):
         return ["article ids are out of order"]
     if any(p.id != i for i, p in enumerate(passages)):
@@ -566,13 +577,20 @@ def _passage_problems(articles: list[Article], passages: list[Passage]) -> list[
         n = len(articles[p.article].paragraphs)
         if not p.paragraphs or not all(_is_count(x) and 1 <= x <= n for x in p.paragraphs):
             return [f"passage {p.id} cites paragraphs {list(p.paragraphs)} of an article with {n}"]
+        if not (len(p.sentences) == 2 and all(map(_is_count, p.sentences)) and p.sentences[0] < p.sentences[1]):
+            return [f"passage {p.id} has no valid sentence range ({list(p.sentences)})"]
     return []
+
+
+class ArticleSentences(NamedTuple):
+    units: list[Unit]  # the article's sentence units, as chunked when the index was built
+    tokens: list[list[str]]  # the jieba tokens of each unit
 
 
 class Index:
     """A loaded index folder: articles, passages, FAISS, BM25 and token statistics."""
 
-    def __init__(self, path: Path, manifest: dict, articles: list[Article], passages: list[Passage], dense, bm25, df: dict, n_docs: int, sentences: "_Lines | None" = None):
+    def __init__(self, path: Path, manifest: dict, articles: list[Article], passages: list[Passage], dense, bm25, df: dict, n_docs: int, sentences: "_Lines"):
         self.path = path
         self.manifest = manifest
         self.articles = articles
@@ -582,15 +600,28 @@ class Index:
         self.df = df
         self.n_docs = n_docs
         self._sentences = sentences
+        self._units = [0] * len(articles)  # units per article: where its last passage stops
+        for p in passages:
+            self._units[p.article] = max(self._units[p.article], p.sentences[1])
 
-    def sentence_tokens(self, article: int) -> list[list[str]] | None:
-        """The stored tokens of each sentence of ``article`` (read on demand), or None."""
-        if self._sentences is None or article >= len(self._sentences):
-            return None
+    def sentences(self, article: int) -> ArticleSentences:
+        """The units of ``article`` and their tokens, read on demand from sentences.jsonl."""
+        paragraphs = self.articles[article].paragraphs
         try:
-            return [t.split(TOKEN_SEP) if t else [] for t in json.loads(self._sentences[article])["t"]]
+            row = json.loads(self._sentences[article])
+            where, joined = row["u"], row["t"]
+            ok = len(where) == len(joined) == self._units[article] and all(
+                _is_count(n) and 1 <= n <= len(paragraphs) and _is_count(a) and _is_count(b) and a < b <= len(paragraphs[n - 1])
+                for n, a, b in where
+            )
         except (ValueError, KeyError, TypeError):
-            return None
+            ok = False
+        if not ok:
+            raise IndexCorrupt(
+                f"The index at {self.path} is damaged: its sentences of article {article} do not match the article. {rebuild_hint(self.path)}"
+            )
+        units = [Unit(n, paragraphs[n - 1][a:b]) for n, a, b in where]
+        return ArticleSentences(units, [t.split(TOKEN_SEP) if t else [] for t in joined])
 
     @property
     def model(self) -> str:
@@ -635,7 +666,7 @@ class Index:
             import faiss  # native code: imported only where an index is read or written
 
             articles = [Article(**{**a, "paragraphs": tuple(a["paragraphs"]), "kicker": tuple(a["kicker"]), "subtitles": tuple(a["subtitles"])}) for a in _read_jsonl(path / "articles.jsonl")]
-            passages = [Passage(**{**p, "paragraphs": tuple(p["paragraphs"])}) for p in _read_jsonl(path / "passages.jsonl")]
+            passages = [Passage(**{**p, "paragraphs": tuple(p["paragraphs"]), "sentences": tuple(p["sentences"])}) for p in _read_jsonl(path / "passages.jsonl")]
             dense = faiss.read_index(str(path / "dense.faiss"))
             if hasattr(dense, "nprobe") and manifest.get("faiss"):
                 dense.nprobe = int(manifest["faiss"]["nprobe"])

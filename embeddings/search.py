@@ -10,11 +10,11 @@ import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Generic, Hashable, TypeVar
+from typing import Callable, Generic, Hashable, NamedTuple, TypeVar
 
 import numpy as np
 
-from .chunking import ChunkSettings, pack, sentence_units
+from .chunking import Unit
 from .encoders import Encoder, load_encoder
 from .errors import UsageError
 from .excerpt import build_excerpt, char_ngrams, idf, query_grams, score_sentences
@@ -32,6 +32,14 @@ ARTICLE_CACHE = 512
 SENTENCE_VECTOR_CACHE = 256
 
 V = TypeVar("V")
+
+
+class ArticleUnits(NamedTuple):
+    """What choosing sentences needs of one cited article."""
+
+    units: list[Unit]
+    tokens: list[frozenset[str]]  # jieba tokens of each unit
+    grams: list[frozenset[str]]  # character bigrams of each unit
 
 
 class _LRU(Generic[V]):
@@ -88,12 +96,8 @@ class Retriever:
         self.settings = settings or SearchSettings()
         self._encoder = encoder
         self._lock = threading.Lock()
-        self._chunker = ChunkSettings(**index.manifest["chunker"])
-        self._by_article: dict[int, list[int]] = {}
-        for p in index.passages:
-            self._by_article.setdefault(p.article, []).append(p.id)
         self._sample = None
-        self._articles: _LRU[tuple] = _LRU(ARTICLE_CACHE)
+        self._articles: _LRU[ArticleUnits] = _LRU(ARTICLE_CACHE)
         self._sentence_vecs: _LRU[np.ndarray] = _LRU(SENTENCE_VECTOR_CACHE)
         # One question at a time: FAISS's OpenMP threads only spin against numpy's BLAS threads
         # (measured on a 10k flat index: p50 8 ms with the default threads, 0.9 ms with one).
@@ -164,20 +168,13 @@ class Retriever:
 
     # -- answering ---------------------------------------------------------------------------
 
-    def _article_units(self, article: int):
-        """Sentences, chunk spans, tokens and bigrams of an article (cached per instance)."""
+    def _article_units(self, article: int) -> ArticleUnits:
+        """Sentences, tokens and bigrams of an article (cached per instance)."""
         return self._articles.get(article, lambda: self._make_article_units(article))
 
-    def _make_article_units(self, article: int):
-        art = self.index.articles[article]
-        units = sentence_units(art.paragraphs, self._chunker.maximum)
-        spans = pack(units, self._chunker)
-        stored = self.index.sentence_tokens(article)
-        if stored is None or len(stored) != len(units):
-            stored = [tokenize(s) for _n, s in units]
-        tokens = [frozenset(t) for t in stored]
-        grams = [frozenset(char_ngrams(s)) for _n, s in units]
-        return units, spans, tokens, grams
+    def _make_article_units(self, article: int) -> ArticleUnits:
+        units, tokens = self.index.sentences(article)  # as chunked when the index was built
+        return ArticleUnits(units, [frozenset(t) for t in tokens], [frozenset(char_ngrams(u.text)) for u in units])
 
     def ask(self, query: str, k: int = 5, *, trim: bool = True) -> Answer:
         """Answer ``query`` with up to ``k`` cited excerpts, or refuse when evidence is weak.
@@ -252,7 +249,7 @@ class Retriever:
     def _sentence_vectors(self, article: int, start: int, stop: int) -> np.ndarray:
         """Vectors of sentences ``start:stop`` of an article (only the cited paragraphs)."""
         return self._sentence_vecs.get(
-            (article, start, stop), lambda: self.encoder.encode([u[1] for u in self._article_units(article)[0][start:stop]])
+            (article, start, stop), lambda: self.encoder.encode([u.text for u in self._article_units(article).units[start:stop]])
         )
 
     def _hit(self, rank, members, weights, grams, fused, exclude: set[int], query_vec=None):
@@ -262,12 +259,11 @@ class Retriever:
         when every matched sentence was already shown.
         """
         article = self.index.articles[members[0][1]]
-        units, spans, unit_tokens, unit_grams = self._article_units(article.id)
-        pids = self._by_article[article.id]
+        units, unit_tokens, unit_grams = self._article_units(article.id)
         # Units covered by the matched chunks, with the best fused score of a chunk holding each.
         chunk_score = np.full(len(units), -np.inf, dtype=np.float32)
         for pid, _a, _p, _s in members:
-            a, b = spans[pids.index(pid)]
+            a, b = self.index.passages[pid].sentences
             chunk_score[a:b] = np.maximum(chunk_score[a:b], float(fused[pid]))
         matched = [i for i in np.flatnonzero(np.isfinite(chunk_score)) if i not in exclude]
         if not matched:

@@ -31,6 +31,7 @@ class Passage:
     title: str
     source: str
     paragraphs: tuple[int, ...]  # 1-based paragraph numbers inside the article
+    sentences: tuple[int, int]  # [start, stop) of its sentence units within the article (chunking.Unit)
 
     def to_dict(self) -> dict:
         return asdict(self)

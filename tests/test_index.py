@@ -66,6 +66,38 @@ def test_round_trip_and_manifest(sample_index):
     assert not list(sample_index.parent.glob(".index.newsbot-old-*"))
 
 
+def test_stored_sentences_are_the_chunkers(sample_index):
+    """Search reads each article's sentence units from the index rather than chunking again."""
+    from newsbot.embeddings.chunking import ChunkSettings, join_units, sentence_units
+    from newsbot.embeddings.tokenize import tokenize
+
+    idx = Index.load(sample_index)
+    maximum = ChunkSettings(**idx.manifest["chunker"]).maximum
+    for art in idx.articles:
+        units, tokens = idx.sentences(art.id)
+        assert units == sentence_units(art.paragraphs, maximum)
+        assert tokens == [tokenize(u.text) for u in units]
+    for p in idx.passages:
+        a, b = p.sentences
+        assert p.text == join_units(idx.sentences(p.article).units[a:b])
+
+
+@pytest.mark.parametrize("damage", ["unit-missing", "offset-past-paragraph", "not-json"])
+def test_damaged_sentences_are_reported_when_read(sample_index, tmp_path, encoder, damage):
+    idx = _copy_index(sample_index, tmp_path / "idx")
+    rows = [json.loads(line) for line in (idx / "sentences.jsonl").read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        if damage == "unit-missing":
+            row["u"], row["t"] = row["u"][:-1], row["t"][:-1]
+        elif damage == "offset-past-paragraph":
+            row["u"][-1][2] += 1000
+    lines = [json.dumps(r) if damage != "not-json" else "{" for r in rows]
+    (idx / "sentences.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    retriever = Retriever(Index.load(idx), encoder=encoder)  # rows are read (and checked) on demand
+    with pytest.raises(IndexCorrupt, match="newsbot index"):
+        retriever.ask("杭州电信工会和哪家医院合作？")
+
+
 def test_incremental_rebuild(tmp_path, encoder):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
