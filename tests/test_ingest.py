@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsbot.embeddings.ingest import SkipFile, clean_paragraphs, iter_corpus, parse_page, read_text, rejoin_paragraphs
+from newsbot.embeddings.decode import SkipFile, read_text
+from newsbot.embeddings.ingest import MAX_FILE_CHARS, clean_paragraphs, iter_corpus, parse_page, rejoin_paragraphs
 
 from helpers import SAMPLE_DIR
 
@@ -45,7 +46,7 @@ def _decode(tmp_path: Path, data: bytes) -> tuple[str, str]:
     """``(text, encoding)`` of a file holding ``data``, read as indexing reads it (streamed)."""
     f = tmp_path / "page.txt"
     f.write_bytes(data)
-    text, enc, _sha, _truncated, _bad = read_text(f)
+    text, enc, _sha, _truncated, _bad = read_text(f, MAX_FILE_CHARS)
     return text, enc
 
 
