@@ -14,8 +14,10 @@ from .types import Article, Passage
 _END = re.compile(
     r"(?:[。！？!?；;]+|…+|\.{3,}|(?<=[A-Za-z0-9)\]”\"])\.(?=\s|$))[”’」』\"'）)\]】》]*\s*"
 )
-# Where an over-long sentence may be cut: after a comma-like mark.
+# Where an over-long sentence may be cut: after a comma-like mark, when the piece keeps at least
+# maximum // SOFT_CUT_DIVISOR characters (else it is cut hard at maximum).
 _SOFT = re.compile(r"[，,、：:]\s*")
+SOFT_CUT_DIVISOR = 3
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def _cut_long(sentence: str, maximum: int) -> list[str]:
         cut = 0
         for m in _SOFT.finditer(rest, 0, maximum):
             cut = m.end()
-        if cut <= 0 or cut < maximum // 3:
+        if cut <= 0 or cut < maximum // SOFT_CUT_DIVISOR:
             cut = maximum
         pieces.append(rest[:cut])
         rest = rest[cut:]

@@ -9,11 +9,24 @@ import re
 import stat
 import unicodedata
 from pathlib import Path
+from typing import NamedTuple
 
 # Files are read as a stream, decoded incrementally, so their size is not limited (the caller
 # caps how many characters are kept).
 READ_CHUNK = 1 << 20
 SNIFF_BYTES = 64 * 1024  # bytes after the first non-ASCII byte used to detect the encoding
+# A file is binary when its first BINARY_SNIFF_BYTES hold a NUL, or more control bytes (other
+# than tab, line feed, form feed, carriage return and escape) than 1 in CONTROL_DIVISOR, and
+# more than MIN_CONTROL.
+BINARY_SNIFF_BYTES = 8192
+_TEXT_CONTROLS = (9, 10, 12, 13, 27)
+CONTROL_DIVISOR, MIN_CONTROL = 100, 8
+# A damaged file may have a few broken byte sequences (replaced by U+FFFD): at most MIN_BROKEN,
+# or 1 character in BROKEN_DIVISOR. More, and it is not text in that encoding.
+BROKEN_DIVISOR, MIN_BROKEN = 1000, 3
+# Choosing between GB18030 and Big5: the share of common Chinese characters, less this much for
+# each unassigned or replaced character.
+BAD_CHAR_PENALTY = 0.01
 
 # ~500 of the most frequent simplified and traditional Chinese characters. A right decoding of
 # Chinese text is dense in them; a GBK text decoded as Big5 (or the reverse) is not.
@@ -36,11 +49,16 @@ class SkipFile(Exception):
 
 
 def _looks_binary(data: bytes) -> bool:
-    sample = data[:8192]
+    sample = data[:BINARY_SNIFF_BYTES]
     if b"\x00" in sample:
         return True
-    control = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 27))
-    return control > max(8, len(sample) // 100)
+    control = sum(1 for b in sample if b < 32 and b not in _TEXT_CONTROLS)
+    return control > max(MIN_CONTROL, len(sample) // CONTROL_DIVISOR)
+
+
+def few_broken(bad: int, chars: int) -> bool:
+    """``bad`` replaced byte sequences in ``chars`` characters are a damaged text, not another encoding."""
+    return bad <= max(MIN_BROKEN, chars // BROKEN_DIVISOR)
 
 
 def _chinese_score(text: str) -> float:
@@ -53,6 +71,11 @@ def _chinese_score(text: str) -> float:
 
 def _bad_chars(text: str) -> int:
     return sum(1 for c in text if unicodedata.category(c) in ("Co", "Cn", "Cs") or c == "\ufffd")
+
+
+def _likelihood(text: str) -> float:
+    """How likely ``text`` is the right decoding of Chinese bytes (higher is likelier)."""
+    return _chinese_score(text) - BAD_CHAR_PENALTY * _bad_chars(text)
 
 
 def display_name(name: str) -> str:
@@ -72,7 +95,7 @@ def display_name(name: str) -> str:
                     text = raw.decode(enc)
                 except UnicodeDecodeError:
                     continue
-                candidates.append((_chinese_score(text) - 0.01 * _bad_chars(text), enc, text))
+                candidates.append((_likelihood(text), enc, text))
             part = max(candidates)[2] if candidates else raw.decode("utf-8", "backslashreplace")
         parts.append(part)
     return "/".join(parts)
@@ -118,10 +141,10 @@ def _sniff(sample: bytes, final: bool) -> tuple[str, str]:
             text = codecs.getincrementaldecoder(enc)().decode(sample, final)
         except UnicodeDecodeError:
             continue
-        candidates.append((_chinese_score(text) - 0.01 * _bad_chars(text), enc))
+        candidates.append((_likelihood(text), enc))
     if not candidates:
         text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(sample, final)
-        if text.count("\ufffd") <= max(3, len(text) // 1000):
+        if few_broken(text.count("\ufffd"), len(text)):
             return "utf-8", "utf-8"  # mostly UTF-8 with a few broken bytes: they are replaced
         raise SkipFile("is not UTF-8, UTF-16, GB18030/GBK or Big5 text")
     return max(candidates)[1], max(candidates)[1]
@@ -144,8 +167,16 @@ def _open_regular(f: Path):
         raise
 
 
-def read_text(f: Path, max_chars: int) -> tuple[str, str, str, bool, int]:
-    """Read one corpus file as a stream: ``(text, encoding, sha256, truncated, bad bytes)``.
+class Decoded(NamedTuple):
+    text: str
+    encoding: str  # what was detected, e.g. "utf-8 with BOM", "gb18030"
+    sha256: str  # of the whole file's bytes
+    truncated: bool  # longer than the cap: only the first ``max_chars`` characters are kept
+    bad: int  # byte sequences that did not decode (replaced by U+FFFD)
+
+
+def read_text(f: Path, max_chars: int) -> Decoded:
+    """Read one corpus file as a stream.
 
     The file is read 1 MiB at a time and decoded incrementally; at most ``max_chars``
     characters are kept (the rest is only hashed), so memory stays bounded whatever the
@@ -175,7 +206,7 @@ def read_text(f: Path, max_chars: int) -> tuple[str, str, str, bool, int]:
                 bom = pending.startswith(_BOMS)
                 if first and pending:
                     first = False
-                    if not bom and _looks_binary(pending[:8192]):
+                    if not bom and _looks_binary(pending):
                         raise SkipFile("looks binary (NUL or control bytes), not text")
                 m = 0 if bom else _first_high(pending)
                 if m < 0 and not eof:
@@ -213,4 +244,4 @@ def read_text(f: Path, max_chars: int) -> tuple[str, str, str, bool, int]:
         raise SkipFile("empty file")
     if not label:
         label = "utf-8"
-    return text, label, digest.hexdigest(), truncated, bad
+    return Decoded(text, label, digest.hexdigest(), truncated, bad)

@@ -11,6 +11,13 @@ import numpy as np
 # ~110 s to build on 2 cores, IVF ~15 s, and IVF searches in ~1-2 ms scanning 1/8 of its lists.
 ANN_THRESHOLD = 50_000
 IVF_PROBE_SHARE = 8  # nprobe = nlist / 8
+MIN_NPROBE = 32  # lists scanned at least (all of them when there are fewer)
+# Lists: 4 * sqrt(n), FAISS's rule of thumb (its wiki suggests 4-16 * sqrt(n)), but at least
+# MIN_TRAIN_PER_LIST vectors each (FAISS warns below 39 training points a list); the
+# quantizer is trained on a random sample of TRAIN_PER_LIST vectors a list.
+LISTS_PER_SQRT_N = 4
+MIN_TRAIN_PER_LIST = 39
+TRAIN_PER_LIST = 64
 
 
 def index_kind(n: int) -> str:
@@ -19,8 +26,9 @@ def index_kind(n: int) -> str:
 
 
 def faiss_params(n: int) -> dict:
-    nlist = max(1, min(n // 39, int(4 * n**0.5)))  # FAISS wants >= 39 training points a list
-    return {"nlist": nlist, "nprobe": max(1, min(nlist, max(32, nlist // IVF_PROBE_SHARE)))}
+    """The IVF parameters for ``n`` vectors (stored in the manifest)."""
+    nlist = max(1, min(n // MIN_TRAIN_PER_LIST, int(LISTS_PER_SQRT_N * n**0.5)))
+    return {"nlist": nlist, "nprobe": max(1, min(nlist, max(MIN_NPROBE, nlist // IVF_PROBE_SHARE)))}
 
 
 def make_faiss(vectors: np.ndarray, kind: str):
@@ -41,7 +49,7 @@ def _make_faiss(faiss, vectors: np.ndarray, kind: str, d: int):
         params = faiss_params(len(vectors))
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, params["nlist"], faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(0)
-        sample = vectors[rng.choice(len(vectors), min(len(vectors), params["nlist"] * 64), replace=False)]
+        sample = vectors[rng.choice(len(vectors), min(len(vectors), params["nlist"] * TRAIN_PER_LIST), replace=False)]
         index.train(sample)
         index.add(vectors)
         index.nprobe = params["nprobe"]

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
+
+MIN_SPREAD = 1e-9  # a standard deviation below this counts as none (constant scores)
+
+
+class Candidate(NamedTuple):
+    """A passage found for a question, as merging sees it."""
+
+    passage: int  # Passage.id
+    article: int  # Article.id
+    paragraphs: tuple[int, ...]
+    score: float  # fused
 
 
 def fuse_candidates(
@@ -22,8 +35,8 @@ def fuse_candidates(
     """
     mb, sb = bm25_stats
     md, sd = dense_stats
-    zd = (np.asarray(dense, np.float32) - md) / (sd if sd > 1e-9 else 1.0)
-    if sb <= 1e-9 or not np.any(bm25):
+    zd = (np.asarray(dense, np.float32) - md) / (sd if sd > MIN_SPREAD else 1.0)
+    if sb <= MIN_SPREAD or not np.any(bm25):
         return zd
     zb = (np.asarray(bm25, np.float32) - mb) / sb
     return bm25_weight * zb + (1.0 - bm25_weight) * zd
@@ -38,10 +51,10 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
     return part[np.lexsort((part, -scores[part]))]
 
 
-def merge_runs(candidates: list[tuple[int, int, tuple[int, ...], float]]) -> list[list[int]]:
+def merge_runs(candidates: list[Candidate]) -> list[list[int]]:
     """Group candidate passages that would show the same text twice.
 
-    ``candidates`` are ``(passage_id, article_id, paragraphs, score)``, best first. Chunks of
+    ``candidates`` are best first. Chunks of
     one article that are neighbours (adjacent ids: they touch or share overlap sentences) join
     one group, transitively. Returns groups of indices into ``candidates``, ordered by their
     best member.

@@ -58,6 +58,10 @@ from .types import Article, Passage
 
 FORMAT_VERSION = 3  # 3: passages record their sentence range; sentences.jsonl where each sentence is
 TOKEN_SEP = "\x1f"  # joins one sentence's tokens in sentences.jsonl
+EMBED_BATCH = 256  # chunks per encoder call while building (progress is reported after each)
+MMAP_ABOVE = ANN_THRESHOLD  # passages: a larger index's BM25 arrays are memory-mapped, not read
+MAX_REASON_CHARS = 200  # of a failed write's error, in the message
+MAX_PROBLEMS_SHOWN = 3  # inconsistencies named in the message about a damaged index
 
 Warn = Callable[[str], None]
 Progress = Callable[[int, int], None]
@@ -85,8 +89,14 @@ def _sha1(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def read_corpus(paths: Sequence[str | os.PathLike], warn: Warn) -> tuple[list[Article], dict[str, str], list[str]]:
-    """Read and segment every file: ``(articles, {source: sha256}, skipped messages)``."""
+class Corpus(NamedTuple):
+    articles: list[Article]
+    files: dict[str, str]  # source name -> sha256 of the file
+    skipped: list[str]  # a message for each file left out
+
+
+def read_corpus(paths: Sequence[str | os.PathLike], warn: Warn) -> Corpus:
+    """Read and segment every file."""
     skipped: list[str] = []
 
     def _warn(msg: str) -> None:
@@ -108,7 +118,7 @@ def read_corpus(paths: Sequence[str | os.PathLike], warn: Warn) -> tuple[list[Ar
             continue
         files[source] = cf.sha256
         articles.extend(arts)
-    return articles, files, skipped
+    return Corpus(articles, files, skipped)
 
 
 def unit_offsets(units: list[Unit]) -> list[list[int]]:
@@ -162,7 +172,7 @@ def build_index(
         check_index_dir(index_dir)  # again under the lock: the folder may have changed meanwhile
         previous = _load_previous(index_dir, model)
         if previous is not None and not force:
-            m = previous["manifest"]
+            m = previous.manifest
             if m.get("files") == files and m.get("chunker") == settings.to_dict() and m.get("model") == model:
                 report.up_to_date = True
                 report.passages = m.get("passages", 0)
@@ -175,15 +185,15 @@ def build_index(
         contexts = {a.id: context_of(a) for a in articles}
         texts = [embed_text(p, contexts[p.article]) for p in passages]
         hashes = [_sha1(t) for t in texts]
-        cache = previous["cache"] if previous else {}
+        cache = previous.vectors if previous else {}
         todo = [i for i, h in enumerate(hashes) if h not in cache]
-        dim = previous["manifest"]["dim"] if previous and not todo else None
+        dim = previous.manifest["dim"] if previous and not todo else None
         vectors_new = None
         if todo:
             enc = encoder or load_encoder(model)
             dim = enc.dim
             vectors_new = np.zeros((len(todo), dim), dtype=np.float32)
-            step = 256
+            step = EMBED_BATCH
             for s in range(0, len(todo), step):
                 batch = [texts[i] for i in todo[s : s + step]]
                 vectors_new[s : s + len(batch)] = enc.encode(batch)
@@ -200,7 +210,7 @@ def build_index(
 
         # Tokenise each sentence once (or take it from the previous index when its article is
         # unchanged); a chunk's BM25 tokens are its headline's plus its sentences'.
-        old_tokens = previous["sentences"] if previous else {}
+        old_tokens = previous.tokens if previous else {}
         keys = {a.id: _sha1(f"{settings.maximum}\n" + "\n".join(a.paragraphs)) for a in articles}
         units = chunks.units
         todo_articles = [a for a in articles if len(old_tokens.get(keys[a.id]) or ()) != len(units[a.id])]
@@ -242,7 +252,7 @@ def build_index(
         except BaseException as e:
             discard(tmp)
             if isinstance(e, (OSError, RuntimeError)):  # faiss reports a failed write as RuntimeError
-                why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).strip().splitlines()[-1][:200]
+                why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).strip().splitlines()[-1][:MAX_REASON_CHARS]
                 raise IndexWriteFailed(
                     f"Cannot write the index at {index_dir}: {why}. The previous index there is unchanged; "
                     "free some space (or choose another --index-dir) and run `newsbot index` again."
@@ -266,17 +276,25 @@ def _write_files(folder: Path, articles, passages, hashes, vectors, tokens, kind
     write_bm25(folder / "bm25", tokens)
 
 
-def _load_previous(index_dir: Path, model: str) -> dict | None:
+class Previous(NamedTuple):
+    """What a build may reuse of the index it replaces."""
+
+    manifest: dict
+    vectors: dict  # sha1 of a chunk's embedded text -> its vector (same model only)
+    tokens: dict  # article key (see build_index) -> its units' joined tokens (same format only)
+
+
+def _load_previous(index_dir: Path, model: str) -> Previous | None:
     """The old index's manifest and its vectors by text hash, if it can be reused at all."""
     try:
         manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
         if manifest.get("format_version") != FORMAT_VERSION:
-            return {"manifest": manifest, "cache": {}, "sentences": {}}
+            return Previous(manifest, {}, {})
         sentences = {}
         with contextlib.suppress(OSError, ValueError, KeyError):
             sentences = {row["h"]: row["t"] for row in read_jsonl(index_dir / "sentences.jsonl")}
         if manifest.get("model") != model:
-            return {"manifest": manifest, "cache": {}, "sentences": sentences}
+            return Previous(manifest, {}, sentences)
         import faiss
 
         hashes = json.loads((index_dir / "hashes.json").read_text(encoding="utf-8"))
@@ -284,9 +302,9 @@ def _load_previous(index_dir: Path, model: str) -> dict | None:
         if hasattr(index, "make_direct_map"):
             index.make_direct_map()
         if index.ntotal != len(hashes):
-            return {"manifest": manifest, "cache": {}, "sentences": sentences}
+            return Previous(manifest, {}, sentences)
         vecs = index.reconstruct_n(0, index.ntotal)
-        return {"manifest": manifest, "cache": dict(zip(hashes, vecs)), "sentences": sentences}
+        return Previous(manifest, dict(zip(hashes, vecs)), sentences)
     except Exception:
         return None
 
@@ -420,7 +438,7 @@ class Index:
             if hasattr(dense, "nprobe") and manifest.get("faiss"):
                 dense.nprobe = int(manifest["faiss"]["nprobe"])
                 dense.make_direct_map()
-            bm25 = BM25Index(path / "bm25", mmap=len(passages) > ANN_THRESHOLD)
+            bm25 = BM25Index(path / "bm25", mmap=len(passages) > MMAP_ABOVE)
             stats = json.loads((path / "df.json").read_text(encoding="utf-8"))
             sentence_lines = Lines(path / "sentences.jsonl")
         except Exception as e:
@@ -443,6 +461,6 @@ class Index:
         if not problems and not bm25.mmapped:
             problems += bm25.problems()  # a memory-mapped (large) index is checked as it is read
         if problems:
-            raise IndexCorrupt(f"The index at {path} is inconsistent: {'; '.join(problems[:3])}. {rebuild_hint(path)}")
+            raise IndexCorrupt(f"The index at {path} is inconsistent: {'; '.join(problems[:MAX_PROBLEMS_SHOWN])}. {rebuild_hint(path)}")
         return cls(path, manifest, articles, passages, dense, bm25, stats["df"], stats["n_docs"], sentence_lines)
 

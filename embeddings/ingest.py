@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from .decode import SkipFile, display_name, read_text
+from .decode import SkipFile, display_name, few_broken, read_text
 from .types import Article
 
 SUFFIXES = (".txt", ".md", ".markdown", ".text")
@@ -36,6 +36,8 @@ def max_file_chars() -> int:
 # Shorter paragraphs may repeat within an article ("郑亚萍说。"); longer repeats are page-layout
 # duplicates (a paragraph printed again after a page break) and are dropped.
 MIN_DUP_CHARS = 12
+MAX_SECTION_CHARS = 60  # a bold line this short is a section heading, not a paragraph
+MAX_PLAIN_TITLE_CHARS = 40  # a plain-text file's first line this short (and unpunctuated) is its title
 
 # Characters that close a sentence (and so a paragraph that a page break did not cut).
 SENTENCE_END = "。！？!?…；;.」』”’\"'）)》】"
@@ -90,7 +92,7 @@ def _blocks(text: str) -> list[_Block]:
                 out.append(_Block("heading", title, len(m.group(1))))
             continue
         m = _BOLD_LINE.match(line)
-        if m and len(m.group(2)) <= 60:
+        if m and len(m.group(2)) <= MAX_SECTION_CHARS:
             out.append(_Block("section", m.group(2).strip()))
             continue
         out.append(_Block("para", line))
@@ -157,7 +159,7 @@ def _title_of(block: list[_Block]) -> tuple[str, tuple[str, ...], tuple[str, ...
 
 
 def _is_plain_title(text: str) -> bool:
-    return len(text) <= 40 and not ends_sentence(text) and not BYLINE.match(text)
+    return len(text) <= MAX_PLAIN_TITLE_CHARS and not ends_sentence(text) and not BYLINE.match(text)
 
 
 def parse_page(text: str, source: str, start_id: int = 0) -> list[Article]:
@@ -320,7 +322,7 @@ def iter_corpus(
             if bad:
                 # A few broken byte sequences (a damaged file): keep the text, mark them; a file
                 # mostly undecodable is not text at all.
-                if bad > max(3, len(text) // 1000):
+                if not few_broken(bad, len(text)):
                     warn(f"skipped {f}: {bad} invalid byte sequences in {enc}: not text, or a mix of encodings")
                     continue
                 enc = f"{enc} ({bad} invalid byte sequence(s) replaced)"

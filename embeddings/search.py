@@ -18,20 +18,41 @@ from .chunking import Unit
 from .encoders import Encoder, load_encoder
 from .errors import UsageError
 from .excerpt import build_excerpt, char_ngrams, idf, query_grams, score_sentences
-from .fusion import fuse_candidates, merge_runs, top_n
+from .fusion import Candidate, fuse_candidates, merge_runs, top_n
 from .index import Index
 from .tokenize import query_terms, tokenize
-from .types import Answer, Hit
+from .types import Answer, Evidence, Hit
 
 MAX_QUESTION_CHARS = 2000
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 DENSE_SAMPLE = 4096  # vectors whose scores give the dense mean and spread for each question
+SCORE_DIGITS = 4  # scores and evidence are reported rounded to this many decimals
 # Sentences, tokens and bigrams of recently cited articles (~100 KB each), and the vectors of
 # recently cited sentence ranges: bounded so a long-running bot's memory stays flat.
 ARTICLE_CACHE = 512
 SENTENCE_VECTOR_CACHE = 256
 
 V = TypeVar("V")
+
+
+class Candidates(NamedTuple):
+    """What :meth:`Retriever.candidates` found: parallel arrays over the candidate passages."""
+
+    ids: np.ndarray  # passage ids, ascending
+    fused: np.ndarray
+    bm25: np.ndarray
+    dense: np.ndarray
+    best_dense: float  # the best dense cosine of any passage
+    query_vector: np.ndarray
+
+
+class CitedHit(NamedTuple):
+    """One hit built from a group of chunks, and what building it used."""
+
+    hit: Hit
+    coverage: float  # share of the question's information (IDF mass) in the matched chunks
+    used: set[int]  # the article's units the excerpt shows
+    rest: float | None  # score of the matched units left out, to compete for a later rank
 
 
 class ArticleUnits(NamedTuple):
@@ -72,6 +93,7 @@ class SearchSettings:
 
     bm25_weight: float = 0.5
     candidates: int = 40  # passages considered before merging
+    candidates_per_result: int = 4  # ... or this many per result asked for, when more
     chunk_bonus: float = 0.15  # weight of the chunk's fused score when choosing the sentence
     # Abstention: answer when the best passage is close in meaning, or shares enough
     # informative words with the question.
@@ -140,19 +162,16 @@ class Retriever:
             return np.zeros(len(self.index.passages), np.float32)
         return self.index.bm25.get_scores(known).astype(np.float32)
 
-    def candidates(self, query: str, terms: list[str], n: int):
+    def candidates(self, query: str, terms: list[str], n: int) -> Candidates:
         """The search proper, fit for large indexes: BM25's top ``n`` and FAISS's top ``n``,
-        each scored both ways and fused with whole-collection statistics.
-
-        Returns ``(ids, fused, bm25, dense, best dense cosine, query vector)``.
-        """
+        each scored both ways and fused with whole-collection statistics."""
         bm25_all = self._bm25(terms)
         q = self.encoder.encode([query])[0]
         index = self.index.dense
         k = min(n, index.ntotal)
         if k == 0:
             empty = np.zeros(0, np.float32)
-            return np.zeros(0, np.int64), empty, empty, empty, 0.0, q
+            return Candidates(np.zeros(0, np.int64), empty, empty, empty, 0.0, q)
         dist, ids = index.search(q[None, :], k)
         dense_ids = ids[0][ids[0] >= 0]
         lexical_ids = top_n(bm25_all, k) if np.any(bm25_all) else np.zeros(0, np.int64)
@@ -164,7 +183,7 @@ class Retriever:
             bm25, dense, (float(bm25_all.mean()), float(bm25_all.std())), (float(sample.mean()), float(sample.std())), self.settings.bm25_weight
         )
         best_dense = float(dist[0][0]) if dense_ids.size else 0.0
-        return cand, fused, bm25, dense, best_dense, q
+        return Candidates(cand, fused, bm25, dense, best_dense, q)
 
     # -- answering ---------------------------------------------------------------------------
 
@@ -195,19 +214,20 @@ class Retriever:
             return Answer(query, False, (), "The question has no words to search for.")
         k = max(1, int(k))
         terms = query_terms(clean)
-        n = max(self.settings.candidates, k * 4)
-        ids, fused_c, _bm25, _dense, best_dense, qvec = self.candidates(clean, terms, n)
-        fused = dict(zip(ids.tolist(), fused_c.tolist()))
-        order = ids[top_n(fused_c, n)]
+        n = max(self.settings.candidates, k * self.settings.candidates_per_result)
+        found = self.candidates(clean, terms, n)
+        best_dense, qvec = found.best_dense, found.query_vector
+        fused = dict(zip(found.ids.tolist(), found.fused.tolist()))
+        order = found.ids[top_n(found.fused, n)]
         passages = self.index.passages
-        cands = [(int(i), passages[i].article, passages[i].paragraphs, fused[int(i)]) for i in order]
+        cands = [Candidate(int(i), passages[i].article, passages[i].paragraphs, fused[int(i)]) for i in order]
         weights = {t: self._idf(t) for t in dict.fromkeys(terms) if t.strip()}
         grams = query_grams(clean)
 
         # Each group of neighbouring chunks yields a hit; when its excerpt could not show all of
         # its matched sentences, the rest competes again (by its best chunk's score) for a later
         # rank. No sentence is shown twice.
-        queue = [(-cands[g[0]][3], n, [cands[i] for i in g]) for n, g in enumerate(merge_runs(cands))]
+        queue = [(-cands[g[0]].score, n, [cands[i] for i in g]) for n, g in enumerate(merge_runs(cands))]
         heapq.heapify(queue)
         shown: dict[int, set[int]] = {}
         hits: list[Hit] = []
@@ -215,7 +235,7 @@ class Retriever:
         tie = len(queue)
         while queue and len(hits) < k:
             _neg, _n, members = heapq.heappop(queue)
-            art = members[0][1]
+            art = members[0].article
             made = self._hit(len(hits) + 1, members, weights, grams, fused, shown.setdefault(art, set()), qvec)
             if made is None:
                 continue
@@ -229,7 +249,7 @@ class Retriever:
             if rest is not None:
                 heapq.heappush(queue, (-rest, tie, members))
                 tie += 1
-        evidence = (round(best_dense, 4), round(coverage, 4))
+        evidence = Evidence(round(best_dense, SCORE_DIGITS), round(coverage, SCORE_DIGITS))
         if not hits or not self._answerable(best_dense, coverage, bool(_CJK.search(clean))):
             return Answer(query, False, (), "Nothing relevant found in the indexed articles.", evidence)
         return Answer(query, True, tuple(hits), evidence=evidence)
@@ -252,17 +272,14 @@ class Retriever:
             (article, start, stop), lambda: self.encoder.encode([u.text for u in self._article_units(article).units[start:stop]])
         )
 
-    def _hit(self, rank, members, weights, grams, fused, exclude: set[int], query_vec=None):
-        """Build one hit from a group of chunks of one article, skipping sentences in ``exclude``.
-
-        Returns ``(hit, coverage, shown unit indices, score of what is left or None)``, or None
-        when every matched sentence was already shown.
-        """
-        article = self.index.articles[members[0][1]]
+    def _hit(self, rank, members: list[Candidate], weights, grams, fused, exclude: set[int], query_vec: np.ndarray) -> CitedHit | None:
+        """Build one hit from a group of chunks of one article, skipping sentences in ``exclude``;
+        None when every matched sentence was already shown."""
+        article = self.index.articles[members[0].article]
         units, unit_tokens, unit_grams = self._article_units(article.id)
         # Units covered by the matched chunks, with the best fused score of a chunk holding each.
         chunk_score = np.full(len(units), -np.inf, dtype=np.float32)
-        for pid, _a, _p, _s in members:
+        for pid, *_ in members:
             a, b = self.index.passages[pid].sentences
             chunk_score[a:b] = np.maximum(chunk_score[a:b], float(fused[pid]))
         matched = [i for i in np.flatnonzero(np.isfinite(chunk_score)) if i not in exclude]
@@ -274,7 +291,7 @@ class Retriever:
         last = max(i for i, (n, _s) in enumerate(units) if n == hi)
         window = list(range(first, last + 1))
         lexical = score_sentences(weights, grams, unit_tokens, unit_grams)
-        if max((lexical[i] for i in range(first, last + 1)), default=0.0) <= 0.0 and query_vec is not None:
+        if max((lexical[i] for i in range(first, last + 1)), default=0.0) <= 0.0:
             # No word of the question occurs here (an English question about a Chinese article,
             # say): choose sentences by meaning instead.
             sims = self._sentence_vectors(article.id, first, last + 1) @ query_vec
@@ -307,7 +324,7 @@ class Retriever:
         cited = sorted({units[i][0] for i in used})  # the paragraphs the excerpt quotes
         hit = Hit(
             rank=rank,
-            score=round(float(chunk_score[first + best]), 4),
+            score=round(float(chunk_score[first + best]), SCORE_DIGITS),
             title=article.title,
             source=article.source,
             paragraphs=tuple(cited),
@@ -315,9 +332,9 @@ class Retriever:
             highlight=span,
             text="\n".join(article.paragraphs[n - 1] for n in cited),
             article=article.id,
-            passages=tuple(sorted(m[0] for m in members)),
+            passages=tuple(sorted(m.passage for m in members)),
         )
-        return hit, coverage, used, rest
+        return CitedHit(hit, coverage, used, rest)
 
 
 def default_index_dir() -> Path:
