@@ -32,7 +32,7 @@ SCORE_DIGITS = 4  # scores and evidence are reported rounded to this many decima
 ARTICLE_CACHE = 512
 SENTENCE_VECTOR_CACHE = 256
 
-V = TypeVar("V")
+_V = TypeVar("_V")
 
 
 class Candidates(NamedTuple):
@@ -63,16 +63,16 @@ class ArticleUnits(NamedTuple):
     grams: list[frozenset[str]]  # character bigrams of each unit
 
 
-class _LRU(Generic[V]):
+class _LRU(Generic[_V]):
     """A bounded least-recently-used map, safe across threads, owned by one :class:`Retriever`
     (unlike ``functools.lru_cache`` on a method, it keeps no reference to its owner alive)."""
 
     def __init__(self, maxsize: int):
         self._maxsize = maxsize
-        self._data: OrderedDict[Hashable, V] = OrderedDict()
+        self._data: OrderedDict[Hashable, _V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, make: Callable[[], V]) -> V:
+    def get(self, key: Hashable, make: Callable[[], _V]) -> _V:
         """The value for ``key``, made (outside the lock: it may be slow) when missing."""
         with self._lock:
             if key in self._data:
