@@ -45,7 +45,7 @@ def file_chunks(text: str, source: str, settings: ChunkSettings | None = None) -
     """The embedded texts of one file's chunks, exactly as ``build_index`` makes them."""
     settings = settings or ChunkSettings()
     arts = parse_page(text, source)
-    passages = chunk_articles(arts, settings)
+    passages = chunk_articles(arts, settings).passages
     ctx = {a.id: context_of(a) for a in arts}
     return [embed_text(p, ctx[p.article]) for p in passages]
 

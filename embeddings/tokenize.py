@@ -54,6 +54,7 @@ def query_terms(text: str) -> list[str]:
 
 
 PARALLEL_MIN_TEXTS = 20_000  # below this, a process pool costs more than it saves
+BATCHES_PER_WORKER = 4  # smaller batches even out the workers' loads
 
 
 def _tokenize_batch(texts: list[str]) -> list[list[str]]:
@@ -69,7 +70,7 @@ def tokenize_many(texts: list[str]) -> list[list[str]]:
     import multiprocessing
 
     _jieba()  # loaded once here, inherited by the forked workers
-    step = -(-len(texts) // (workers * 4))
+    step = -(-len(texts) // (workers * BATCHES_PER_WORKER))
     batches = [texts[i : i + step] for i in range(0, len(texts), step)]
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:

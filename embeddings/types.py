@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Passage:
     title: str
     source: str
     paragraphs: tuple[int, ...]  # 1-based paragraph numbers inside the article
+    sentences: tuple[int, int]  # [start, stop) of its sentence units within the article (chunking.Unit)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,6 +61,13 @@ class Hit:
         return d
 
 
+class Evidence(NamedTuple):
+    """How well the best passage supports an answer (what abstention decides on)."""
+
+    dense: float  # best dense cosine of any passage
+    coverage: float  # IDF-weighted share of the question's words found in the first hit
+
+
 @dataclass(frozen=True)
 class Answer:
     """What ``ask`` returns: the hits, or ``answered=False`` when nothing relevant was found."""
@@ -67,7 +76,7 @@ class Answer:
     answered: bool
     hits: tuple[Hit, ...]
     reason: str = ""  # why nothing was answered, for people
-    evidence: tuple[float, float] = (0.0, 0.0)  # (best dense cosine, best query-term coverage)
+    evidence: Evidence = Evidence(0.0, 0.0)
 
     def to_dict(self) -> dict:
         return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bm25s
 import numpy as np
 
-from newsbot.embeddings.index import BM25Index
+from newsbot.embeddings.bm25 import BM25Index
 from newsbot.embeddings.tokenize import query_terms
 
 QUESTIONS = ["杭州电信工会和哪家医院合作？", "甬江街道培育出几名“浙江工匠”?", "亚运 亚运 风筝", "no such words here", ""]

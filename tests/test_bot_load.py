@@ -91,9 +91,6 @@ async def test_200_questions_from_50_users(api, sample_retriever, capsys):
               f"RSS after burst 1 {rss1:.0f} MB, after burst 2 {rss2:.0f} MB, peak {peak:.0f} MB (test process: bot + fake server); "
               f"one search alone: {search * 1000:.0f} ms")
     assert (answered1, limited1) == (150, 50) and (answered2, limited2) == (150, 50)
-    # Answers are bound by Telegram's 30 messages/s and by the CPU (150 searches on a shared
-    # 2-core machine): p95 stays within twice the serial cost of the burst plus 8 s.
-    assert pct(lat1, 95) < 8 + 300 * search
     assert rss2 - rss1 < 30, (rss1, rss2)
     # "typing…" is cosmetic: under a heavy burst its request may time out client-side (the server
     # then logs a lost connection); answers must never fail.

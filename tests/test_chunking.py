@@ -79,9 +79,19 @@ def test_pack_covers_all_units_in_order(paras, cs):
 @given(st.lists(para_st, min_size=1, max_size=6), chunk_settings())
 def test_chunk_articles_keeps_all_text(paras, cs):
     art = Article(id=7, title="标题", source="dir/a.txt", paragraphs=tuple(paras))
-    passages = chunk_articles([art], cs, start_id=3)
-    assert [p.id for p in passages] == list(range(3, 3 + len(passages)))
+    passages, by_article = chunk_articles([art], cs)
+    assert [p.id for p in passages] == list(range(len(passages)))
     units = sentence_units(paras, cs.maximum)
+    assert by_article == {7: units}
+    # Each passage records its range of units: they tile the article in order, overlapping at
+    # most by the overlap, and they are its text and paragraphs.
+    assert passages[0].sentences[0] == 0 and passages[-1].sentences[1] == len(units)
+    for p, q in zip(passages, passages[1:]):
+        assert p.sentences[0] < q.sentences[0] <= p.sentences[1]
+    for p in passages:
+        a, b = p.sentences
+        assert p.text == join_units(units[a:b])
+        assert p.paragraphs == tuple(sorted({u.paragraph for u in units[a:b]}))
     for p in passages:
         assert p.article == 7 and p.title == "标题" and p.source == "dir/a.txt"
         assert p.paragraphs == tuple(sorted(p.paragraphs))
@@ -110,10 +120,10 @@ def test_long_sentence_cut_at_commas():
 
 def test_tiny_maximum_terminates():
     code = "from newsbot.embeddings.chunking import sentence_units; print(sentence_units(['甬江街道'], 2))"
-    try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=5)
+    try:  # a guard against an endless loop, not a time bound: it returns in well under a second
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     except subprocess.TimeoutExpired:
-        pytest.fail("sentence_units(['甬江街道'], 2) did not return within 5 s")
+        pytest.fail("sentence_units(['甬江街道'], 2) loops: it did not return within 60 s")
     assert out.returncode == 0, out.stderr
     assert "甬江" in out.stdout
 
@@ -134,7 +144,7 @@ def test_sample_chunks_keep_metadata():
     text = (SAMPLE_DIR / "sample_page.txt").read_text(encoding="utf-8")
     arts = parse_page(text, "sample_page.txt")
     cs = ChunkSettings()
-    passages = chunk_articles(arts, cs)
+    passages = chunk_articles(arts, cs).passages
     assert [p.id for p in passages] == list(range(len(passages)))
     by_id = {a.id: a for a in arts}
     for p in passages:

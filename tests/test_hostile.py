@@ -102,7 +102,8 @@ def test_users_folders_named_like_backups_are_never_touched(tmp_path, encoder):
 
 
 def test_empty_folder_and_own_index_are_replaced(tmp_path, encoder):
-    from newsbot.embeddings.index import MARKER, build_index
+    from newsbot.embeddings.folder import MARKER
+    from newsbot.embeddings.index import build_index
 
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -112,7 +113,8 @@ def test_empty_folder_and_own_index_are_replaced(tmp_path, encoder):
 
 
 def test_index_built_before_the_marker_is_still_replaced(tmp_path, sample_index, encoder):
-    from newsbot.embeddings.index import MARKER, build_index
+    from newsbot.embeddings.folder import MARKER
+    from newsbot.embeddings.index import build_index
 
     idx = tmp_path / "idx"
     shutil.copytree(sample_index, idx)
@@ -316,7 +318,7 @@ def test_bot_refuses_to_start_on_a_damaged_index(damaged, kind):
 
 def test_large_memory_mapped_bm25_checks_ids_as_it_reads(damaged):
     from newsbot.embeddings.errors import IndexCorrupt
-    from newsbot.embeddings.index import BM25Index
+    from newsbot.embeddings.bm25 import BM25Index
 
     bm25 = BM25Index(damaged["bm25-ids-out-of-range"] / "bm25", mmap=True)  # too costly to scan on load
     token = next(t for t, i in bm25.vocab_dict.items() if i == 0)

@@ -1,4 +1,4 @@
-"""Index folder: round trip, incremental rebuilds, errors, atomic swap under SIGKILL, FAISS checks."""
+"""Index folder: round trip, incremental rebuilds, errors, atomic swap under SIGKILL, search candidates against brute force."""
 
 from __future__ import annotations
 
@@ -64,6 +64,38 @@ def test_round_trip_and_manifest(sample_index):
     # No temporary or old folders are left beside it.
     assert not list(sample_index.parent.glob(".index.newsbot-tmp-*"))
     assert not list(sample_index.parent.glob(".index.newsbot-old-*"))
+
+
+def test_stored_sentences_are_the_chunkers(sample_index):
+    """Search reads each article's sentence units from the index rather than chunking again."""
+    from newsbot.embeddings.chunking import ChunkSettings, join_units, sentence_units
+    from newsbot.embeddings.tokenize import tokenize
+
+    idx = Index.load(sample_index)
+    maximum = ChunkSettings(**idx.manifest["chunker"]).maximum
+    for art in idx.articles:
+        units, tokens = idx.sentences(art.id)
+        assert units == sentence_units(art.paragraphs, maximum)
+        assert tokens == [tokenize(u.text) for u in units]
+    for p in idx.passages:
+        a, b = p.sentences
+        assert p.text == join_units(idx.sentences(p.article).units[a:b])
+
+
+@pytest.mark.parametrize("damage", ["unit-missing", "offset-past-paragraph", "not-json"])
+def test_damaged_sentences_are_reported_when_read(sample_index, tmp_path, encoder, damage):
+    idx = _copy_index(sample_index, tmp_path / "idx")
+    rows = [json.loads(line) for line in (idx / "sentences.jsonl").read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        if damage == "unit-missing":
+            row["u"], row["t"] = row["u"][:-1], row["t"][:-1]
+        elif damage == "offset-past-paragraph":
+            row["u"][-1][2] += 1000
+    lines = [json.dumps(r) if damage != "not-json" else "{" for r in rows]
+    (idx / "sentences.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    retriever = Retriever(Index.load(idx), encoder=encoder)  # rows are read (and checked) on demand
+    with pytest.raises(IndexCorrupt, match="newsbot index"):
+        retriever.ask("杭州电信工会和哪家医院合作？")
 
 
 def test_incremental_rebuild(tmp_path, encoder):
@@ -296,33 +328,52 @@ def test_swap_done_old_left_over(sample_index, tmp_path, encoder):
     assert not old.exists()
 
 
-# -- FAISS against numpy --------------------------------------------------------------------------
+# -- search candidates against brute force -------------------------------------------------------
 
 
-def test_dense_scores_match_numpy(sample_index, sample_retriever, encoder):
-    import faiss
+def test_candidates_match_brute_force(sample_index, sample_retriever, encoder):
+    """``Retriever.candidates`` (FAISS top n + BM25 top n, fused with collection statistics)
+    agrees with scores computed independently for every passage: BM25 by bm25s itself, dense by
+    re-encoding each passage's embedded text and taking inner products with numpy, fused as
+    documented in ``fuse_candidates`` (weighted z-scores over the whole collection)."""
+    import bm25s
+
+    from newsbot.embeddings.chunking import context_of, embed_text
+    from newsbot.embeddings.search import DENSE_SAMPLE
+    from newsbot.embeddings.tokenize import query_terms
 
     index = sample_retriever.index
-    d = index.dense
-    via_ptr = faiss.rev_swig_ptr(d.get_xb(), d.ntotal * d.d).reshape(d.ntotal, d.d).copy()
-    via_rec = d.reconstruct_n(0, d.ntotal)
-    np.testing.assert_array_equal(via_ptr, via_rec)
-    np.testing.assert_allclose(np.linalg.norm(via_rec, axis=1), 1.0, atol=1e-4)
-    rng = np.random.default_rng(0)
-    queries = ["杭州电信工会和哪家医院合作？", "亚运会吉祥物", "Who chairs the union?", "产业工人", "职工子女健康"]
-    for q in queries:
-        _fused, _bm25, dense = sample_retriever.score(q)
-        qv = encoder.encode([q])[0]
-        np.testing.assert_allclose(dense, via_rec @ qv, rtol=1e-5, atol=1e-5)
-    for _ in range(5):
-        qv = rng.standard_normal((1, d.d)).astype(np.float32)
-        qv /= np.linalg.norm(qv)
-        k = 10
-        dist, ids = d.search(qv, k)
-        brute = via_rec @ qv[0]
-        top = np.argsort(-brute, kind="stable")[:k]
-        assert list(ids[0]) == list(top)
-        np.testing.assert_allclose(dist[0], brute[top], rtol=1e-5, atol=1e-5)
+    w = sample_retriever.settings.bm25_weight
+    texts = [embed_text(p, context_of(index.articles[p.article])) for p in index.passages]
+    vectors = encoder.encode(texts)
+    # Row i of FAISS is passage i: the stored vectors are the passages' own.
+    np.testing.assert_allclose(index.dense.reconstruct_n(0, index.dense.ntotal), vectors, atol=1e-4)
+    assert len(texts) <= DENSE_SAMPLE  # so the dense statistics are over every passage
+    oracle = bm25s.BM25.load(str(sample_index / "bm25"))
+    questions = ["杭州电信工会和哪家医院合作？", "亚运会吉祥物", "Who chairs the union?", "产业工人", "职工子女健康", "工会 工会"]
+    for q in questions:
+        terms = query_terms(q)
+        known = [t for t in terms if t in oracle.vocab_dict]
+        bm25 = oracle.get_scores(known).astype(np.float64) if known else np.zeros(len(texts))
+        qv = encoder.encode([q])[0].astype(np.float64)
+        dense = vectors.astype(np.float64) @ qv
+        zd = (dense - dense.mean()) / dense.std()
+        fused = w * (bm25 - bm25.mean()) / bm25.std() + (1 - w) * zd if bm25.any() else zd
+        for n in (3, 10):
+            ids, got_fused, got_bm25, got_dense, best_dense, qvec = sample_retriever.candidates(q, terms, n)
+            np.testing.assert_allclose(qvec, qv, atol=1e-5)
+            # The candidates are the union of each score's top n (ties at the n-th place either way).
+            must, may = set(), set()
+            for scores in (dense, bm25) if bm25.any() else (dense,):
+                nth = np.sort(scores)[-n]
+                must |= set(np.flatnonzero(scores > nth + 1e-4).tolist())
+                may |= set(np.flatnonzero(scores >= nth - 1e-4).tolist())
+            assert must <= set(ids.tolist()) <= may, (q, n)
+            assert list(ids) == sorted(ids)
+            np.testing.assert_allclose(got_bm25, bm25[ids], rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(got_dense, dense[ids], atol=1e-4)
+            np.testing.assert_allclose(got_fused, fused[ids], atol=1e-3)
+            assert best_dense == pytest.approx(dense.max(), abs=1e-4)
 
 
 # -- sentence-transformers model ------------------------------------------------------------------

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsbot.embeddings.ingest import SkipFile, clean_paragraphs, decode_bytes, iter_corpus, parse_page
+from newsbot.embeddings.decode import SkipFile, read_text
+from newsbot.embeddings.ingest import MAX_FILE_CHARS, clean_paragraphs, iter_corpus, parse_page, rejoin_paragraphs
 
 from helpers import SAMPLE_DIR
 
@@ -41,6 +42,14 @@ def articles():
 # -- decoding -------------------------------------------------------------------------------------
 
 
+def _decode(tmp_path: Path, data: bytes) -> tuple[str, str]:
+    """``(text, encoding)`` of a file holding ``data``, read as indexing reads it (streamed)."""
+    f = tmp_path / "page.txt"
+    f.write_bytes(data)
+    text, enc, _sha, _truncated, _bad = read_text(f, MAX_FILE_CHARS)
+    return text, enc
+
+
 @pytest.mark.parametrize(
     "data, enc",
     [
@@ -52,40 +61,40 @@ def articles():
     ],
     ids=["utf8", "utf8-bom", "utf16-native", "utf16-le", "utf16-be"],
 )
-def test_decode_unicode(data, enc):
-    text, got = decode_bytes(data)
+def test_decode_unicode(tmp_path, data, enc):
+    text, got = _decode(tmp_path, data)
     assert text.lstrip("\ufeff") == SAMPLE_TEXT
     assert "\ufeff" not in text
     assert got == enc
 
 
-def test_decode_gbk():
-    text, enc = decode_bytes(SAMPLE_TEXT.encode("gbk"))
+def test_decode_gbk(tmp_path):
+    text, enc = _decode(tmp_path, SAMPLE_TEXT.encode("gbk"))
     assert text == SAMPLE_TEXT
     assert enc == "gb18030"
 
 
-def test_decode_gb18030_only_chars():
+def test_decode_gb18030_only_chars(tmp_path):
     s = "本报讯 记者报道:今天天气很好。€ 𠀀"
-    text, enc = decode_bytes(s.encode("gb18030"))
+    text, enc = _decode(tmp_path, s.encode("gb18030"))
     assert text == s and enc == "gb18030"
 
 
-def test_decode_big5():
-    text, enc = decode_bytes(BIG5_TEXT.encode("big5"))
+def test_decode_big5(tmp_path):
+    text, enc = _decode(tmp_path, BIG5_TEXT.encode("big5"))
     assert text == BIG5_TEXT
     assert enc == "big5"
 
 
-def test_decode_binary_raises():
+def test_decode_binary_raises(tmp_path):
     with pytest.raises(SkipFile):
-        decode_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
+        _decode(tmp_path, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
 
 
-def test_decode_undecodable_raises():
+def test_decode_undecodable_raises(tmp_path):
     # Bytes that are valid in none of UTF-8 / GB18030 / Big5 and not mostly UTF-8.
     with pytest.raises(SkipFile):
-        decode_bytes(bytes([0x80, 0xFF, 0x30]) * 200)
+        _decode(tmp_path, bytes([0x80, 0xFF, 0x30]) * 200)
 
 
 def _write(path: Path, data: bytes) -> Path:
@@ -224,9 +233,9 @@ _para = st.text(alphabet=st.sampled_from(list("甬江街道工会职工abc 12,�
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_para, max_size=12), st.integers(min_value=1, max_value=20))
-def test_clean_paragraphs_loses_only_duplicates(paras, min_dup):
-    out = clean_paragraphs(paras, min_dup_chars=min_dup)
+@given(st.lists(_para, max_size=12))
+def test_clean_paragraphs_loses_only_duplicates(paras):
+    out = clean_paragraphs(paras)
     # Rejoining only concatenates and de-duplication only drops text already kept, so every
     # input paragraph survives verbatim inside some output paragraph.
     for p in paras:
@@ -245,7 +254,7 @@ def test_clean_paragraphs_loses_only_duplicates(paras, min_dup):
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_para, max_size=12))
-def test_clean_paragraphs_no_dups_preserves_characters(paras):
-    # With duplicate removal effectively off, the output is exactly the input re-grouped.
-    out = clean_paragraphs(paras, min_dup_chars=10**6)
+def test_rejoin_preserves_characters(paras):
+    # Rejoining alone (no duplicate removal): the output is exactly the input re-grouped.
+    out = rejoin_paragraphs(paras)
     assert "".join(out).replace(" ", "") == "".join(paras).replace(" ", "")

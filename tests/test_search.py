@@ -13,26 +13,25 @@ import pytest
 from newsbot.bot.cli import main
 from newsbot.embeddings.errors import UsageError
 from newsbot.embeddings.excerpt import MAX_EXCERPT
-from newsbot.embeddings.fusion import fuse, merge_runs, top_n, zscore
+from newsbot.embeddings.fusion import fuse_candidates, merge_runs, top_n
 
 from helpers import ROOT, SAMPLE_DIR
 
 # -- fusion ---------------------------------------------------------------------------------------
 
 
-def test_zscore():
-    assert np.array_equal(zscore(np.array([3.0, 3.0, 3.0])), np.zeros(3))
-    assert zscore(np.array([])).size == 0
-    z = zscore(np.array([1.0, 2.0, 3.0, 4.0]))
-    assert abs(float(z.mean())) < 1e-6 and abs(float(z.std()) - 1.0) < 1e-5
-
-
-def test_fuse():
+def test_fuse_candidates():
     dense = np.array([0.1, 0.5, 0.3], dtype=np.float32)
-    np.testing.assert_allclose(fuse(np.zeros(3), dense, 0.5), zscore(dense))
     bm25 = np.array([2.0, 0.0, 1.0], dtype=np.float32)
-    np.testing.assert_allclose(fuse(bm25, dense, 0.5), 0.5 * zscore(bm25) + 0.5 * zscore(dense), atol=1e-6)
-    np.testing.assert_allclose(fuse(bm25, dense, 1.0), zscore(bm25), atol=1e-6)
+    b_stats, d_stats = (1.0, 0.5), (0.3, 0.2)  # (mean, std) over the whole collection
+    zb, zd = (bm25 - 1.0) / 0.5, (dense - 0.3) / 0.2
+    np.testing.assert_allclose(fuse_candidates(bm25, dense, b_stats, d_stats, 0.5), 0.5 * zb + 0.5 * zd, atol=1e-6)
+    np.testing.assert_allclose(fuse_candidates(bm25, dense, b_stats, d_stats, 1.0), zb, atol=1e-6)
+    # BM25 matched nothing, or does not vary: the dense scores decide alone.
+    np.testing.assert_allclose(fuse_candidates(np.zeros(3), dense, b_stats, d_stats, 0.5), zd, atol=1e-6)
+    np.testing.assert_allclose(fuse_candidates(bm25, dense, (1.0, 0.0), d_stats, 0.5), zd, atol=1e-6)
+    # A dense spread of zero does not divide by zero.
+    np.testing.assert_allclose(fuse_candidates(np.zeros(3), dense, b_stats, (0.3, 0.0), 0.5), dense - 0.3, atol=1e-6)
 
 
 def test_top_n():
@@ -129,6 +128,36 @@ def test_too_long_question(sample_retriever):
 def test_k_limits_hits(sample_retriever):
     assert len(sample_retriever.ask("工会职工", k=1).hits) == 1
     assert 1 < len(sample_retriever.ask("工会职工", k=4).hits) <= 4
+
+
+def test_instance_cache_is_bounded_lru():
+    from newsbot.embeddings.search import _LRU
+
+    cache, made = _LRU(2), []
+
+    def make(k):
+        made.append(k)
+        return k * 10
+
+    assert [cache.get(k, lambda k=k: make(k)) for k in (1, 2, 1, 3, 1, 2)] == [10, 20, 10, 30, 10, 20]
+    assert made == [1, 2, 3, 2]  # 2 was least recently used when 3 came in; 1 stayed
+
+
+def test_dropped_retriever_is_garbage_collected(sample_index, encoder):
+    """Its caches belong to the instance: after /reindex the old index can be freed."""
+    import gc
+    import weakref
+
+    from newsbot.embeddings.index import Index
+    from newsbot.embeddings.search import Retriever
+
+    retriever = Retriever(Index.load(sample_index), encoder=encoder)
+    assert retriever.ask("杭州电信工会和哪家医院合作？").answered
+    assert retriever.ask("Who is the chair of the Yongjiang Subdistrict trade union?").answered  # sentence vectors
+    dropped, index = weakref.ref(retriever), weakref.ref(retriever.index)
+    del retriever
+    gc.collect()
+    assert dropped() is None and index() is None
 
 
 # -- CLI ------------------------------------------------------------------------------------------
