@@ -73,6 +73,10 @@ class QuietStartupErrors(logging.Filter):
 _QUIET_STARTUP = QuietStartupErrors()
 
 
+# HTTP connections to the Bot API: answers, edits, callback answers and "typing…" of up to
+# SEARCH_THREADS searches in flight, each possibly waiting on flood control, must not queue on each other.
+CONNECTION_POOL = 64
+
 def build_application(
     token: str,
     index: IndexSpec | Path | str | None = None,
@@ -96,7 +100,7 @@ def build_application(
         index = IndexSpec(Path(index).expanduser())
     root = (api_root or DEFAULT_API_ROOT).rstrip("/")
     timeout = max(0.1, API_TIMEOUT if timeout is None else timeout)
-    request = RedactingRequest(connection_pool_size=64, connect_timeout=min(10.0, timeout), read_timeout=timeout,
+    request = RedactingRequest(connection_pool_size=CONNECTION_POOL, connect_timeout=min(10.0, timeout), read_timeout=timeout,
                                write_timeout=timeout, pool_timeout=10.0)
     updates_request = RedactingRequest(connection_pool_size=2, connect_timeout=10.0, read_timeout=10.0, write_timeout=10.0, pool_timeout=10.0)
     app = (

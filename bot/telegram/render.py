@@ -31,6 +31,13 @@ def esc(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+# How much of a title, file name or echoed question a message shows: a long title or path from a
+# corpus must not crowd the quote out of Telegram's 4,096-unit message.
+TITLE_CHARS = 200
+SOURCE_LIST_CHARS = 150  # per line of /sources, which lists several articles in one message
+QUESTION_ECHO_CHARS = 80
+
+
 def clip(text: str, n: int) -> str:
     """``text`` on one line, cut to ``n`` characters with "…"."""
     text = " ".join(text.split())
@@ -75,21 +82,21 @@ def shown_command(name: str, n: int = 32) -> str:
 
 
 def where(hit: Hit) -> str:
-    return f"{clip(hit.source, 200)} {format_paragraphs(hit.paragraphs)}" if hit.paragraphs else clip(hit.source, 200)
+    return f"{clip(hit.source, TITLE_CHARS)} {format_paragraphs(hit.paragraphs)}" if hit.paragraphs else clip(hit.source, TITLE_CHARS)
 
 
 def render_hit(hit: Hit, number: int) -> str:
     """One citation: bold title, the excerpt as a quote with the answer in bold, source and ¶."""
     excerpt, a, b = window(hit.excerpt, *hit.highlight, 600)  # excerpts are <= 300 chars; a guard
     return (
-        f"<b>{number}. {esc(clip(hit.title, 200))}</b>\n"
+        f"<b>{number}. {esc(clip(hit.title, TITLE_CHARS))}</b>\n"
         f"<blockquote>{highlighted(excerpt, a, b)}</blockquote>\n"
         f"📰 <i>{esc(where(hit))}</i>"
     )
 
 
 def _answer_header(question: str, start: int, end: int, total: int) -> str:
-    return texts.ANSWER_HEADER.format(question=esc(clip(question, 80)), first=start + 1, last=end, total=total)
+    return texts.ANSWER_HEADER.format(question=esc(clip(question, QUESTION_ECHO_CHARS)), first=start + 1, last=end, total=total)
 
 
 def render_answer_page(question: str, answer: Answer, start: int, per_page: int) -> tuple[str, int]:
@@ -116,7 +123,7 @@ def render_answer_page(question: str, answer: Answer, start: int, per_page: int)
 
 def render_passage(hit: Hit, number: int) -> str:
     """The full passage of a citation (trimmed around the answer to fit), the answer in bold."""
-    head = f"<b>{number}. {esc(clip(hit.title, 200))}</b>\n📰 <i>{esc(where(hit))}</i>\n\n"
+    head = f"<b>{number}. {esc(clip(hit.title, TITLE_CHARS))}</b>\n📰 <i>{esc(where(hit))}</i>\n\n"
     text = hit.text or hit.excerpt
     a0, b0 = hit.highlight
     sentence = hit.excerpt[a0:b0].strip().strip("…").strip()
@@ -139,7 +146,7 @@ def render_sources(articles: Sequence, page: int, per_page: int = SOURCES_PER_PA
     page = max(0, min(page, pages - 1))
     lines = [texts.SOURCES_HEADER.format(articles=len(articles), files=files, s="s" if files != 1 else "", page=page + 1, pages=pages)]
     for i, art in enumerate(articles[page * per_page : (page + 1) * per_page], page * per_page + 1):
-        lines.append(f"{i}. <b>{esc(clip(art.title, 150))}</b>\n    📰 <i>{esc(clip(art.source, 150))}</i> · {len(art.paragraphs)} ¶")
+        lines.append(f"{i}. <b>{esc(clip(art.title, SOURCE_LIST_CHARS))}</b>\n    📰 <i>{esc(clip(art.source, SOURCE_LIST_CHARS))}</i> · {len(art.paragraphs)} ¶")
     return "\n\n".join(lines), page, pages
 
 
