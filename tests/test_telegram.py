@@ -70,6 +70,9 @@ async def test_question_answered_with_quote_more_and_full_passage(api, sample_re
         assert bold[0].startswith("1. ") and "想职工所想" in bold[0]  # the title, in bold
         assert any(EXPECTED in b for b in bold)  # the answering sentence, highlighted
         assert EXPECTED in quotes[0]  # the excerpt, as a quote
+        # The first citation in full; the others folded (expandable quotes) to keep the reply short.
+        cited = answer["text"].count("📰")
+        assert len(quotes) == 1 and len(entity_texts(answer, "expandable_blockquote")) == cited - 1 >= 1
         assert "sample_page.txt ¶1-2" in italics  # source file and paragraph numbers
         assert api.chat_actions(USER)[0]["action"] == "typing"
         sent = api.calls("sendMessage")[-1]["params"]

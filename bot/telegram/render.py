@@ -85,12 +85,15 @@ def where(hit: Hit) -> str:
     return f"{clip(hit.source, TITLE_CHARS)} {format_paragraphs(hit.paragraphs)}" if hit.paragraphs else clip(hit.source, TITLE_CHARS)
 
 
-def render_hit(hit: Hit, number: int) -> str:
-    """One citation: bold title, the excerpt as a quote with the answer in bold, source and ¶."""
+def render_hit(hit: Hit, number: int, expandable: bool = False) -> str:
+    """One citation: bold title, the excerpt as a quote with the answer in bold, source and ¶.
+    ``expandable``: the quote is folded to a few lines until tapped (later citations, so that a
+    reply stays short on a phone)."""
     excerpt, a, b = window(hit.excerpt, *hit.highlight, 600)  # excerpts are <= 300 chars; a guard
+    quote = "<blockquote expandable>" if expandable else "<blockquote>"
     return (
         f"<b>{number}. {esc(clip(hit.title, TITLE_CHARS))}</b>\n"
-        f"<blockquote>{highlighted(excerpt, a, b)}</blockquote>\n"
+        f"{quote}{highlighted(excerpt, a, b)}</blockquote>\n"
         f"📰 <i>{esc(where(hit))}</i>"
     )
 
@@ -110,7 +113,7 @@ def render_answer_page(question: str, answer: Answer, start: int, per_page: int)
     budget = MAX_MESSAGE - tg_len(_answer_header(question, start, start + len(page), total)) - 2
     used = 0
     for hit in page:
-        block = render_hit(hit, hit.rank)
+        block = render_hit(hit, hit.rank, expandable=bool(blocks))  # the first citation in full
         cost = tg_len(block) + (2 if blocks else 0)
         if blocks and used + cost > budget:
             break
