@@ -9,7 +9,6 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Generic, Hashable, NamedTuple, TypeVar
 
 import numpy as np

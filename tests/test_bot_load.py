@@ -11,7 +11,6 @@ import os
 import random
 import resource
 import shutil
-import sys
 import time
 from collections import Counter
 

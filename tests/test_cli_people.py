@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, SAMPLE_DIR
+from helpers import SAMPLE_DIR, under_pty
 
 QUESTION = "杭州电信工会和哪家医院合作？"
 NONSENSE = "量子色动力学的渐近自由是什么"
@@ -26,28 +26,6 @@ def newsbot(*args, stdin: str | None = None, env: dict | None = None, cwd: Path 
     return subprocess.run(
         [sys.executable, "-m", "newsbot.bot.cli", *map(str, args)], input=stdin, capture_output=True, text=True, env=env, cwd=cwd, timeout=120
     )
-
-
-def under_pty(args: list[str], env: dict) -> tuple[bytes, int]:
-    """Run ``python -m bot.cli ARGS`` with a pseudo-terminal as stdin/stdout/stderr."""
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - child
-        try:
-            os.execvpe(sys.executable, [sys.executable, "-m", "newsbot.bot.cli", *args], env)
-        finally:
-            os._exit(127)
-    out = b""
-    while True:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        out += data
-    os.close(fd)
-    _, status = os.waitpid(pid, 0)
-    return out, os.waitstatus_to_exitcode(status)
 
 
 # -- exit codes -------------------------------------------------------------------------------

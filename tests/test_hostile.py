@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import ROOT, SAMPLE_DIR
+from helpers import SAMPLE_DIR
 
 Q = "杭州电信工会和哪家医院合作？"
 

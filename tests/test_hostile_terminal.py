@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
 import shutil
 import subprocess
@@ -20,6 +19,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+
+from helpers import under_pty
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,27 +102,6 @@ def test_ask_file_name_cannot_forge_a_citation_line(hostile_index):
     assert_inert(r.stdout + r.stderr)
     assert "\\x1b]0;pwned\\x07\\x1b[2J\\r\\x08\\x9b31m报告.txt".encode() in r.stdout
     assert "杭州市儿童医院".encode() in r.stdout
-
-
-def under_pty(args: list, env: dict) -> tuple[bytes, int]:
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - child
-        try:
-            os.execvpe(sys.executable, [sys.executable, "-m", "newsbot.bot.cli", *map(str, args)], env)
-        finally:
-            os._exit(127)
-    out = b""
-    while True:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-    os.close(fd)
-    _, status = os.waitpid(pid, 0)
-    return out, os.waitstatus_to_exitcode(status)
 
 
 def test_ask_and_sources_on_a_terminal_escape_control_characters(hostile_index):

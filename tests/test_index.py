@@ -20,7 +20,7 @@ from newsbot.embeddings.errors import IndexCorrupt, IndexLocked, IndexMismatch, 
 from newsbot.embeddings.index import FORMAT_VERSION, Index, build_index
 from newsbot.embeddings.search import Retriever
 
-from helpers import CMRC, ROOT, SAMPLE_DIR
+from helpers import CMRC, SAMPLE_DIR
 
 SAMPLE_PAGE = SAMPLE_DIR / "sample_page.txt"
 EXTRA = (

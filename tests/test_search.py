@@ -15,7 +15,7 @@ from newsbot.embeddings.errors import UsageError
 from newsbot.embeddings.excerpt import MAX_EXCERPT
 from newsbot.embeddings.fusion import fuse_candidates, merge_runs, top_n
 
-from helpers import ROOT, SAMPLE_DIR
+from helpers import SAMPLE_DIR
 
 # -- fusion ---------------------------------------------------------------------------------------
 
