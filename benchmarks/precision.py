@@ -30,7 +30,7 @@ from newsbot.embeddings.encoders import canonical_name, load_encoder
 from newsbot.embeddings.evaluate import evaluate, load_questions
 from newsbot.embeddings.index import Index, build_index
 from newsbot.bot.indexes import sample_corpus
-from newsbot.embeddings.search import Retriever
+from newsbot.embeddings.search import Retriever, SearchSettings
 
 HERE = Path(__file__).resolve().parent
 OOC = HERE / "data" / "out_of_corpus.jsonl"
@@ -53,8 +53,15 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--sets", default="seed,cmrc,drcd", help="which indexes to use (comma-separated)")
     ap.add_argument("--limit", type=int, default=0, help="ask at most this many questions of each set (0: all)")
     ap.add_argument("--dump", type=Path, help="write each set's misses as JSON here")
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
+                    help="override a SearchSettings field for this run, e.g. --set grow_back=false")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    changes = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        v = json.loads(value)
+        changes[key] = tuple(v.items()) if isinstance(v, dict) else v
 
     model = canonical_name(args.model)
     encoder = load_encoder(model)
@@ -72,7 +79,8 @@ def main(argv: list[str] | None = None) -> dict:
         t = time.perf_counter()
         rep = build_index([corpus], out, encoder=encoder)
         log(f"{name}: index {out} {'up to date' if rep.up_to_date else f'built in {time.perf_counter() - t:.0f}s'} ({rep.passages} chunks)")
-        retrievers[name] = Retriever(Index.load(out), encoder=encoder)
+        index = Index.load(out)
+        retrievers[name] = Retriever(index, encoder=encoder, settings=SearchSettings.for_model(index.model, **changes))
 
     def run(index_name, qfile, expect_none=False):
         qs = load_questions(qfile)
@@ -83,7 +91,7 @@ def main(argv: list[str] | None = None) -> dict:
         log(f"{qfile.stem} -> {index_name}: {len(qs)} questions in {time.perf_counter() - t:.0f}s")
         return m
 
-    result = {"model": encoder.name, "sets": {}, "cross": {}}
+    result = {"model": encoder.name, "settings": args.set, "sets": {}, "cross": {}}
     for name in wanted:
         m = run(name, corpora[name][1])
         misses = m.pop("misses")

