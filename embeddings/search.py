@@ -117,8 +117,8 @@ class SearchSettings:
     later: tuple[tuple[str, float], ...] = ()
     # The highlight grows from the chosen clause to its whole sentence, and to the sentence
     # before when the chosen one opens by pointing back (highlight.py).
-    grow_clauses: bool = False
-    grow_back: bool = False
+    grow_clauses: bool = True
+    grow_back: bool = True
 
     @classmethod
     def for_model(cls, model: str, **changes) -> "SearchSettings":
@@ -342,12 +342,15 @@ class Retriever:
         last = max(i for i, (n, _s) in enumerate(units) if n == hi)
         window = list(range(first, last + 1))
         lexical = score_sentences(weights, grams, unit_tokens, unit_grams)
-        if max((lexical[i] for i in range(first, last + 1)), default=0.0) <= 0.0:
+        if max((lexical[i] for i in range(first, last + 1)), default=0.0) <= 0.0 and rank == 1:
             # No word of the question occurs here (an English question about a Chinese article,
-            # say): choose sentences by meaning instead.
-            sims = self._sentence_vectors(article.id, first, last + 1) @ query_vec
+            # say): choose sentences by meaning instead. Only the first result's matched
+            # sentences are encoded (a whole window can be long, and e5 costs ~10 ms a sentence);
+            # later results keep their best chunk's order.
+            a, b = int(min(matched)), int(max(matched)) + 1
+            sims = self._sentence_vectors(article.id, a, b) @ query_vec
             lexical = [0.0] * len(units)
-            for i, x in zip(range(first, last + 1), sims):
+            for i, x in zip(range(a, b), sims):
                 lexical[i] = max(0.0, float(x))
         top = float(chunk_score[matched].max())
         spread = (top - float(chunk_score[matched].min())) or 1.0

@@ -62,3 +62,31 @@ def test_build_excerpt_highlights_the_extent():
     # an extent that does not fit falls back to the best sentence alone
     text, span, _ = build_excerpt(sents, 2, [0.0, 0.5, 1.0, 0.0], limit=14, extent=(1, 2))
     assert text[span[0] : span[1]] == "因此被称为笨蛋水果。"
+
+
+def test_refusal_features_key_term_and_unknown_names():
+    from newsbot.embeddings import refusal
+    from newsbot.embeddings.excerpt import char_ngrams, query_grams
+
+    article = "盛青李是杭州电信工会主席。她带领职工开展活动。"
+    tokens = frozenset({"盛青", "李是", "杭州", "电信", "工会", "主席", "职工", "活动"})
+    grams = frozenset(char_ngrams(article))
+    # A name jieba cuts differently in the question still counts as found (by its characters).
+    q = "盛青李担任什么职务?"
+    f = refusal.features({"盛青李": 9.0, "担任": 2.0, "职务": 3.0}, query_grams(q), {"担任": 5, "职务": 5}, article, tokens, grams, 0.5, 0.2)
+    assert f["key_found"] == 1.0 and f["unknown"] == 0.0
+    # The rarest term of a question from elsewhere is missing: key not found, unknown mass high.
+    q = "东京奥运会中国队获得多少枚金牌?"
+    f = refusal.features({"东京": 8.0, "奥运会": 6.0, "金牌": 6.0}, query_grams(q), {"奥运会": 3, "金牌": 2}, article, tokens, grams, 0.5, 0.2)
+    assert f["key_found"] == 0.0 and f["art_cov"] == 0.0 and f["unknown"] > 0.3
+    assert refusal.score({"bias": 1.0, "key_found": 0.0}, {"bias": -1.0, "key_found": 2.0}) == -1.0
+
+
+def test_plausible_later_results():
+    from newsbot.embeddings import plausible
+
+    ev = {"art_cov": 0.2, "key_found": 0.0, "gram_cov": 0.1}
+    f = plausible.features(2.0, 0.8, 0.7, 0.2, False, ev)
+    assert f["relative"] == 0.35 and f["cov_ratio"] == 0.25 and f["same_article"] == 0.0
+    assert not plausible.keep(f, {"bias": -1.0, "key_found": 2.0})
+    assert plausible.keep(f | {"key_found": 1.0}, {"bias": -1.0, "key_found": 2.0})
