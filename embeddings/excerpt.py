@@ -32,7 +32,8 @@ def char_ngrams(text: str, n: int = 2) -> set[str]:
     return grams
 
 
-_QUESTION_GRAMS = {"什么", "多少", "哪个", "哪些", "哪里", "为什", "怎么", "如何", "是否", "是什", "么时", "什么", "几个", "哪一", "谁是", "是谁", "是哪", "哪家", "哪位", "么样"}
+_QUESTION_GRAMS = {"什么", "多少", "哪个", "哪些", "哪里", "为什", "怎么", "如何", "是否", "是什", "么时", "什么", "几个", "哪一", "谁是", "是谁", "是哪", "哪家", "哪位", "么样",
+                   "什麼", "麼時", "哪個", "為什", "怎麼", "幾個", "是誰", "誰是", "是什", "麼樣", "何時", "有何"}
 
 
 def query_grams(query: str) -> set[str]:
@@ -120,7 +121,7 @@ def _cost(chosen: set[int], n: int, lengths: list[int]) -> int:
 
 class Excerpt(NamedTuple):
     text: str  # at most the limit, "…" wherever text is left out
-    highlight: tuple[int, int]  # [start, end) of the best sentence in ``text``
+    highlight: tuple[int, int]  # [start, end) of the best sentence (or its extent) in ``text``
     shown: list[int]  # indices of the sentences shown, ascending
 
 
@@ -131,6 +132,7 @@ def build_excerpt(
     limit: int = MAX_EXCERPT,
     grams: set[str] = frozenset(),
     allowed: set[int] | None = None,
+    extent: tuple[int, int] | None = None,
 ) -> Excerpt:
     """An excerpt of at most ``limit`` characters built around ``sentences[best]``.
 
@@ -139,6 +141,9 @@ def build_excerpt(
     given). They are shown in document order, quoted exactly, with "…" wherever text is left
     out. Returns the excerpt, the ``[start, end)`` span of the best sentence in it, and the
     indices of the sentences shown.
+
+    ``extent``: ``(first, last)`` sentences (inclusive, around ``best``) that answer together
+    (see :mod:`.highlight`): all shown and highlighted when they fit, else ``best`` alone.
     """
     if not sentences:
         return Excerpt("", (0, 0), [])
@@ -160,6 +165,11 @@ def build_excerpt(
         key=lambda i: -(scores[i] / top + NEIGHBOUR_BONUS.get(i - best, 0.0)),
     )
     chosen = {best}
+    lo, hi = extent if extent is not None else (best, best)
+    if (lo, hi) != (best, best) and lo <= best <= hi and _cost(set(range(lo, hi + 1)), n, lengths) <= limit:
+        chosen = set(range(lo, hi + 1))
+    else:
+        lo = hi = best
     # A sentence that matches well may stand apart (after "…"); a weak one only as context
     # next to a sentence already shown, so that the excerpt reads as connected text.
     progress = True
@@ -179,5 +189,5 @@ def build_excerpt(
     text, spans = _render(sentences, order)
     if len(text) > limit:  # white space inside sentences can make the estimate short
         text = text[: limit - 1].rstrip() + ELLIPSIS
-    start, end = spans[order.index(best)]
+    start, end = spans[order.index(lo)][0], spans[order.index(hi)][1]
     return Excerpt(text, (start, min(end, len(text))), order)

@@ -14,12 +14,13 @@ from typing import Callable, Generic, Hashable, NamedTuple, TypeVar
 import numpy as np
 
 from .chunking import Unit
-from .encoders import Encoder, load_encoder
+from .encoders import Encoder, encode_query, load_encoder
 from .errors import UsageError
 from .excerpt import build_excerpt, char_ngrams, idf, query_grams, score_sentences
 from .fusion import Candidate, fuse_candidates, merge_runs, top_n
 from .index import Index
-from .tokenize import query_terms, tokenize
+from . import choose, highlight, plausible, refusal
+from .tokenize import STOPWORDS, query_terms, tokenize
 from .types import Answer, Evidence, Hit
 from .util import scrub_surrogates
 
@@ -105,6 +106,25 @@ class SearchSettings:
     # Later results must score at least this share of the first one's (fused z-score): weak
     # trailing citations are noise to a reader.
     min_relative: float = 0.3
+    # Weights of the features that choose the answering sentence (see choose.py); per encoder
+    # in calibration.py.
+    choice: tuple[tuple[str, float], ...] = tuple(choose.DEFAULT_WEIGHTS.items())
+    # Weights of refusal.FEATURES for a Chinese question (answer when the sum is > 0); empty:
+    # the thresholds above alone. Per encoder in calibration.py.
+    refusal: tuple[tuple[str, float], ...] = ()
+    # Weights of plausible.FEATURES: a 2nd/3rd result is shown only when their sum is > 0.
+    later: tuple[tuple[str, float], ...] = ()
+    # The highlight grows from the chosen clause to its whole sentence, and to the sentence
+    # before when the chosen one opens by pointing back (highlight.py).
+    grow_clauses: bool = True
+    grow_back: bool = True
+
+    @classmethod
+    def for_model(cls, model: str, **changes) -> "SearchSettings":
+        """The defaults with ``model``'s calibration (calibration.py), then ``changes``."""
+        from .calibration import overrides
+
+        return cls(**(overrides(model) | changes))
 
 
 class Retriever:
@@ -115,7 +135,7 @@ class Retriever:
         without it only when it is the default or a local folder (see :func:`load_encoder`)."""
         self.index = index
         self._named_model = model
-        self.settings = settings or SearchSettings()
+        self.settings = settings or SearchSettings.for_model(index.model)
         self._encoder = encoder
         self._lock = threading.Lock()
         self._sample = None
@@ -166,7 +186,7 @@ class Retriever:
         """The search proper, fit for large indexes: BM25's top ``n`` and FAISS's top ``n``,
         each scored both ways and fused with whole-collection statistics."""
         bm25_all = self._bm25(terms)
-        q = self.encoder.encode([query])[0]
+        q = encode_query(self.encoder, [query])[0]
         index = self.index.dense
         k = min(n, index.ntotal)
         if k == 0:
@@ -236,12 +256,14 @@ class Retriever:
         while queue and len(hits) < k:
             _neg, _n, members = heapq.heappop(queue)
             art = members[0].article
-            made = self._hit(len(hits) + 1, members, weights, grams, fused, shown.setdefault(art, set()), qvec)
+            made = self._hit(len(hits) + 1, members, weights, grams, fused, shown.setdefault(art, set()), qvec, question=clean)
             if made is None:
                 continue
             hit, cov, used, rest = made
             if trim and hits and hits[0].score > 0 and hit.score < self.settings.min_relative * hits[0].score:
                 break
+            if trim and hits and not self._plausible(hit, cov, hits[0], coverage, weights, grams):
+                continue
             if not hits:
                 coverage = cov
             hits.append(hit)
@@ -250,21 +272,47 @@ class Retriever:
                 heapq.heappush(queue, (-rest, tie, members))
                 tie += 1
         evidence = Evidence(round(best_dense, SCORE_DIGITS), round(coverage, SCORE_DIGITS))
-        if not hits or not self._answerable(best_dense, coverage, bool(_CJK.search(clean))):
+        if not hits or not self._answerable(best_dense, coverage, bool(_CJK.search(clean)), hits[0], weights, grams):
             return Answer(query, False, (), "Nothing relevant found in the indexed articles.", evidence)
         return Answer(query, True, tuple(hits), evidence=evidence)
 
-    def _answerable(self, dense: float, coverage: float, chinese: bool) -> bool:
+    def _answerable(self, dense: float, coverage: float, chinese: bool, hit: Hit | None = None, weights=None, grams=None) -> bool:
         """Enough evidence to answer? A Chinese question must share informative words with the
         passage unless it is very close in meaning: on a large, varied corpus some unrelated
         passage is always fairly close. A question in another script (English about Chinese
-        articles) can only be judged by meaning."""
+        articles) can only be judged by meaning. With ``settings.refusal`` weights, a Chinese
+        question is judged on its most informative terms too (:mod:`.refusal`)."""
         s = self.settings
+        if hit is not None and (refusal.RECORD is not None or (chinese and s.refusal)):
+            feats = self._evidence(hit, weights, grams, dense, coverage)
+            if refusal.RECORD is not None:
+                refusal.RECORD.append(feats | {"chinese": chinese})
+            if chinese and s.refusal:
+                return refusal.score(feats, dict(s.refusal)) > 0
         return (
             dense >= (s.min_dense if chinese else s.min_dense_other_script)
             or coverage >= s.min_coverage_alone
             or (coverage >= s.min_coverage and dense >= s.min_dense_with_coverage)
         )
+
+    def _evidence(self, hit: Hit, weights, grams, dense: float, coverage: float) -> dict[str, float]:
+        """:func:`refusal.features` of the question and ``hit``'s whole article."""
+        au = self._article_units(hit.article)
+        art = self.index.articles[hit.article]
+        head = " ".join((art.title, *art.subtitles))
+        return refusal.features(weights or {}, grams or set(), self.index.df, head + "\n" + "\n".join(art.paragraphs),
+                                frozenset().union(*au.tokens, tokenize(head)), frozenset().union(*au.grams, char_ngrams(head)),
+                                dense, coverage)
+
+    def _plausible(self, hit: Hit, cov: float, first: Hit, first_cov: float, weights, grams) -> bool:
+        """Show this later result? (:mod:`.plausible`; always, without ``settings.later`` weights)."""
+        if not self.settings.later and plausible.RECORD is None:
+            return True
+        feats = plausible.features(first.score, first_cov, hit.score, cov, hit.article == first.article,
+                                   self._evidence(hit, weights, grams, 0.0, cov))
+        if plausible.RECORD is not None:
+            plausible.RECORD.append(feats | {"source": hit.source, "excerpt": hit.excerpt, "rank": hit.rank})
+        return not self.settings.later or plausible.keep(feats, dict(self.settings.later))
 
     def _sentence_vectors(self, article: int, start: int, stop: int) -> np.ndarray:
         """Vectors of sentences ``start:stop`` of an article (only the cited paragraphs)."""
@@ -272,7 +320,9 @@ class Retriever:
             (article, start, stop), lambda: self.encoder.encode([u.text for u in self._article_units(article).units[start:stop]])
         )
 
-    def _hit(self, rank, members: list[Candidate], weights, grams, fused, exclude: set[int], query_vec: np.ndarray) -> CitedHit | None:
+    def _hit(
+        self, rank, members: list[Candidate], weights, grams, fused, exclude: set[int], query_vec: np.ndarray, question: str = ""
+    ) -> CitedHit | None:
         """Build one hit from a group of chunks of one article, skipping sentences in ``exclude``;
         None when every matched sentence was already shown."""
         article = self.index.articles[members[0].article]
@@ -291,12 +341,15 @@ class Retriever:
         last = max(i for i, (n, _s) in enumerate(units) if n == hi)
         window = list(range(first, last + 1))
         lexical = score_sentences(weights, grams, unit_tokens, unit_grams)
-        if max((lexical[i] for i in range(first, last + 1)), default=0.0) <= 0.0:
+        if max((lexical[i] for i in range(first, last + 1)), default=0.0) <= 0.0 and rank == 1:
             # No word of the question occurs here (an English question about a Chinese article,
-            # say): choose sentences by meaning instead.
-            sims = self._sentence_vectors(article.id, first, last + 1) @ query_vec
+            # say): choose sentences by meaning instead. Only the first result's matched
+            # sentences are encoded (a whole window can be long, and e5 costs ~10 ms a sentence);
+            # later results keep their best chunk's order.
+            a, b = int(min(matched)), int(max(matched)) + 1
+            sims = self._sentence_vectors(article.id, a, b) @ query_vec
             lexical = [0.0] * len(units)
-            for i, x in zip(range(first, last + 1), sims):
+            for i, x in zip(range(a, b), sims):
                 lexical[i] = max(0.0, float(x))
         top = float(chunk_score[matched].max())
         spread = (top - float(chunk_score[matched].min())) or 1.0
@@ -307,6 +360,8 @@ class Retriever:
         # The answering sentence comes from the matched chunks; context may come from around them.
         local = {i - first for i in matched}
         best = max(local, key=lambda j: scores[j])
+        best = self._choose(question, article, first, matched, lexical, chunk_score, query_vec if rank == 1 else None,
+                            weights, grams, best)
         allowed = {i - first for i in window if i not in exclude}
         shown_text = []
         for i in window:
@@ -314,7 +369,13 @@ class Retriever:
             if i < last and units[i + 1][0] != units[i][0]:
                 s = s.rstrip() + "\n"  # keep paragraph breaks visible inside the excerpt
             shown_text.append(s)
-        excerpt, span, chosen = build_excerpt(shown_text, best, scores, grams=grams, allowed=allowed)
+        ext = None
+        if self.settings.grow_clauses or self.settings.grow_back:
+            lo, hi = highlight.extent([u.text for u in units], [u.paragraph for u in units], first + best, self.settings.grow_back,
+                                      self.settings.grow_clauses)
+            if all(i - first in allowed for i in range(lo, hi + 1)):
+                ext = (lo - first, hi - first)
+        excerpt, span, chosen = build_excerpt(shown_text, best, scores, grams=grams, allowed=allowed, extent=ext)
         used = {first + j for j in chosen}
         seen = frozenset().union(*(unit_tokens[i] for i in matched))
         # Coverage: the share of the question's information (IDF mass) found in the matched chunks.
@@ -335,3 +396,32 @@ class Retriever:
             passages=tuple(sorted(m.passage for m in members)),
         )
         return CitedHit(hit, coverage, used, rest)
+
+    def _choose(self, question, article, first, matched, lexical, chunk_score, query_vec, weights, grams, best):
+        """The answering sentence (offset from ``first``) by :mod:`.choose`'s weighted features;
+        ``best`` (the lexical choice) when the settings weigh nothing else. Sentences are
+        encoded (``dense``) for the first result only (``query_vec`` None for the others):
+        encoding is most of the cost."""
+        cw = dict(self.settings.choice)
+        need = choose.needed(cw)
+        if not (need - {"lexical", "chunk"}):
+            return best
+        units, unit_tokens, unit_grams = self._article_units(article.id)
+        top = float(chunk_score[matched].max())
+        spread = (top - float(chunk_score[matched].min())) or 1.0
+        rel = {i: (float(chunk_score[i]) - top) / spread for i in matched}
+        title = frozenset(tokenize(" ".join((article.title, *article.subtitles)))) - STOPWORDS
+
+        def dense():
+            sims = np.zeros(len(units), np.float32)
+            if query_vec is not None:  # only the candidates' stretch: encoding costs
+                a, b = matched[0], matched[-1] + 1
+                sims[a:b] = self._sentence_vectors(article.id, a, b) @ query_vec
+            return sims
+
+        feats = choose.features(question, weights, grams, title, [u.text for u in units], unit_tokens, unit_grams, matched,
+                                lexical, rel, dense, need)
+        if choose.RECORD is not None:
+            choose.RECORD.append({"question": question, "article": article.id, "units": matched,
+                                  "texts": [units[i].text for i in matched], "feats": feats.tolist(), "old": first + best})
+        return matched[choose.choose(feats, cw)] - first

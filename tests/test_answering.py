@@ -1,0 +1,92 @@
+"""Choosing and marking the answering sentence: answer types, features, highlight extent."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from newsbot.embeddings import answertype, choose, highlight
+from newsbot.embeddings.excerpt import build_excerpt
+
+
+def test_question_types():
+    assert answertype.question_type("甬江街道总工会主席是谁?") == answertype.PERSON
+    assert answertype.question_type("海曙区是哪天发现初筛阳性人员的?") == answertype.TIME
+    assert answertype.question_type("南寧會議在哪一年時舉行?") == answertype.TIME
+    assert answertype.question_type("甬江街道培育出几名“浙江工匠”?") == answertype.NUMBER
+    assert answertype.question_type("杭州电信工会和哪家医院合作？") == answertype.ORG
+    assert answertype.question_type("Which county held a kite-painting event?") == answertype.PLACE
+    assert answertype.question_type("工会怎样帮职工解决孩子看病的问题?") is None
+
+
+def test_answer_type_matches_words_the_question_lacks():
+    q = "甬江街道总工会主席是谁?"
+    assert answertype.matches(answertype.PERSON, "街道工会主席郑亚萍拿着对账单。", q) == 1.0
+    assert answertype.matches(answertype.PERSON, "甬江街道总工会成立于去年。", q) == 0.0
+    q = "尤金袋鼠的体重大约是多少？"
+    assert answertype.matches(answertype.NUMBER, "尤金袋鼠很细小，约只有8公斤重。", q) == 1.0
+    assert answertype.matches(answertype.NUMBER, "尤金袋鼠的奶中有一种物质。", q) == 0.0
+    assert answertype.matches(answertype.TIME, "2017年3月5日品牌正式撤出台湾。", "冰雪皇后什么时候退出了台湾市场？") == 1.0
+    assert answertype.matches(None, "任何句子。", "任何问题") == 0.0
+
+
+def test_focus_prefers_the_sentence_about_the_rest_of_the_question():
+    texts = ["大果西番莲是西番莲属的植物中果实最大的一种。", "它分布于热带美洲。", "它的根部可用来当作催吐剂。"]
+    from newsbot.embeddings.excerpt import char_ngrams, query_grams
+    from newsbot.embeddings.tokenize import tokenize
+
+    q = "大果西番莲的根部有什么作用？"
+    tokens = [frozenset(tokenize(t)) for t in texts]
+    grams = [frozenset(char_ngrams(t)) for t in texts]
+    weights = {t: 1.0 for t in tokenize(q) if t not in ("的", "有", "什么", "？")}
+    f = choose.features(q, weights, query_grams(q), {"大果", "西番莲", "大果西番莲"}, texts, tokens, grams, [0, 1, 2],
+                        [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], None, {"focus"})
+    assert int(np.argmax(f[:, choose.FEATURES.index("focus")])) == 2
+    assert choose.choose(f, {"focus": 1.0}) == 2
+
+
+def test_highlight_grows_over_clauses_and_back_references():
+    texts = ["纽西兰鸡毛松是特有种；", "树高可达55米。", "钙含量比菠菜高50％以上。", "因此它有时也被称为笨蛋水果。", "另起一段。"]
+    paras = [1, 1, 1, 1, 2]
+    assert highlight.extent(texts, paras, 1) == (0, 1)  # the clause before joins: one sentence
+    assert highlight.extent(texts, paras, 3) == (2, 3)  # 因此… reads with the sentence before
+    assert highlight.extent(texts, paras, 3, back=False) == (3, 3)
+    assert highlight.extent(texts, paras, 4) == (4, 4)  # never across a paragraph
+    assert highlight.extent(texts, paras, 1, clauses=False) == (1, 1)
+
+
+def test_build_excerpt_highlights_the_extent():
+    sents = ["第一句。", "钙含量比菠菜高。", "因此被称为笨蛋水果。", "最后一句。"]
+    text, span, chosen = build_excerpt(sents, 2, [0.0, 0.5, 1.0, 0.0], extent=(1, 2))
+    assert text[span[0] : span[1]] == "钙含量比菠菜高。因此被称为笨蛋水果。"
+    assert {1, 2} <= set(chosen)
+    # an extent that does not fit falls back to the best sentence alone
+    text, span, _ = build_excerpt(sents, 2, [0.0, 0.5, 1.0, 0.0], limit=14, extent=(1, 2))
+    assert text[span[0] : span[1]] == "因此被称为笨蛋水果。"
+
+
+def test_refusal_features_key_term_and_unknown_names():
+    from newsbot.embeddings import refusal
+    from newsbot.embeddings.excerpt import char_ngrams, query_grams
+
+    article = "盛青李是杭州电信工会主席。她带领职工开展活动。"
+    tokens = frozenset({"盛青", "李是", "杭州", "电信", "工会", "主席", "职工", "活动"})
+    grams = frozenset(char_ngrams(article))
+    # A name jieba cuts differently in the question still counts as found (by its characters).
+    q = "盛青李担任什么职务?"
+    f = refusal.features({"盛青李": 9.0, "担任": 2.0, "职务": 3.0}, query_grams(q), {"担任": 5, "职务": 5}, article, tokens, grams, 0.5, 0.2)
+    assert f["key_found"] == 1.0 and f["unknown"] == 0.0
+    # The rarest term of a question from elsewhere is missing: key not found, unknown mass high.
+    q = "东京奥运会中国队获得多少枚金牌?"
+    f = refusal.features({"东京": 8.0, "奥运会": 6.0, "金牌": 6.0}, query_grams(q), {"奥运会": 3, "金牌": 2}, article, tokens, grams, 0.5, 0.2)
+    assert f["key_found"] == 0.0 and f["art_cov"] == 0.0 and f["unknown"] > 0.3
+    assert refusal.score({"bias": 1.0, "key_found": 0.0}, {"bias": -1.0, "key_found": 2.0}) == -1.0
+
+
+def test_plausible_later_results():
+    from newsbot.embeddings import plausible
+
+    ev = {"art_cov": 0.2, "key_found": 0.0, "gram_cov": 0.1}
+    f = plausible.features(2.0, 0.8, 0.7, 0.2, False, ev)
+    assert f["relative"] == 0.35 and f["cov_ratio"] == 0.25 and f["same_article"] == 0.0
+    assert not plausible.keep(f, {"bias": -1.0, "key_found": 2.0})
+    assert plausible.keep(f | {"key_found": 1.0}, {"bias": -1.0, "key_found": 2.0})
