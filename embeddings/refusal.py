@@ -26,7 +26,8 @@ RECORD: list | None = None
 _WORDY = re.compile(r"[\w]", re.UNICODE)
 
 
-def _norm(text: str) -> str:
+def normalise(text: str) -> str:
+    """NFKC, lower case: the form ``features`` expects ``article_text`` in."""
     return unicodedata.normalize("NFKC", text).lower()
 
 
@@ -44,8 +45,9 @@ def features(
     best_dense: float,
     coverage: float,
 ) -> dict[str, float]:
-    """Evidence that the rank-1 article answers the question (see the module docstring)."""
-    text = _norm(article_text)
+    """Evidence that the rank-1 article answers the question (see the module docstring).
+    ``article_text``: normalised (:func:`normalise`)."""
+    text = article_text
     terms = {t: w for t, w in weights.items() if _WORDY.search(t)}
     total = sum(terms.values()) or 1.0
     found = {t for t in terms if _found(t, article_tokens, text)}

@@ -141,6 +141,7 @@ class Retriever:
         self._sample = None
         self._articles: _LRU[ArticleUnits] = _LRU(ARTICLE_CACHE)
         self._sentence_vecs: _LRU[np.ndarray] = _LRU(SENTENCE_VECTOR_CACHE)
+        self._bags: _LRU[tuple] = _LRU(ARTICLE_CACHE)  # refusal's view of whole articles
         # One question at a time: FAISS's OpenMP threads only spin against numpy's BLAS threads
         # (measured on a 10k flat index: p50 8 ms with the default threads, 0.9 ms with one).
         import faiss
@@ -281,14 +282,14 @@ class Retriever:
         passage unless it is very close in meaning: on a large, varied corpus some unrelated
         passage is always fairly close. A question in another script (English about Chinese
         articles) can only be judged by meaning. With ``settings.refusal`` weights, a Chinese
-        question is judged on its most informative terms too (:mod:`.refusal`)."""
+        question must also pass the test of its most informative terms (:mod:`.refusal`)."""
         s = self.settings
         if hit is not None and (refusal.RECORD is not None or (chinese and s.refusal)):
             feats = self._evidence(hit, weights, grams, dense, coverage)
             if refusal.RECORD is not None:
                 refusal.RECORD.append(feats | {"chinese": chinese})
-            if chinese and s.refusal:
-                return refusal.score(feats, dict(s.refusal)) > 0
+            if chinese and s.refusal and refusal.score(feats, dict(s.refusal)) <= 0:
+                return False  # and the thresholds below must agree to answer
         return (
             dense >= (s.min_dense if chinese else s.min_dense_other_script)
             or coverage >= s.min_coverage_alone
@@ -297,12 +298,19 @@ class Retriever:
 
     def _evidence(self, hit: Hit, weights, grams, dense: float, coverage: float) -> dict[str, float]:
         """:func:`refusal.features` of the question and ``hit``'s whole article."""
-        au = self._article_units(hit.article)
-        art = self.index.articles[hit.article]
+        text, tokens, article_grams = self._article_bag(hit.article)
+        return refusal.features(weights or {}, grams or set(), self.index.df, text, tokens, article_grams, dense, coverage)
+
+    def _article_bag(self, article: int) -> tuple[str, frozenset, frozenset]:
+        """An article's normalised text, word set and bigram set (headline included; cached)."""
+        return self._bags.get(article, lambda: self._make_article_bag(article))
+
+    def _make_article_bag(self, article: int) -> tuple[str, frozenset, frozenset]:
+        au = self._article_units(article)
+        art = self.index.articles[article]
         head = " ".join((art.title, *art.subtitles))
-        return refusal.features(weights or {}, grams or set(), self.index.df, head + "\n" + "\n".join(art.paragraphs),
-                                frozenset().union(*au.tokens, tokenize(head)), frozenset().union(*au.grams, char_ngrams(head)),
-                                dense, coverage)
+        text = refusal.normalise(head + "\n" + "\n".join(art.paragraphs))
+        return text, frozenset().union(*au.tokens, tokenize(head)), frozenset().union(*au.grams, char_ngrams(head))
 
     def _plausible(self, hit: Hit, cov: float, first: Hit, first_cov: float, weights, grams) -> bool:
         """Show this later result? (:mod:`.plausible`; always, without ``settings.later`` weights)."""

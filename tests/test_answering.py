@@ -73,11 +73,11 @@ def test_refusal_features_key_term_and_unknown_names():
     grams = frozenset(char_ngrams(article))
     # A name jieba cuts differently in the question still counts as found (by its characters).
     q = "盛青李担任什么职务?"
-    f = refusal.features({"盛青李": 9.0, "担任": 2.0, "职务": 3.0}, query_grams(q), {"担任": 5, "职务": 5}, article, tokens, grams, 0.5, 0.2)
+    f = refusal.features({"盛青李": 9.0, "担任": 2.0, "职务": 3.0}, query_grams(q), {"担任": 5, "职务": 5}, refusal.normalise(article), tokens, grams, 0.5, 0.2)
     assert f["key_found"] == 1.0 and f["unknown"] == 0.0
     # The rarest term of a question from elsewhere is missing: key not found, unknown mass high.
     q = "东京奥运会中国队获得多少枚金牌?"
-    f = refusal.features({"东京": 8.0, "奥运会": 6.0, "金牌": 6.0}, query_grams(q), {"奥运会": 3, "金牌": 2}, article, tokens, grams, 0.5, 0.2)
+    f = refusal.features({"东京": 8.0, "奥运会": 6.0, "金牌": 6.0}, query_grams(q), {"奥运会": 3, "金牌": 2}, refusal.normalise(article), tokens, grams, 0.5, 0.2)
     assert f["key_found"] == 0.0 and f["art_cov"] == 0.0 and f["unknown"] > 0.3
     assert refusal.score({"bias": 1.0, "key_found": 0.0}, {"bias": -1.0, "key_found": 2.0}) == -1.0
 
