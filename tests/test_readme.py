@@ -7,17 +7,14 @@ import re
 from helpers import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-# Rows waiting for the README's module map (modules ported from the quality branch; see the file).
-PENDING = ROOT / "docs" / "modules-pending.md"
 
 
 def _named_files() -> set[str]:
     """Paths like `embeddings/index.py`, and bare module names listed after a folder in the
     module map (`folder.py`, `bm25.py` …, resolved in the folder named on the same line)."""
-    text = README + ("\n\n" + PENDING.read_text(encoding="utf-8") if PENDING.exists() else "")
-    named = set(re.findall(r"`((?:bot|embeddings|tests|benchmarks|docs)/[\w/.-]+\.py)`", text))
+    named = set(re.findall(r"`((?:bot|embeddings|tests|benchmarks|docs)/[\w/.-]+\.py)`", README))
     folder = None
-    for line in text.splitlines():
+    for line in README.splitlines():
         m = re.match(r"\| `((?:bot|embeddings)(?:/\w+)?)/` \|", line)
         if m:
             folder = m.group(1)
