@@ -40,6 +40,19 @@ def sample_index(tmp_path_factory, encoder) -> Path:
     return path
 
 
+@pytest.fixture
+def own_retriever(sample_index, encoder, tmp_path):
+    """A retriever over a private copy of the sample index: for tests that rebuild it (/reindex)."""
+    import shutil
+
+    from newsbot.embeddings.index import Index
+    from newsbot.embeddings.search import Retriever
+
+    copy = tmp_path / "index"
+    shutil.copytree(sample_index, copy)
+    return Retriever(Index.load(copy), encoder=encoder)
+
+
 @pytest.fixture(scope="session")
 def sample_retriever(sample_index, encoder):
     from newsbot.embeddings.index import Index

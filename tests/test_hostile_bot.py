@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -128,13 +127,8 @@ async def test_unknown_command_echoes_only_a_short_clean_prefix(api, sample_retr
 
 
 @pytest.mark.asyncio
-async def test_reindex_twice_starts_one_rebuild(api, sample_index, encoder, tmp_path):
-    from newsbot.embeddings.index import Index
-    from newsbot.embeddings.search import Retriever
-
-    copy = tmp_path / "index"
-    shutil.copytree(sample_index, copy)
-    retriever = Retriever(Index.load(copy), encoder=encoder)
+async def test_reindex_twice_starts_one_rebuild(api, own_retriever):
+    retriever = own_retriever
     async with running(api, retriever) as app:
         api.delay_next("sendMessage", 0.3)  # the first reply is slow: the second command arrives meanwhile
         first = await api.send_user_message("/reindex", user_id=ADMIN)

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -257,13 +256,8 @@ async def test_start_help_and_sources_pagination(api, sample_retriever):
 
 
 @pytest.mark.asyncio
-async def test_admin_stats_and_reindex_with_stale_buttons(api, sample_index, encoder, tmp_path):
-    from newsbot.embeddings.index import Index
-    from newsbot.embeddings.search import Retriever
-
-    copy = tmp_path / "index"
-    shutil.copytree(sample_index, copy)
-    retriever = Retriever(Index.load(copy), encoder=encoder)
+async def test_admin_stats_and_reindex_with_stale_buttons(api, own_retriever):
+    retriever = own_retriever
     async with running(api, retriever) as app:
         answer = await ask(api, Q)
         assert "admins only" in (await ask(api, "/stats", user_id=71))["text"]
