@@ -8,7 +8,9 @@
 * ``atype``: the sentence holds a word of the kind the question asks for (:mod:`.answertype`);
 * ``dense``: cosine of question and sentence (the encoder's; cross-lingual);
 * ``chunk``: the fused score of the best chunk holding the sentence (relative, in [-1, 0]);
-* ``lead``: the article's first sentence (definitions: "什么是X?").
+* ``lead``: the article's first sentence (definitions: "什么是X?");
+* ``near``: the words beside the question's question word found in the sentence (:mod:`.cues`);
+* ``define``: for "什么是X?", the sentence opens with X and says what it is (:mod:`.cues`).
 
 The weights are per encoder (``encoders.CALIBRATION``), fitted by cross-validation across
 CMRC 2018 trial and DRCD dev (``benchmarks/fit_choice.py``).
@@ -20,11 +22,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import answertype
+from . import answertype, cues
 from .excerpt import char_ngrams, score_sentences
 
-FEATURES = ("lexical", "focus", "atype", "dense", "chunk", "lead")
-DEFAULT_WEIGHTS = {"lexical": 1.0, "focus": 0.0, "atype": 0.0, "dense": 0.0, "chunk": 0.15, "lead": 0.0}
+FEATURES = ("lexical", "focus", "atype", "dense", "chunk", "lead", "near", "define")
+DEFAULT_WEIGHTS = {"lexical": 1.0, "focus": 0.0, "atype": 0.0, "dense": 0.0, "chunk": 0.15, "lead": 0.0, "near": 0.0, "define": 0.0}
 
 # Analysis hook (benchmarks/fit_choice.py): when a list, each choice appends its features.
 RECORD: list | None = None
@@ -65,6 +67,12 @@ def features(
         out[:, 3] = [sims[i] for i in candidates]
     out[:, 4] = [chunk[i] for i in candidates]
     out[:, 5] = [1.0 if i == 0 else 0.0 for i in candidates]
+    if "near" in need:
+        out[:, 6] = [cues.near(question, weights, texts[i], tokens[i]) for i in candidates]
+    if "define" in need:
+        subject = cues.defined(question)
+        if subject:
+            out[:, 7] = [cues.defines(subject, texts[i]) for i in candidates]
     return out
 
 
@@ -72,6 +80,18 @@ def choose(feats: np.ndarray, weights: dict[str, float]) -> int:
     """Index (into the rows of ``feats``) of the best sentence."""
     w = np.array([weights.get(f, 0.0) for f in FEATURES], np.float32)
     return int(np.argmax(feats @ w))
+
+
+def choose_two(feats: np.ndarray, weights: dict[str, float], tie: float) -> tuple[int, int | None]:
+    """The best row, and the runner-up when its score is within ``log(tie)`` of the best
+    (its softmax probability at least ``tie`` times the best's), else None."""
+    w = np.array([weights.get(f, 0.0) for f in FEATURES], np.float32)
+    s = feats @ w
+    order = np.argsort(-s, kind="stable")
+    best = int(order[0])
+    if tie <= 0 or len(order) < 2 or s[order[1]] - s[best] < np.log(tie):
+        return best, None
+    return best, int(order[1])
 
 
 def needed(weights: dict[str, float]) -> set[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 MAX_CHARS = 160  # a highlight grown past this stays the single chosen unit
+MAX_TIED_CHARS = 200  # two near-tied neighbouring sentences are both marked up to this length
 _CLAUSE_END = re.compile(r"[；;，,：:]\s*[”’」』\"'）)\]】》]*\s*$")
 _BACK = re.compile(r"^\s*(?:因此|所以|因而|故此|于是|於是|由此|这使|這使|这是因为|這是因為|此后|此後|其后|其後|之后|之後|此外|另外|同时|同時|但是|但|然而|而且|并且|並且|这些|這些|这个|這個|这样|這樣|此|这|這|其|它们|它們|它|他们|他們|她们|她們)")
 

@@ -118,6 +118,10 @@ class SearchSettings:
     # before when the chosen one opens by pointing back (highlight.py).
     grow_clauses: bool = True
     grow_back: bool = True
+    # When the runner-up sentence is next to the chosen one and scores within log(tie) of it
+    # (choose.choose_two), both are marked: a near tie is a coin toss a reader settles at a
+    # glance. 0 marks the chosen sentence alone.
+    tie: float = 0.35
 
     @classmethod
     def for_model(cls, model: str, **changes) -> "SearchSettings":
@@ -299,7 +303,9 @@ class Retriever:
     def _evidence(self, hit: Hit, weights, grams, dense: float, coverage: float) -> dict[str, float]:
         """:func:`refusal.features` of the question and ``hit``'s whole article."""
         text, tokens, article_grams = self._article_bag(hit.article)
-        return refusal.features(weights or {}, grams or set(), self.index.df, text, tokens, article_grams, dense, coverage)
+        a, b = hit.highlight
+        return refusal.features(weights or {}, grams or set(), self.index.df, text, tokens, article_grams, dense, coverage,
+                                hit.excerpt, hit.excerpt[a:b])
 
     def _article_bag(self, article: int) -> tuple[str, frozenset, frozenset]:
         """An article's normalised text, word set and bigram set (headline included; cached)."""
@@ -368,8 +374,8 @@ class Retriever:
         # The answering sentence comes from the matched chunks; context may come from around them.
         local = {i - first for i in matched}
         best = max(local, key=lambda j: scores[j])
-        best = self._choose(question, article, first, matched, lexical, chunk_score, query_vec if rank == 1 else None,
-                            weights, grams, best)
+        best, partner = self._choose(question, article, first, matched, lexical, chunk_score, query_vec if rank == 1 else None,
+                                     weights, grams, best)
         allowed = {i - first for i in window if i not in exclude}
         shown_text = []
         for i in window:
@@ -379,8 +385,12 @@ class Retriever:
             shown_text.append(s)
         ext = None
         if self.settings.grow_clauses or self.settings.grow_back:
-            lo, hi = highlight.extent([u.text for u in units], [u.paragraph for u in units], first + best, self.settings.grow_back,
-                                      self.settings.grow_clauses)
+            texts, paras = [u.text for u in units], [u.paragraph for u in units]
+            lo, hi = highlight.extent(texts, paras, first + best, self.settings.grow_back, self.settings.grow_clauses)
+            if partner is not None:  # a near tie with the next or previous sentence: mark both
+                plo, phi = highlight.extent(texts, paras, first + partner, self.settings.grow_back, self.settings.grow_clauses)
+                if sum(len(texts[i].strip()) for i in range(min(lo, plo), max(hi, phi) + 1)) <= highlight.MAX_TIED_CHARS:
+                    lo, hi = min(lo, plo), max(hi, phi)
             if all(i - first in allowed for i in range(lo, hi + 1)):
                 ext = (lo - first, hi - first)
         excerpt, span, chosen = build_excerpt(shown_text, best, scores, grams=grams, allowed=allowed, extent=ext)
@@ -406,14 +416,15 @@ class Retriever:
         return CitedHit(hit, coverage, used, rest)
 
     def _choose(self, question, article, first, matched, lexical, chunk_score, query_vec, weights, grams, best):
-        """The answering sentence (offset from ``first``) by :mod:`.choose`'s weighted features;
+        """The answering sentence (offset from ``first``) by :mod:`.choose`'s weighted features,
+        and a neighbouring sentence scored nearly as high (``settings.tie``), or None;
         ``best`` (the lexical choice) when the settings weigh nothing else. Sentences are
         encoded (``dense``) for the first result only (``query_vec`` None for the others):
         encoding is most of the cost."""
         cw = dict(self.settings.choice)
         need = choose.needed(cw)
         if not (need - {"lexical", "chunk"}):
-            return best
+            return best, None
         units, unit_tokens, unit_grams = self._article_units(article.id)
         top = float(chunk_score[matched].max())
         spread = (top - float(chunk_score[matched].min())) or 1.0
@@ -432,4 +443,7 @@ class Retriever:
         if choose.RECORD is not None:
             choose.RECORD.append({"question": question, "article": article.id, "units": matched,
                                   "texts": [units[i].text for i in matched], "feats": feats.tolist(), "old": first + best})
-        return matched[choose.choose(feats, cw)] - first
+        top, runner = choose.choose_two(feats, cw, self.settings.tie)
+        if runner is not None and abs(matched[runner] - matched[top]) != 1:
+            runner = None
+        return matched[top] - first, (None if runner is None else matched[runner] - first)

@@ -90,3 +90,38 @@ def test_plausible_later_results():
     assert f["relative"] == 0.35 and f["cov_ratio"] == 0.25 and f["same_article"] == 0.0
     assert not plausible.keep(f, {"bias": -1.0, "key_found": 2.0})
     assert plausible.keep(f | {"key_found": 1.0}, {"bias": -1.0, "key_found": 2.0})
+
+
+def test_more_answer_types_rank_colour_cause():
+    assert answertype.question_type("蒙泰罗在2005年美国大奖赛上获得第几名？") == answertype.ORDINAL
+    assert answertype.question_type("黄鳍紫鱼的身体是什么颜色的？") == answertype.COLOR
+    assert answertype.question_type("為什麼維基媒體標記式語言規範沒有被支持？") == answertype.REASON
+    q = "蒙泰罗在2005年美国大奖赛上获得第几名？"
+    assert answertype.matches(answertype.ORDINAL, "最终蒙泰罗排在舒马赫之后，获得第3名。", q) == 1.0
+    assert answertype.matches(answertype.ORDINAL, "只有3支车队的6辆赛车起跑。", q) == 0.0
+    q = "黄鳍紫鱼的身体是什么颜色的？"
+    assert answertype.matches(answertype.COLOR, "体呈淡蓝红色，头部有网状斑点。", q) == 1.0
+    assert answertype.matches(answertype.COLOR, "为辐鳍鱼纲鲈形目的一个种。", q) == 0.0
+
+
+def test_cues_words_beside_the_question_word_and_definitions():
+    from newsbot.embeddings import cues
+    from newsbot.embeddings.tokenize import tokenize
+
+    q = "蒙泰罗在2005年美国大奖赛上获得第几名？"
+    assert "获得" in cues.neighbours(q) and "蒙泰罗" not in cues.neighbours(q)
+    right, wrong = "最终蒙泰罗排在舒马赫之后，获得第3名。", "2005年美国大奖赛，只有6辆赛车起跑，其中包括蒙泰罗。"
+    w = {t: 1.0 for t in tokenize(q)}
+    assert cues.near(q, w, right, frozenset(tokenize(right))) > cues.near(q, w, wrong, frozenset(tokenize(wrong)))
+    assert cues.defined("什么是乙酰胺？") == "乙酰胺" and cues.defined("易颉输入法是什么？") == "易颉输入法"
+    assert cues.defined("乙酰胺有什么用途？") is None
+    assert cues.defines("易颉输入法", "易颉输入法（简称易颉）是一种智慧型仓颉输入法。") == 1.0
+    assert cues.defines("乙酰胺", "乙酰胺的衍生物二甲基乙酰胺是常用溶剂。") == 0.0
+
+
+def test_a_near_tie_marks_the_runner_up_too():
+    f = np.zeros((3, len(choose.FEATURES)), np.float32)
+    f[:, 0] = [1.0, 0.9, 0.2]
+    assert choose.choose_two(f, {"lexical": 1.0}, 0.35) == (0, 1)  # e^-0.1 >= 0.35
+    assert choose.choose_two(f, {"lexical": 1.0}, 0.95) == (0, None)
+    assert choose.choose_two(f, {"lexical": 1.0}, 0.0) == (0, None)
