@@ -59,16 +59,16 @@ def accuracy(rows, w) -> float:
     return ok / max(1, len(rows))
 
 
-def fit(rows, cols, l2=0.01, steps=400, lr=0.5):
-    """Conditional logit by gradient ascent; returns a weight per column of FEATURES."""
-    F = len(choose.FEATURES)
-    w = np.zeros(F, np.float64)
-    mask = np.zeros(F)
+def fit_softmax(rows, cols, width: int, l2=0.01, steps=400, lr=0.5):
+    """Conditional logit by gradient ascent: one weight per column (``cols`` free, column 0
+    starts at 1, the rest at 0); each row is a question's candidates and their 0/1 labels."""
+    w = np.zeros(width, np.float64)
+    mask = np.zeros(width)
     mask[cols] = 1
     w[0] = 1.0
     data = [(np.array(r["feats"], np.float64), np.array(r["labels"], np.float64)) for r in rows]
     for _ in range(steps):
-        g = np.zeros(F)
+        g = np.zeros(width)
         for f, y in data:
             s = f @ w
             p = np.exp(s - s.max())
@@ -78,6 +78,11 @@ def fit(rows, cols, l2=0.01, steps=400, lr=0.5):
         g = g / len(data) - l2 * w
         w += lr * g * mask
     return w
+
+
+def fit(rows, cols):
+    """A weight per column of choose.FEATURES."""
+    return fit_softmax(rows, cols, len(choose.FEATURES))
 
 
 def main() -> None:

@@ -11,7 +11,9 @@ vectors (read back from the newsbot index's FAISS file, i.e. the same USE encode
 through the same USE encoder wrapped as a LangChain ``Embeddings``.
 
 The peer has no excerpt step and never abstains: a result's "excerpt" is its chunk's text cut
-to 300 characters, and its source is the chunk's source file.
+to 300 characters, and its source is the chunk's source file. It marks no answer either; for
+highlight@1 it is given the mark a simple RAG front end would add: the sentence of the excerpt
+sharing most character bigrams with the question.
 
     pip install "langchain-core==1.8.3" "langchain-community==0.4.2" "langchain-classic==1.0.8" "rank_bm25==0.2.2"
 """
@@ -23,8 +25,8 @@ from typing import Sequence
 
 import numpy as np
 
-from newsbot.embeddings.chunking import context_of, embed_text
-from newsbot.embeddings.excerpt import MAX_EXCERPT
+from newsbot.embeddings.chunking import context_of, embed_text, split_sentences
+from newsbot.embeddings.excerpt import MAX_EXCERPT, char_ngrams, query_grams
 from newsbot.embeddings.index import Index
 from newsbot.embeddings.types import Answer, Hit
 
@@ -94,11 +96,28 @@ class Peer:
         hits = []
         for rank, pid in enumerate(self.search(query)[:k], 1):
             p = self.index.passages[pid]
+            excerpt = p.text[:MAX_EXCERPT]
             hits.append(
                 Hit(rank=rank, score=0.0, title=p.title, source=p.source, paragraphs=tuple(p.paragraphs),
-                    excerpt=p.text[:MAX_EXCERPT], highlight=(0, 0), text=p.text, article=p.article, passages=(pid,))
+                    excerpt=excerpt, highlight=mark(query, excerpt), text=p.text, article=p.article, passages=(pid,))
             )
         return Answer(query, bool(hits), tuple(hits))
+
+
+def mark(query: str, excerpt: str) -> tuple[int, int]:
+    """``[start, end)`` of the excerpt's sentence sharing most character bigrams with the query
+    (the first on ties)."""
+    grams = query_grams(query)
+    best, span, pos = -1, (0, 0), 0
+    for sentence in split_sentences(excerpt):
+        start = excerpt.find(sentence, pos)
+        if start < 0:
+            continue
+        pos = start + len(sentence)
+        n = len(grams & char_ngrams(sentence))
+        if n > best:
+            best, span = n, (start, pos)
+    return span
 
 
 def build_peer(index: Index, encoder, k: int = 10) -> Peer:

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> dict:
         retrievers[name] = Retriever(index, encoder=encoder, settings=SearchSettings.for_model(index.model, **changes))
 
     def run(index_name, qfile, expect_none=False):
-        qs = load_questions(qfile)
+        qs = load_questions(qfile, warn=log)
         if args.limit:
             qs = qs[: args.limit]
         t = time.perf_counter()

@@ -162,19 +162,26 @@ def build_timed(files, index_dir: Path, stand: CachedEncoder, chunks_per_s: floa
 
 
 def quality(name, index_dir: Path, questions, encoder, log_prefix: str) -> dict:
+    """hit@k, MRR and highlight@1 of each method on ``questions``, and false answers: the
+    out_of_corpus questions (nothing here answers them) that it answers anyway. newsbot runs at
+    its default settings for the encoder (what a reader sees), varying only the BM25 weight."""
     from peer import Peer
+    from precision import OOC
 
     index = Index.load(index_dir)
-    base = SearchSettings()
-    out = {"chunks": len(index.passages), "questions": len(questions)}
-    for mode, w in (("bm25", 1.0), ("dense", 0.0), ("hybrid", base.bm25_weight)):
-        m = evaluate(Retriever(index, encoder, replace(base, bm25_weight=w)), questions, k=10)
-        out[mode] = {k: m[k] for k in ("hit@1", "hit@5", "mrr@10", "doc_hit@1", "false_abstain", "p50_ms", "p95_ms")}
-        log(f"{log_prefix} {mode}: hit@1 {m['hit@1']} hit@5 {m['hit@5']} mrr@10 {m['mrr@10']}")
+    base = SearchSettings.for_model(index.model)
+    ooc = load_questions(OOC)
+    keys = ("hit@1", "hit@5", "mrr@10", "doc_hit@1", "highlight@1", "false_abstain", "p50_ms", "p95_ms")
+    out = {"chunks": len(index.passages), "questions": len(questions), "out_of_corpus": len(ooc)}
     peer = Peer(index, encoder, k=10)
-    m = evaluate(peer, questions, k=10)
-    out["peer"] = {k: m[k] for k in ("hit@1", "hit@5", "mrr@10", "doc_hit@1", "p50_ms", "p95_ms")}
-    log(f"{log_prefix} peer: hit@1 {m['hit@1']} hit@5 {m['hit@5']} mrr@10 {m['mrr@10']}")
+    for mode, method in (("bm25", 1.0), ("dense", 0.0), ("hybrid", base.bm25_weight), ("peer", peer)):
+        if not isinstance(method, Peer):
+            method = Retriever(index, encoder, replace(base, bm25_weight=method))
+        m = evaluate(method, questions, k=10)
+        out[mode] = {k: m[k] for k in keys}
+        out[mode]["false_answer"] = evaluate(method, ooc, k=10, expect_none=True)["false_answer"]
+        log(f"{log_prefix} {mode}: hit@1 {m['hit@1']} hit@5 {m['hit@5']} mrr@10 {m['mrr@10']} highlight@1 {m['highlight@1']} "
+            f"false answers {out[mode]['false_answer']}/{len(ooc)}")
     return out
 
 
@@ -358,11 +365,12 @@ def tables(res: dict) -> str:
     L.append(f"Encoder {e['name']}: {e['chunks_per_s']} chunks/s ({e['chunks']} chunks in {e['seconds']} s)")
     L.append("")
     L.append("Quality (hit judged on the ≤300-char excerpt; peer: chunk text cut to 300 chars)")
-    L.append(f"{'set':<12}{'method':<8}{'hit@1':>8}{'hit@5':>8}{'mrr@10':>8}")
+    L.append(f"{'set':<12}{'method':<8}{'hit@1':>8}{'hit@5':>8}{'mrr@10':>8}{'hl@1':>8}{'false ans':>11}")
     for s in ("cmrc_trial", "seed_dev"):
         for m in ("bm25", "dense", "hybrid", "peer"):
             q = res["quality"][s][m]
-            L.append(f"{s:<12}{m:<8}{q['hit@1']:>8}{q['hit@5']:>8}{q['mrr@10']:>8}")
+            fa = f"{q.get('false_answer', '-')}/{res['quality'][s].get('out_of_corpus', '-')}"
+            L.append(f"{s:<12}{m:<8}{q['hit@1']:>8}{q['hit@5']:>8}{q['mrr@10']:>8}{q.get('highlight@1', '-'):>8}{fa:>11}")
     L.append("")
     L.append("Latency p50/p95 ms, memory, index size")
     L.append(f"{'chunks':>8}{'encode':>14}{'bm25':>14}{'dense':>14}{'hybrid':>14}{'ask':>14}{'peer':>16}{'rss MB':>9}{'index MB':>10}")
@@ -397,13 +405,15 @@ def markdown(res: dict) -> str:
     L = []
     e = res["encoder"]
     L.append("**Quality** (hit judged on the ≤ 300-character excerpt; peer: the chunk text cut to 300 characters)\n")
-    L.append("| set | method | hit@1 | hit@5 | MRR@10 |")
-    L.append("|---|---|---|---|---|")
+    L.append("| set | method | hit@1 | hit@5 | MRR@10 | highlight@1 | false answers (out_of_corpus) |")
+    L.append("|---|---|---|---|---|---|---|")
     names = {"bm25": "newsbot, BM25 alone", "dense": "newsbot, dense alone", "hybrid": "**newsbot hybrid**", "peer": "peer (LangChain ensemble)"}
     for s in ("cmrc_trial", "seed_dev"):
         for m in ("bm25", "dense", "hybrid", "peer"):
             q = res["quality"][s][m]
-            L.append(f"| {s} ({res['quality'][s]['questions']} q) | {names[m]} | {q['hit@1']:.3f} | {q['hit@5']:.3f} | {q['mrr@10']:.3f} |")
+            hl = f"{q['highlight@1']:.3f}" if "highlight@1" in q else "–"
+            fa = f"{q['false_answer']}/{res['quality'][s]['out_of_corpus']}" if "false_answer" in q else "–"
+            L.append(f"| {s} ({res['quality'][s]['questions']} q) | {names[m]} | {q['hit@1']:.3f} | {q['hit@5']:.3f} | {q['mrr@10']:.3f} | {hl} | {fa} |")
     L.append("")
     L.append(f"**Query latency** (ms, p50 / p95, {res['sizes'][0]['queries']} CMRC questions per size; peer: "
              f"{res['peer'][0]['queries'] if res['peer'] else 0} questions), **memory** and **index size**\n")

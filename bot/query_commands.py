@@ -55,7 +55,7 @@ def cmd_chat(args, cfg: Config) -> int:
 def cmd_eval(args, cfg: Config) -> int:
     from ..embeddings.evaluate import evaluate, load_questions
 
-    questions = load_questions(args.questions)
+    questions = load_questions(args.questions, warn=err)
     k = _results(args, cfg, fallback=10)
     if not _k_ok(k):
         return EXIT_USAGE

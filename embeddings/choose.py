@@ -82,16 +82,16 @@ def choose(feats: np.ndarray, weights: dict[str, float]) -> int:
     return int(np.argmax(feats @ w))
 
 
-def choose_two(feats: np.ndarray, weights: dict[str, float], tie: float) -> tuple[int, int | None]:
-    """The best row, and the runner-up when its score is within ``log(tie)`` of the best
-    (its softmax probability at least ``tie`` times the best's), else None."""
+def choose_two(feats: np.ndarray, weights: dict[str, float], tie: float) -> tuple[int, int | None, float]:
+    """The best row, the runner-up when its score is within ``log(tie)`` of the best (its
+    softmax probability at least ``tie`` times the best's) else None, and the best score."""
     w = np.array([weights.get(f, 0.0) for f in FEATURES], np.float32)
     s = feats @ w
     order = np.argsort(-s, kind="stable")
     best = int(order[0])
     if tie <= 0 or len(order) < 2 or s[order[1]] - s[best] < np.log(tie):
-        return best, None
-    return best, int(order[1])
+        return best, None, float(s[best])
+    return best, int(order[1]), float(s[best])
 
 
 def needed(weights: dict[str, float]) -> set[str]:

@@ -6,6 +6,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .errors import UsageError
 from .metrics import READER_K, is_hit, judge, summarise  # noqa: F401 (is_hit: public here too)
@@ -20,8 +21,9 @@ class Question:
     abstain: bool = False
 
 
-def load_questions(path: str | Path) -> list[Question]:
-    """Read a question file (JSON Lines: q, a, source?, abstain?)."""
+def load_questions(path: str | Path, warn: Callable[[str], None] = lambda m: None) -> list[Question]:
+    """Read a question file (JSON Lines: q, a, source?, abstain?). A line whose question is
+    empty (CMRC 2018 trial has two) cannot be asked: it is skipped, with a warning naming it."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
@@ -41,6 +43,9 @@ def load_questions(path: str | Path) -> list[Question]:
             q = row["q"]
             if not isinstance(q, str):
                 raise TypeError("q must be a string")
+            if not q.strip():
+                warn(f"{path}:{n}: the question is empty; skipped.")
+                continue
             answers = row.get("a") or []
             answers = [answers] if isinstance(answers, str) else list(answers)
             out.append(Question(q, tuple(str(a) for a in answers), row.get("source"), bool(row.get("abstain", False))))

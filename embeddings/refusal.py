@@ -18,7 +18,7 @@ import math
 import re
 import unicodedata
 
-FEATURES = ("bias", "dense", "coverage", "art_cov", "key_found", "gram_cov", "unknown", "ex_cov", "hl_cov", "hl_grams")
+FEATURES = ("bias", "dense", "coverage", "art_cov", "key_found", "gram_cov", "unknown")
 
 # Analysis hook (benchmarks/fit_refusal.py): when a list, each judged question appends its features.
 RECORD: list | None = None
@@ -44,13 +44,9 @@ def features(
     article_grams: frozenset[str],
     best_dense: float,
     coverage: float,
-    excerpt: str = "",
-    marked: str = "",
 ) -> dict[str, float]:
     """Evidence that the rank-1 article answers the question (see the module docstring).
-    ``article_text``: normalised (:func:`normalise`). ``excerpt`` and ``marked`` (the quoted
-    excerpt and its highlighted sentence): the share of the question's information found in
-    what the reader is shown, and in the sentence offered as the answer."""
+    ``article_text``: normalised (:func:`normalise`)."""
     text = article_text
     terms = {t: w for t, w in weights.items() if _WORDY.search(t)}
     total = sum(terms.values()) or 1.0
@@ -66,14 +62,7 @@ def features(
         "key_found": 1.0 if key is None or key in found else 0.0,
         "gram_cov": (sum(1 for g in grams if g in article_grams) / len(grams)) if grams else 0.0,
         "unknown": unknown / total,
-        "ex_cov": _share(terms, normalise(excerpt)) / total,
-        "hl_cov": _share(terms, normalise(marked)) / total,
-        "hl_grams": (sum(1 for g in grams if g in normalise(marked)) / len(grams)) if grams else 0.0,
     }
-
-
-def _share(terms: dict[str, float], text: str) -> float:
-    return sum(w for t, w in terms.items() if t in text)
 
 
 def score(feats: dict[str, float], weights: dict[str, float]) -> float:

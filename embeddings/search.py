@@ -8,7 +8,7 @@ import re
 import threading
 import unicodedata
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Generic, Hashable, NamedTuple, TypeVar
 
 import numpy as np
@@ -19,7 +19,7 @@ from .errors import UsageError
 from .excerpt import build_excerpt, char_ngrams, idf, query_grams, score_sentences
 from .fusion import Candidate, fuse_candidates, merge_runs, top_n
 from .index import Index
-from . import choose, highlight, plausible, refusal
+from . import choose, highlight, plausible, refusal, rerank
 from .tokenize import STOPWORDS, query_terms, tokenize
 from .types import Answer, Evidence, Hit
 from .util import scrub_surrogates
@@ -54,6 +54,43 @@ class CitedHit(NamedTuple):
     coverage: float  # share of the question's information (IDF mass) in the matched chunks
     used: set[int]  # the article's units the excerpt shows
     rest: float | None  # score of the matched units left out, to compete for a later rank
+    choice: float = 0.0  # the chosen sentence's score (choose.py), for rerank.py
+    best_chunk: float = 0.0  # the best fused score of its chunks
+
+
+class _Results:
+    """Results in score order, built one at a time. Each group of neighbouring chunks yields a
+    hit; a hit that is kept marks its sentences shown (no sentence is shown twice) and, when its
+    excerpt could not show all of its matched sentences, the rest competes again (by its best
+    chunk's score) for a later rank. A hit passed over (implausible) leaves both alone."""
+
+    def __init__(self, retriever: "Retriever", queue: list, weights, grams, fused, qvec, question: str):
+        self.r, self.queue, self.args = retriever, queue, (weights, grams, fused)
+        self.qvec, self.question = qvec, question
+        heapq.heapify(queue)
+        self.shown: dict[int, set[int]] = {}
+        self.tie, self.count = len(queue), 0
+        self.members: dict[int, list] = {}
+
+    def next(self) -> CitedHit | None:
+        while self.queue:
+            _neg, _n, members = heapq.heappop(self.queue)
+            weights, grams, fused = self.args
+            made = self.r._hit(self.count + 1, members, weights, grams, fused, self.shown.setdefault(members[0].article, set()),
+                               self.qvec, question=self.question)
+            if made is not None:
+                self.count += 1
+                self.members[id(made)] = members
+                return made
+        return None
+
+    def keep(self, made: CitedHit) -> CitedHit:
+        members = self.members.pop(id(made))
+        self.shown[members[0].article].update(made.used)
+        if made.rest is not None:
+            heapq.heappush(self.queue, (-made.rest, self.tie, members))
+            self.tie += 1
+        return made
 
 
 class ArticleUnits(NamedTuple):
@@ -122,6 +159,8 @@ class SearchSettings:
     # (choose.choose_two), both are marked: a near tie is a coin toss a reader settles at a
     # glance. 0 marks the chosen sentence alone.
     tie: float = 0.35
+    # Weights of rerank.FEATURES: the first rerank.POOL results reordered; empty: score order.
+    rerank: tuple[tuple[str, float], ...] = ()
 
     @classmethod
     def for_model(cls, model: str, **changes) -> "SearchSettings":
@@ -249,37 +288,46 @@ class Retriever:
         weights = {t: self._idf(t) for t in dict.fromkeys(terms) if t.strip()}
         grams = query_grams(clean)
 
-        # Each group of neighbouring chunks yields a hit; when its excerpt could not show all of
-        # its matched sentences, the rest competes again (by its best chunk's score) for a later
-        # rank. No sentence is shown twice.
         queue = [(-cands[g[0]].score, n, [cands[i] for i in g]) for n, g in enumerate(merge_runs(cands))]
-        heapq.heapify(queue)
-        shown: dict[int, set[int]] = {}
+        results = _Results(self, queue, weights, grams, fused, qvec, clean)
+        pool = []
+        while (self.settings.rerank or rerank.RECORD is not None) and len(pool) < rerank.POOL and (made := results.next()):
+            pool.append(results.keep(made))  # the pool's results are all kept: none repeats another's sentences
+        pool = self._reranked(pool, bool(weights))
         hits: list[Hit] = []
         coverage = 0.0
-        tie = len(queue)
-        while queue and len(hits) < k:
-            _neg, _n, members = heapq.heappop(queue)
-            art = members[0].article
-            made = self._hit(len(hits) + 1, members, weights, grams, fused, shown.setdefault(art, set()), qvec, question=clean)
+        while len(hits) < k:
+            pooled = bool(pool)
+            made = pool.pop(0) if pooled else results.next()
             if made is None:
-                continue
-            hit, cov, used, rest = made
+                break
+            hit, cov = made.hit, made.coverage
             if trim and hits and hits[0].score > 0 and hit.score < self.settings.min_relative * hits[0].score:
                 break
             if trim and hits and not self._plausible(hit, cov, hits[0], coverage, weights, grams):
                 continue
             if not hits:
                 coverage = cov
-            hits.append(hit)
-            shown[art].update(used)
-            if rest is not None:
-                heapq.heappush(queue, (-rest, tie, members))
-                tie += 1
+            hits.append(replace(hit, rank=len(hits) + 1))
+            if not pooled:
+                results.keep(made)
         evidence = Evidence(round(best_dense, SCORE_DIGITS), round(coverage, SCORE_DIGITS))
         if not hits or not self._answerable(best_dense, coverage, bool(_CJK.search(clean)), hits[0], weights, grams):
             return Answer(query, False, (), "Nothing relevant found in the indexed articles.", evidence)
         return Answer(query, True, tuple(hits), evidence=evidence)
+
+    def _reranked(self, built: list[CitedHit], lexical: bool) -> list[CitedHit]:
+        """The first :data:`rerank.POOL` results reordered by :mod:`.rerank` (the rest after
+        them, in score order); unchanged without ``settings.rerank`` weights or question words."""
+        pool = built[: rerank.POOL]
+        if len(pool) < 2 or not lexical or not (self.settings.rerank or rerank.RECORD is not None):
+            return built
+        rows = rerank.features([c.best_chunk for c in pool], [c.choice for c in pool], [c.coverage for c in pool])
+        if rerank.RECORD is not None:
+            rerank.RECORD.append([r | {"source": c.hit.source, "excerpt": c.hit.excerpt} for r, c in zip(rows, pool)])
+        if not self.settings.rerank:
+            return built
+        return [pool[i] for i in rerank.order(rows, dict(self.settings.rerank))] + built[rerank.POOL :]
 
     def _answerable(self, dense: float, coverage: float, chinese: bool, hit: Hit | None = None, weights=None, grams=None) -> bool:
         """Enough evidence to answer? A Chinese question must share informative words with the
@@ -303,9 +351,7 @@ class Retriever:
     def _evidence(self, hit: Hit, weights, grams, dense: float, coverage: float) -> dict[str, float]:
         """:func:`refusal.features` of the question and ``hit``'s whole article."""
         text, tokens, article_grams = self._article_bag(hit.article)
-        a, b = hit.highlight
-        return refusal.features(weights or {}, grams or set(), self.index.df, text, tokens, article_grams, dense, coverage,
-                                hit.excerpt, hit.excerpt[a:b])
+        return refusal.features(weights or {}, grams or set(), self.index.df, text, tokens, article_grams, dense, coverage)
 
     def _article_bag(self, article: int) -> tuple[str, frozenset, frozenset]:
         """An article's normalised text, word set and bigram set (headline included; cached)."""
@@ -374,7 +420,7 @@ class Retriever:
         # The answering sentence comes from the matched chunks; context may come from around them.
         local = {i - first for i in matched}
         best = max(local, key=lambda j: scores[j])
-        best, partner = self._choose(question, article, first, matched, lexical, chunk_score, query_vec if rank == 1 else None,
+        best, partner, choice = self._choose(question, article, first, matched, lexical, chunk_score, query_vec if rank == 1 else None,
                                      weights, grams, best)
         allowed = {i - first for i in window if i not in exclude}
         shown_text = []
@@ -413,7 +459,7 @@ class Retriever:
             article=article.id,
             passages=tuple(sorted(m.passage for m in members)),
         )
-        return CitedHit(hit, coverage, used, rest)
+        return CitedHit(hit, coverage, used, rest, choice, top)
 
     def _choose(self, question, article, first, matched, lexical, chunk_score, query_vec, weights, grams, best):
         """The answering sentence (offset from ``first``) by :mod:`.choose`'s weighted features,
@@ -424,7 +470,7 @@ class Retriever:
         cw = dict(self.settings.choice)
         need = choose.needed(cw)
         if not (need - {"lexical", "chunk"}):
-            return best, None
+            return best, None, 0.0
         units, unit_tokens, unit_grams = self._article_units(article.id)
         top = float(chunk_score[matched].max())
         spread = (top - float(chunk_score[matched].min())) or 1.0
@@ -443,7 +489,7 @@ class Retriever:
         if choose.RECORD is not None:
             choose.RECORD.append({"question": question, "article": article.id, "units": matched,
                                   "texts": [units[i].text for i in matched], "feats": feats.tolist(), "old": first + best})
-        top, runner = choose.choose_two(feats, cw, self.settings.tie)
+        top, runner, value = choose.choose_two(feats, cw, self.settings.tie)
         if runner is not None and abs(matched[runner] - matched[top]) != 1:
             runner = None
-        return matched[top] - first, (None if runner is None else matched[runner] - first)
+        return matched[top] - first, (None if runner is None else matched[runner] - first), value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from newsbot.embeddings import answertype, choose, highlight
 from newsbot.embeddings.excerpt import build_excerpt
@@ -122,6 +123,20 @@ def test_cues_words_beside_the_question_word_and_definitions():
 def test_a_near_tie_marks_the_runner_up_too():
     f = np.zeros((3, len(choose.FEATURES)), np.float32)
     f[:, 0] = [1.0, 0.9, 0.2]
-    assert choose.choose_two(f, {"lexical": 1.0}, 0.35) == (0, 1)  # e^-0.1 >= 0.35
-    assert choose.choose_two(f, {"lexical": 1.0}, 0.95) == (0, None)
-    assert choose.choose_two(f, {"lexical": 1.0}, 0.0) == (0, None)
+    assert choose.choose_two(f, {"lexical": 1.0}, 0.35)[:2] == (0, 1)  # e^-0.1 >= 0.35
+    assert choose.choose_two(f, {"lexical": 1.0}, 0.95)[:2] == (0, None)
+    assert choose.choose_two(f, {"lexical": 1.0}, 0.0) == (0, None, 1.0)
+
+
+def test_rerank_puts_the_result_whose_sentence_fits_first_and_keeps_close_calls():
+    from newsbot.embeddings import rerank
+
+    w = {"fused": 0.5, "first": 0.1, "choice": 0.6, "coverage": 1.0}
+    # The second result scores a little lower but its best sentence fits far better: it leads.
+    rows = rerank.features([2.0, 1.9, 1.0], [-1.0, 0.5, 0.0], [0.5, 0.5, 0.2])
+    assert rows[0]["first"] == 1.0 and rows[1]["fused"] == pytest.approx(-0.1)
+    assert rerank.order(rows, w)[0] == 1
+    # Everything equal but the score: the order stays.
+    rows = rerank.features([2.0, 1.9, 1.0], [0.0, 0.0, 0.0], [0.5, 0.5, 0.5])
+    assert rerank.order(rows, w) == [0, 1, 2]
+    assert rerank.order(rows, {}) == [0, 1, 2]  # no weights: score order

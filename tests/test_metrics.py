@@ -89,3 +89,25 @@ def test_cli_eval_expect_none(sample_index, tmp_path):
     assert m["must_refuse"] == 2 and m["false_answer"] == 1 and m["answerable"] == 0
     for key in ("highlight@1", "shown", "off_source", "false_answer_rate", "highlight_chars"):
         assert key in m
+
+
+def test_an_empty_question_is_skipped_with_a_warning_naming_its_line(tmp_path):
+    from newsbot.embeddings.evaluate import load_questions
+
+    f = tmp_path / "q.jsonl"
+    f.write_text('{"q": "谁?", "a": ["甲"]}\n{"q": "  ", "a": ["乙"]}\n{"q": "哪里?", "a": ["丙"]}\n', encoding="utf-8")
+    warnings = []
+    qs = load_questions(f, warn=warnings.append)
+    assert [q.q for q in qs] == ["谁?", "哪里?"]
+    assert len(warnings) == 1 and f"{f}:2:" in warnings[0] and "empty" in warnings[0]
+
+
+def test_cli_eval_names_the_skipped_empty_question(sample_index, tmp_path, capsys):
+    from newsbot.bot.cli import main
+
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text('{"q": "甬江街道总工会主席是谁?", "a": ["郑亚萍"]}\n{"q": "", "a": ["x"]}\n', encoding="utf-8")
+    assert main(["eval", str(qfile), "--index-dir", str(sample_index), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["questions"] == 1
+    assert f"{qfile}:2: the question is empty; skipped." in err

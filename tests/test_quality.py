@@ -18,14 +18,15 @@ def test_seed_dev_bars(sample_retriever):
         pytest.skip(f"{SEED_DEV} not present")
     m = evaluate(sample_retriever, load_questions(SEED_DEV))
     misses = m.pop("misses")
-    assert m["hit@1"] >= 0.90, (m, misses)
-    assert m["hit@5"] >= 0.97, (m, misses)
+    assert m["hit@1"] == 1.0, (m, misses)  # the target for seed_dev; every result reordering must keep it
+    assert m["hit@5"] == 1.0, (m, misses)
     assert m["abstain_total"] == 2, m
     assert m["abstain_correct"] == m["abstain_total"], (m, misses)
     assert m["false_abstain"] == 0, (m, misses)
     # The marked sentence holds the answer (0.72 before answer types, headline-free focus and
-    # whole-sentence highlights; 0.83 after), and stays about one sentence long.
-    assert m["highlight@1"] >= 0.80, (m, [r for r in misses if r["hit_rank"] == 1])
+    # whole-sentence highlights; 0.83 after; 0.89 with cues and near ties), and stays about one
+    # sentence long.
+    assert m["highlight@1"] >= 0.85, (m, [r for r in misses if r["hit_rank"] == 1])
     assert m["highlight_chars"] <= 100, m
 
 

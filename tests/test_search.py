@@ -262,3 +262,27 @@ def test_cli_index_nothing(tmp_path, capsys):
     code = main(["index", str(tmp_path / "empty"), "--index-dir", str(tmp_path / "i")])
     assert code == 2
     assert "No text to index" in capsys.readouterr().err
+
+
+REORDERED = ["工会", "富阳区劳模在哪里开展公益宣传拍摄?", "园区职工活动阵地被划分为几个功能区?", "工会怎样帮职工解决孩子看病的问题?"]
+
+
+def test_rerank_reorders_the_first_results(sample_retriever):
+    from dataclasses import replace
+
+    plain = type(sample_retriever)(sample_retriever.index, sample_retriever.encoder,
+                                   replace(sample_retriever.settings, rerank=()))
+    changed = [q for q in REORDERED if [h.excerpt for h in plain.ask(q, k=5, trim=False).hits]
+               != [h.excerpt for h in sample_retriever.ask(q, k=5, trim=False).hits]]
+    assert changed, "no question's results were reordered: the tests below would prove nothing"
+
+
+@pytest.mark.parametrize("q", REORDERED)
+def test_reordered_results_page_stably(sample_retriever, q):
+    """The first results are reordered (rerank.py) within a fixed pool: asking for more results
+    ("More" pages) never changes the ones already shown."""
+    assert sample_retriever.settings.rerank  # the default encoder's calibration reorders
+    few = sample_retriever.ask(q, k=3, trim=False).hits
+    more = sample_retriever.ask(q, k=7, trim=False).hits
+    assert [(h.source, h.excerpt) for h in more[: len(few)]] == [(h.source, h.excerpt) for h in few]
+    assert [h.rank for h in more] == list(range(1, len(more) + 1))
