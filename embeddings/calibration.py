@@ -1,9 +1,10 @@
 """Search settings that depend on the encoder's cosine scale, stored per model.
 
 Cosines differ between encoders (USE's related passages sit near 0.3-0.5, e5's near
-0.8-0.9), so the abstention thresholds and the weights that choose the answering sentence are
-calibrated per model (``benchmarks/fit_choice.py``, ``benchmarks/fit_refusal.py``: fitted with
-cross-validation across CMRC 2018 trial and DRCD dev) and kept here, not as shared constants.
+0.8-0.9), so the abstention thresholds, the weights that choose the answering sentence, reorder
+the first results and keep later ones are calibrated per model (``benchmarks/fit_choice.py``,
+``benchmarks/fit_rerank.py``, ``benchmarks/fit_gates.py``: fitted with cross-validation across
+CMRC 2018 trial and DRCD dev) and kept here, not as shared constants.
 A model without an entry (a sentence-transformers folder, say) gets the defaults of
 :class:`~newsbot.embeddings.search.SearchSettings`.
 """

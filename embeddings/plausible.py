@@ -6,14 +6,14 @@ is positive: its fused score relative to the first's, the share of the question'
 information found in its own passages (and relative to the first's), whether it quotes the
 same article as the first, and the refusal features of its article (:mod:`.refusal`: its
 rarest question term found there, the share of question terms found there). Weights per
-encoder in ``calibration.py`` (``benchmarks/fit_later.py``).
+encoder in ``calibration.py`` (``benchmarks/fit_gates.py``).
 """
 
 from __future__ import annotations
 
 FEATURES = ("bias", "relative", "coverage", "cov_ratio", "same_article", "art_cov", "key_found", "gram_cov")
 
-# Analysis hook (benchmarks/fit_later.py): when a list, each judged later result appends its features.
+# Analysis hook (benchmarks/fit_gates.py): when a list, each judged later result appends its features.
 RECORD: list | None = None
 
 

@@ -8,7 +8,7 @@ its rarest terms are missing from it. jieba cuts unknown names unpredictably (ç›
 question's character bigrams are compared too.
 
 Features of a question and its rank-1 article (:func:`features`), combined linearly with
-per-encoder weights (``calibration.py``, fitted by ``benchmarks/fit_refusal.py`` across
+per-encoder weights (``calibration.py``, fitted by ``benchmarks/fit_gates.py`` across
 CMRC 2018 trial and DRCD dev with cross-pairings as the unanswerable questions).
 """
 
@@ -20,7 +20,7 @@ import unicodedata
 
 FEATURES = ("bias", "dense", "coverage", "art_cov", "key_found", "gram_cov", "unknown")
 
-# Analysis hook (benchmarks/fit_refusal.py): when a list, each judged question appends its features.
+# Analysis hook (benchmarks/fit_gates.py): when a list, each judged question appends its features.
 RECORD: list | None = None
 
 _WORDY = re.compile(r"[\w]", re.UNICODE)
