@@ -19,7 +19,7 @@ from .errors import UsageError
 from .excerpt import build_excerpt, char_ngrams, idf, query_grams, score_sentences
 from .fusion import Candidate, fuse_candidates, merge_runs, top_n
 from .index import Index
-from . import choose, highlight, plausible, refusal, rerank
+from . import choose, highlight, offtopic, plausible, refusal, rerank
 from .tokenize import STOPWORDS, query_terms, tokenize
 from .types import Answer, Evidence, Hit
 from .util import scrub_surrogates
@@ -161,6 +161,9 @@ class SearchSettings:
     tie: float = 0.35
     # Weights of rerank.FEATURES: the first rerank.POOL results reordered; empty: score order.
     rerank: tuple[tuple[str, float], ...] = ()
+    # A question in another script must also come closer to some passage than any of
+    # offtopic.QUESTIONS comes to any (measured once per index).
+    offtopic_floor: bool = True
 
     @classmethod
     def for_model(cls, model: str, **changes) -> "SearchSettings":
@@ -182,6 +185,7 @@ class Retriever:
         self._encoder = encoder
         self._lock = threading.Lock()
         self._sample = None
+        self._offtopic: float | None = None
         self._articles: _LRU[ArticleUnits] = _LRU(ARTICLE_CACHE)
         self._sentence_vecs: _LRU[np.ndarray] = _LRU(SENTENCE_VECTOR_CACHE)
         self._bags: _LRU[tuple] = _LRU(ARTICLE_CACHE)  # refusal's view of whole articles
@@ -203,9 +207,12 @@ class Retriever:
             return self._encoder
 
     def warm_up(self) -> None:
-        """Load the encoder and tokenizer now rather than on the first question."""
+        """Load the encoder and tokenizer now rather than on the first question, and measure the
+        bar for questions in another script (:mod:`.offtopic`)."""
         self.encoder.encode(["warm up"])
         tokenize("预热")
+        if self.settings.offtopic_floor:
+            self._offtopic_floor()
 
     # -- scoring -----------------------------------------------------------------------------
 
@@ -216,6 +223,13 @@ class Retriever:
             ids = np.unique(np.linspace(0, max(d.ntotal - 1, 0), num=min(d.ntotal, DENSE_SAMPLE)).astype(np.int64))
             self._sample = d.reconstruct_batch(ids) if d.ntotal else np.zeros((0, d.d), np.float32)
         return self._sample
+
+    def _offtopic_floor(self) -> float:
+        """:func:`offtopic.floor` of this index (computed on the first question that needs it)."""
+        if self._offtopic is None:
+            vecs = encode_query(self.encoder, list(offtopic.QUESTIONS))
+            self._offtopic = offtopic.floor(vecs, self.index.dense.search) if self.index.dense.ntotal else 0.0
+        return self._offtopic
 
     def _idf(self, term: str) -> float:
         return idf(int(self.index.df.get(term, 0)), self.index.n_docs)
@@ -342,6 +356,8 @@ class Retriever:
                 refusal.RECORD.append(feats | {"chinese": chinese})
             if chinese and s.refusal and refusal.score(feats, dict(s.refusal)) <= 0:
                 return False  # and the thresholds below must agree to answer
+        if not chinese and s.offtopic_floor and dense <= self._offtopic_floor():
+            return False
         return (
             dense >= (s.min_dense if chinese else s.min_dense_other_script)
             or coverage >= s.min_coverage_alone

@@ -106,6 +106,32 @@ def test_english_question(sample_retriever):
     assert any("郑亚萍" in h.excerpt for h in ans.hits[:3])
 
 
+def test_offtopic_floor_is_the_closest_offtopic_question(sample_retriever):
+    from newsbot.embeddings import offtopic
+    from newsbot.embeddings.encoders import encode_query
+
+    r = sample_retriever
+    vecs = encode_query(r.encoder, list(offtopic.QUESTIONS))
+    # Oracle: every passage vector against every off-topic question, in numpy.
+    passages = r.index.dense.reconstruct_n(0, r.index.dense.ntotal)
+    assert r._offtopic_floor() == pytest.approx(float((vecs @ passages.T).max()), abs=1e-5)
+    assert 0.0 < r._offtopic_floor() < 0.3  # a small page: the answerable English questions clear it
+
+
+def test_english_question_below_the_offtopic_floor_is_refused(sample_retriever):
+    from dataclasses import replace
+
+    q = "Which county held a kite-painting event for the Asian Games?"
+    assert sample_retriever.ask(q).answered
+    strict = type(sample_retriever)(sample_retriever.index, sample_retriever.encoder, sample_retriever.settings)
+    strict._offtopic = 0.99  # an index whose off-topic questions all come this close
+    assert not strict.ask(q).answered
+    lax = type(sample_retriever)(sample_retriever.index, sample_retriever.encoder, replace(sample_retriever.settings, offtopic_floor=False))
+    lax._offtopic = 0.99
+    assert lax.ask(q).answered
+    assert not sample_retriever.ask("Explain the theory of relativity").answered
+
+
 def test_out_of_corpus(sample_retriever):
     ans = sample_retriever.ask("特斯拉股票今天涨了多少?")
     assert ans.answered is False and ans.hits == ()
