@@ -29,26 +29,25 @@ from newsbot.embeddings.search import Retriever
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from precision import short  # noqa: E402
+from precision import cached, short  # noqa: E402
 
 
 def collect(retriever, questions, cache: Path):
-    if cache.exists():
-        return json.loads(cache.read_text(encoding="utf-8"))
-    rows = []
-    for qu in questions:
-        choose.RECORD = []
-        ans = retriever.ask(qu.q, k=1)
-        rec = choose.RECORD[0] if choose.RECORD else None
-        choose.RECORD = None
-        if not ans.answered or rec is None or (qu.source and ans.hits[0].source != qu.source):
-            continue
-        labels = [int(any(unicodedata.normalize("NFC", a) in t for a in qu.a)) for t in rec["texts"]]
-        if not any(labels):
-            continue
-        rows.append({"feats": rec["feats"], "labels": labels, "old": rec["units"].index(rec["old"]) if rec["old"] in rec["units"] else -1})
-    cache.write_text(json.dumps(rows), encoding="utf-8")
-    return rows
+    """Per question whose rank-1 hit's candidates hold an answer: their features and labels."""
+
+    def rows():
+        for qu in questions:
+            choose.RECORD = []
+            ans = retriever.ask(qu.q, k=1)
+            rec = choose.RECORD[0] if choose.RECORD else None
+            choose.RECORD = None
+            if not ans.answered or rec is None or (qu.source and ans.hits[0].source != qu.source):
+                continue
+            labels = [int(any(unicodedata.normalize("NFC", a) in t for a in qu.a)) for t in rec["texts"]]
+            if any(labels):
+                yield {"feats": rec["feats"], "labels": labels, "old": rec["units"].index(rec["old"]) if rec["old"] in rec["units"] else -1}
+
+    return cached(cache, rows)
 
 
 def accuracy(rows, w) -> float:

@@ -7,8 +7,8 @@ features are recorded (``rerank.RECORD``); a result is right when it is a hit (i
 answer in its excerpt). A conditional logit (softmax over a question's results) is fitted on
 one set and judged on the other (both ways), then on both; so is a grid search for hit@1
 itself (the logit's likelihood is not hit@1: on USE it moved it by 0.1 point, the grid by 1.3
-on the held-out set). Prints hit@1 in score order and reordered, and the weights to put in
-``calibration.py``.
+on the held-out set), keeping only weights that lose none of seed_dev's questions on the sample
+page. Prints hit@1 in score order and reordered, and the weights to put in ``calibration.py``.
 """
 
 from __future__ import annotations
@@ -28,31 +28,30 @@ from newsbot.embeddings.evaluate import load_questions
 from newsbot.embeddings.index import Index, build_index
 from newsbot.embeddings.metrics import is_hit
 from newsbot.embeddings.search import Retriever
+from newsbot.bot.indexes import sample_corpus
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from fit_choice import fit_softmax  # noqa: E402
-from precision import short  # noqa: E402
+from precision import cached, short  # noqa: E402
 
 
 def collect(retriever, questions, cache: Path):
     """Per question: the pool's feature rows and whether each is a hit."""
-    if cache.exists():
-        return json.loads(cache.read_text(encoding="utf-8"))
-    rows = []
-    for qu in questions:
-        if qu.abstain:
-            continue
-        rerank.RECORD = []
-        retriever.ask(qu.q, k=1, trim=False)
-        pool = rerank.RECORD[0] if rerank.RECORD else None
-        rerank.RECORD = None
-        if not pool:
-            continue
-        labels = [int(is_hit(qu, r["source"], r["excerpt"])) for r in pool]
-        rows.append({"feats": [[r[f] for f in rerank.FEATURES] for r in pool], "labels": labels})
-    cache.write_text(json.dumps(rows), encoding="utf-8")
-    return rows
+
+    def rows():
+        for qu in questions:
+            if qu.abstain:
+                continue
+            rerank.RECORD = []
+            retriever.ask(qu.q, k=1, trim=False)
+            pool = rerank.RECORD[0] if rerank.RECORD else None
+            rerank.RECORD = None
+            if pool:
+                yield {"feats": [[r[f] for f in rerank.FEATURES] for r in pool],
+                       "labels": [int(is_hit(qu, r["source"], r["excerpt"])) for r in pool]}
+
+    return cached(cache, rows)
 
 
 def hit_at_1(rows, w) -> float:
@@ -63,7 +62,7 @@ def hit_at_1(rows, w) -> float:
     return ok / max(1, len(rows))
 
 
-GRID = {"fused": (0, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2), "first": (0, 0.25, 0.5, 1, 1.5, 2),
+GRID = {"fused": (0, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2), "first": (0, 0.1, 0.25, 0.5, 1),
         "choice": (0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0), "coverage": (0, 0.25, 0.5, 1, 2)}
 
 
@@ -92,6 +91,11 @@ def main() -> None:
         build_index([root / "corpus"], out, encoder=encoder)
         r = Retriever(Index.load(out), encoder=encoder)
         data[name] = collect(r, load_questions(root / "questions.jsonl"), args.cache / f"rerank-{name}-{tag}.json")
+    # seed_dev on the sample page is not fitted on, only kept: no weights that lose one of its questions.
+    out = args.cache / f"sample-{tag}"
+    build_index([sample_corpus()], out, encoder=encoder)
+    seed = collect(Retriever(Index.load(out), encoder=encoder), load_questions(args.shared / "eval" / "seed_dev.jsonl"),
+                   args.cache / f"rerank-seed-{tag}.json")
     cols = [rerank.FEATURES.index(f) for f in args.features.split(",")]
     first = np.zeros(len(rerank.FEATURES))
     first[rerank.FEATURES.index("first")] = 1.0
@@ -105,13 +109,16 @@ def main() -> None:
     w = fit_softmax(informative[a] + informative[b], cols, len(rerank.FEATURES))
     print("logit fit on all:", json.dumps(dict(zip(rerank.FEATURES, [round(float(v), 3) for v in w]))),
           " ".join(f"{n} {hit_at_1(data[n], w):.4f}" for n in data))
-    table = grid(data)
+    seed_base = hit_at_1(seed, first)
+    table = [(w, acc) for w, acc in grid(data) if hit_at_1(seed, w) >= seed_base]
+    print(f"seed_dev: hit@1 in score order {seed_base:.4f}; {len(table)} weight sets keep it")
     for x, y in ((a, b), (b, a)):
         w, acc = max(table, key=lambda t: t[1][x])
         print(f"grid on {x}: {dict(zip(rerank.FEATURES, w.tolist()))} -> {x} {acc[x]:.4f}, {y} {acc[y]:.4f}")
     sizes = {n: len(rows) for n, rows in data.items()}
     w, acc = max(table, key=lambda t: sum(t[1][n] * sizes[n] for n in data))
-    print("grid on all:", json.dumps(dict(zip(rerank.FEATURES, w.tolist()))), " ".join(f"{n} {acc[n]:.4f}" for n in data))
+    print("grid on all (for calibration.py):", json.dumps(dict(zip(rerank.FEATURES, w.tolist()))),
+          " ".join(f"{n} {acc[n]:.4f}" for n in data))
 
 
 if __name__ == "__main__":

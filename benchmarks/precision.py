@@ -25,6 +25,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Callable, Iterator
 
 from newsbot.embeddings.encoders import canonical_name, load_encoder
 from newsbot.embeddings.evaluate import evaluate, load_questions
@@ -39,6 +40,16 @@ SET_KEYS = ["hit@1", "hit@3", "hit@5", "highlight@1", "shown", "off_source", "fa
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def cached(cache: Path, rows: Callable[[], Iterator[dict]]) -> list[dict]:
+    """The rows stored in ``cache`` (JSON), else ``rows()`` collected and stored there: the fit
+    scripts record once and fit many times."""
+    if cache.exists():
+        return json.loads(cache.read_text(encoding="utf-8"))
+    out = list(rows())
+    cache.write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
+    return out
 
 
 def short(model: str) -> str:
