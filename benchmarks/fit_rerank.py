@@ -55,15 +55,33 @@ def collect(retriever, questions, cache: Path):
 
 
 def hit_at_1(rows, w) -> float:
-    ok = 0
-    for r in rows:
-        s = np.array(r["feats"], np.float64) @ w
-        ok += r["labels"][int(np.argmax(s))]  # argmax: ties to the first, as rerank.order
-    return ok / max(1, len(rows))
+    """Share of questions whose top-weighted result is a hit (ties to the first, as rerank.order)."""
+    feats, labels = _padded(rows)
+    s = feats @ np.asarray(w, np.float64)
+    s[labels < 0] = -np.inf
+    return float((labels[np.arange(len(labels)), s.argmax(axis=1)] == 1).mean()) if len(rows) else 0.0
+
+
+_PADDED: dict[int, tuple] = {}
+
+
+def _padded(rows):
+    """Pools as one (questions, POOL, features) array; missing results are labelled -1."""
+    key = id(rows)
+    if key not in _PADDED:
+        f = np.zeros((len(rows), rerank.POOL, len(rerank.FEATURES)))
+        y = np.full((len(rows), rerank.POOL), -1)
+        for i, r in enumerate(rows):
+            n = len(r["labels"])
+            f[i, :n] = r["feats"]
+            y[i, :n] = r["labels"]
+        _PADDED[key] = (rows, f, y)  # rows kept alive so that id() stays theirs
+    return _PADDED[key][1:]
 
 
 GRID = {"fused": (0, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2), "first": (0, 0.1, 0.25, 0.5, 1),
-        "choice": (0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0), "coverage": (0, 0.25, 0.5, 1, 2)}
+        "choice": (0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0), "coverage": (0, 0.25, 0.5, 1, 2),
+        "title": (0, 0.25, 0.5, 1, 2)}
 
 
 def grid(data: dict) -> list[tuple[np.ndarray, dict]]:

@@ -7,9 +7,8 @@ import os
 import re
 import threading
 import unicodedata
-from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Callable, Generic, Hashable, NamedTuple, TypeVar
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,7 +21,7 @@ from .index import Index
 from . import choose, highlight, offtopic, plausible, refusal, rerank
 from .tokenize import STOPWORDS, query_terms, tokenize
 from .types import Answer, Evidence, Hit
-from .util import scrub_surrogates
+from .util import LRU, scrub_surrogates
 
 MAX_QUESTION_CHARS = 2000
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -32,9 +31,6 @@ SCORE_DIGITS = 4  # scores and evidence are reported rounded to this many decima
 # recently cited sentence ranges: bounded so a long-running bot's memory stays flat.
 ARTICLE_CACHE = 512
 SENTENCE_VECTOR_CACHE = 256
-
-_V = TypeVar("_V")
-
 
 class Candidates(NamedTuple):
     """What :meth:`Retriever.candidates` found: parallel arrays over the candidate passages."""
@@ -101,30 +97,6 @@ class ArticleUnits(NamedTuple):
     grams: list[frozenset[str]]  # character bigrams of each unit
 
 
-class _LRU(Generic[_V]):
-    """A bounded least-recently-used map, safe across threads, owned by one :class:`Retriever`
-    (unlike ``functools.lru_cache`` on a method, it keeps no reference to its owner alive)."""
-
-    def __init__(self, maxsize: int):
-        self._maxsize = maxsize
-        self._data: OrderedDict[Hashable, _V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, make: Callable[[], _V]) -> _V:
-        """The value for ``key``, made (outside the lock: it may be slow) when missing."""
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        value = make()
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self._maxsize:
-                self._data.popitem(last=False)
-        return value
-
-
 @dataclass(frozen=True)
 class SearchSettings:
     """Tuned on shared/eval/seed_dev.jsonl and the CMRC 2018 trial set (see README)."""
@@ -186,9 +158,9 @@ class Retriever:
         self._lock = threading.Lock()
         self._sample = None
         self._offtopic: float | None = None
-        self._articles: _LRU[ArticleUnits] = _LRU(ARTICLE_CACHE)
-        self._sentence_vecs: _LRU[np.ndarray] = _LRU(SENTENCE_VECTOR_CACHE)
-        self._bags: _LRU[tuple] = _LRU(ARTICLE_CACHE)  # refusal's view of whole articles
+        self._articles: LRU[ArticleUnits] = LRU(ARTICLE_CACHE)
+        self._sentence_vecs: LRU[np.ndarray] = LRU(SENTENCE_VECTOR_CACHE)
+        self._bags: LRU[tuple] = LRU(ARTICLE_CACHE)  # refusal's view of whole articles
         # One question at a time: FAISS's OpenMP threads only spin against numpy's BLAS threads
         # (measured on a 10k flat index: p50 8 ms with the default threads, 0.9 ms with one).
         import faiss
@@ -307,7 +279,11 @@ class Retriever:
         pool = []
         while (self.settings.rerank or rerank.RECORD is not None) and len(pool) < rerank.POOL and (made := results.next()):
             pool.append(results.keep(made))  # the pool's results are all kept: none repeats another's sentences
-        pool = self._reranked(pool, bool(weights))
+        # Whether to answer is judged on the best-scoring result, before reordering: reordering
+        # picks which passage leads, it must not turn a refusal into an answer (measured: it
+        # did, for "明天上海会下雨吗?" on CMRC) or the reverse.
+        judged = pool[0] if pool else None
+        pool = self._reranked(pool, weights)
         hits: list[Hit] = []
         coverage = 0.0
         while len(hits) < k:
@@ -325,18 +301,27 @@ class Retriever:
             hits.append(replace(hit, rank=len(hits) + 1))
             if not pooled:
                 results.keep(made)
+        if judged is not None and hits:
+            first, coverage = judged.hit, judged.coverage
+        else:
+            first = hits[0] if hits else None
         evidence = Evidence(round(best_dense, SCORE_DIGITS), round(coverage, SCORE_DIGITS))
-        if not hits or not self._answerable(best_dense, coverage, bool(_CJK.search(clean)), hits[0], weights, grams):
+        if not hits or not self._answerable(best_dense, coverage, bool(_CJK.search(clean)), first, weights, grams):
             return Answer(query, False, (), "Nothing relevant found in the indexed articles.", evidence)
         return Answer(query, True, tuple(hits), evidence=evidence)
 
-    def _reranked(self, built: list[CitedHit], lexical: bool) -> list[CitedHit]:
+    def _reranked(self, built: list[CitedHit], weights: dict[str, float]) -> list[CitedHit]:
         """The first :data:`rerank.POOL` results reordered by :mod:`.rerank` (the rest after
         them, in score order); unchanged without ``settings.rerank`` weights or question words."""
         pool = built[: rerank.POOL]
-        if len(pool) < 2 or not lexical or not (self.settings.rerank or rerank.RECORD is not None):
+        if len(pool) < 2 or not weights or not (self.settings.rerank or rerank.RECORD is not None):
             return built
-        rows = rerank.features([c.best_chunk for c in pool], [c.choice for c in pool], [c.coverage for c in pool])
+        total = sum(weights.values()) or 1.0
+        titles = []
+        for c in pool:
+            head = refusal.normalise(c.hit.title)
+            titles.append(sum(w for t, w in weights.items() if t in head) / total)
+        rows = rerank.features([c.best_chunk for c in pool], [c.choice for c in pool], [c.coverage for c in pool], titles)
         if rerank.RECORD is not None:
             rerank.RECORD.append([r | {"source": c.hit.source, "excerpt": c.hit.excerpt} for r, c in zip(rows, pool)])
         if not self.settings.rerank:

@@ -1,10 +1,15 @@
-"""Small pure helpers shared by the retrieval core and the front ends: surrogate scrubbing, percentiles."""
+"""Small helpers shared by the retrieval core and the front ends: surrogate scrubbing,
+percentiles, a thread-safe LRU map."""
 
 from __future__ import annotations
 
 import math
 import re
-from typing import Iterable
+import threading
+from collections import OrderedDict
+from typing import Callable, Generic, Hashable, Iterable, TypeVar
+
+_V = TypeVar("_V")
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -24,3 +29,27 @@ def percentile(values: Iterable[float], q: float) -> float:
     if not data:
         return 0.0
     return data[max(0, math.ceil(q / 100 * len(data)) - 1)]
+
+
+class LRU(Generic[_V]):
+    """A bounded least-recently-used map, safe across threads, owned by one :class:`~newsbot.embeddings.search.Retriever`
+    (unlike ``functools.lru_cache`` on a method, it keeps no reference to its owner alive)."""
+
+    def __init__(self, maxsize: int):
+        self._maxsize = maxsize
+        self._data: OrderedDict[Hashable, _V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], _V]) -> _V:
+        """The value for ``key``, made (outside the lock: it may be slow) when missing."""
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        value = make()
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self._maxsize:
+                self._data.popitem(last=False)
+        return value

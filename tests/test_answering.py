@@ -140,3 +140,6 @@ def test_rerank_puts_the_result_whose_sentence_fits_first_and_keeps_close_calls(
     rows = rerank.features([2.0, 1.9, 1.0], [0.0, 0.0, 0.0], [0.5, 0.5, 0.5])
     assert rerank.order(rows, w) == [0, 1, 2]
     assert rerank.order(rows, {}) == [0, 1, 2]  # no weights: score order
+    # The headline names what the question names: that result leads.
+    rows = rerank.features([2.0, 1.9], [0.0, 0.0], [0.5, 0.5], [0.0, 0.6])
+    assert rows[1]["title"] == 0.6 and rerank.order(rows, {"fused": 0.1, "title": 2.0}) == [1, 0]

@@ -157,9 +157,9 @@ def test_k_limits_hits(sample_retriever):
 
 
 def test_instance_cache_is_bounded_lru():
-    from newsbot.embeddings.search import _LRU
+    from newsbot.embeddings.util import LRU
 
-    cache, made = _LRU(2), []
+    cache, made = LRU(2), []
 
     def make(k):
         made.append(k)
