@@ -19,15 +19,25 @@ def test_question_types():
     assert answertype.question_type("工会怎样帮职工解决孩子看病的问题?") is None
 
 
-def test_answer_type_matches_words_the_question_lacks():
-    q = "甬江街道总工会主席是谁?"
-    assert answertype.matches(answertype.PERSON, "街道工会主席郑亚萍拿着对账单。", q) == 1.0
-    assert answertype.matches(answertype.PERSON, "甬江街道总工会成立于去年。", q) == 0.0
-    q = "尤金袋鼠的体重大约是多少？"
-    assert answertype.matches(answertype.NUMBER, "尤金袋鼠很细小，约只有8公斤重。", q) == 1.0
-    assert answertype.matches(answertype.NUMBER, "尤金袋鼠的奶中有一种物质。", q) == 0.0
-    assert answertype.matches(answertype.TIME, "2017年3月5日品牌正式撤出台湾。", "冰雪皇后什么时候退出了台湾市场？") == 1.0
+@pytest.mark.parametrize(
+    "kind, question, holds, lacks",
+    [
+        (answertype.PERSON, "甬江街道总工会主席是谁?", "街道工会主席郑亚萍拿着对账单。", "甬江街道总工会成立于去年。"),
+        (answertype.NUMBER, "尤金袋鼠的体重大约是多少？", "尤金袋鼠很细小，约只有8公斤重。", "尤金袋鼠的奶中有一种物质。"),
+        (answertype.TIME, "冰雪皇后什么时候退出了台湾市场？", "2017年3月5日品牌正式撤出台湾。", "冰雪皇后是连锁餐厅。"),
+        (answertype.ORDINAL, "蒙泰罗在2005年美国大奖赛上获得第几名？", "最终蒙泰罗排在舒马赫之后，获得第3名。", "只有3支车队的6辆赛车起跑。"),
+        (answertype.COLOR, "黄鳍紫鱼的身体是什么颜色的？", "体呈淡蓝红色，头部有网状斑点。", "为辐鳍鱼纲鲈形目的一个种。"),
+    ],
+)
+def test_answer_type_matches_words_the_question_lacks(kind, question, holds, lacks):
+    assert answertype.question_type(question) == kind
+    assert answertype.matches(kind, holds, question) == 1.0
+    assert answertype.matches(kind, lacks, question) == 0.0
+
+
+def test_no_answer_type_matches_nothing():
     assert answertype.matches(None, "任何句子。", "任何问题") == 0.0
+    assert answertype.question_type("為什麼維基媒體標記式語言規範沒有被支持？") == answertype.REASON
 
 
 def test_focus_prefers_the_sentence_about_the_rest_of_the_question():
@@ -91,18 +101,6 @@ def test_plausible_later_results():
     assert f["relative"] == 0.35 and f["cov_ratio"] == 0.25 and f["same_article"] == 0.0
     assert not plausible.keep(f, {"bias": -1.0, "key_found": 2.0})
     assert plausible.keep(f | {"key_found": 1.0}, {"bias": -1.0, "key_found": 2.0})
-
-
-def test_more_answer_types_rank_colour_cause():
-    assert answertype.question_type("蒙泰罗在2005年美国大奖赛上获得第几名？") == answertype.ORDINAL
-    assert answertype.question_type("黄鳍紫鱼的身体是什么颜色的？") == answertype.COLOR
-    assert answertype.question_type("為什麼維基媒體標記式語言規範沒有被支持？") == answertype.REASON
-    q = "蒙泰罗在2005年美国大奖赛上获得第几名？"
-    assert answertype.matches(answertype.ORDINAL, "最终蒙泰罗排在舒马赫之后，获得第3名。", q) == 1.0
-    assert answertype.matches(answertype.ORDINAL, "只有3支车队的6辆赛车起跑。", q) == 0.0
-    q = "黄鳍紫鱼的身体是什么颜色的？"
-    assert answertype.matches(answertype.COLOR, "体呈淡蓝红色，头部有网状斑点。", q) == 1.0
-    assert answertype.matches(answertype.COLOR, "为辐鳍鱼纲鲈形目的一个种。", q) == 0.0
 
 
 def test_cues_words_beside_the_question_word_and_definitions():
