@@ -1,10 +1,11 @@
 """What kind of answer a question asks for, and whether a sentence holds one.
 
 谁 asks for a person, 哪里 for a place, 哪年/何时 for a time, 多少/几 for a number, 哪家 for an
-organisation; 第几 for a rank, 什么颜色 for a colour, 为什么 for a cause (因为, 由于…). A sentence "matches" when it holds a word of that kind that the question itself
-does not (the question's own names are its subject, not its answer). Numbers, times, ranks,
-colours and causes are found by pattern; people, places and organisations by jieba's part-of-speech tags (``nr``,
-``ns``, ``nt``), only for the few sentences a question's answer is chosen among.
+organisation, 第几 for a rank, 什么颜色 for a colour, 为什么 for a cause (因为, 由于…). A
+sentence "matches" when it holds a word of that kind that the question itself does not (the
+question's own names are its subject, not its answer). Numbers, times, ranks, colours and
+causes are found by pattern; people, places and organisations by jieba's part-of-speech tags
+(``nr``, ``ns``, ``nt``), only for the few sentences a question's answer is chosen among.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ _TIME = re.compile(
 _ORDINAL = re.compile(rf"第\s*(?:{_DIGITS}+|{_CN_NUM}+)|冠军|冠軍|亚军|亞軍|季军|季軍|首位|榜首")
 _COLOR = re.compile(r"[红紅橙黄黃绿綠青蓝藍紫黑白灰棕褐粉金银銀彩]色|色彩|斑[点點纹紋]|条纹|條紋")
 _REASON = re.compile(r"因为|因為|由于|由於|因此|所以|原因|导致|導致|以致|为了|為了|以便|因而|故而|之故|缘故|緣故|起因")
-_PATTERNS = {ORDINAL: _ORDINAL, COLOR: _COLOR, REASON: _REASON}
+_PATTERNS = {TIME: _TIME, NUMBER: _NUMBER, ORDINAL: _ORDINAL, COLOR: _COLOR, REASON: _REASON}
 _TAGS = {PERSON: ("nr", "nrfg", "nrt"), PLACE: ("ns", "nsf"), ORG: ("nt",)}
 _ORG_SUFFIX = re.compile(r"(?:公司|集团|大学|学院|学校|中学|小学|医院|银行|委员会|协会|工会|学会|研究所|研究院|基金会|俱乐部|政府|法院|检察院|党委|总局|管理局|中心|部门|报社|电视台|出版社)$")
 _PLACE_SUFFIX = re.compile(r"..(?:省|市|县|区|镇|乡|村|州|国|岛|山|河|湖|街道|街)$")
@@ -85,8 +86,7 @@ def matches(kind: str | None, sentence: str, question: str) -> float:
         return 0.0
     s = unicodedata.normalize("NFKC", sentence)
     q = unicodedata.normalize("NFKC", question)
-    if kind in (NUMBER, TIME, ORDINAL, COLOR, REASON):
-        pattern = {TIME: _TIME, NUMBER: _NUMBER}.get(kind) or _PATTERNS[kind]
-        found = {m.group(0) for m in pattern.finditer(s)}
+    if kind in _PATTERNS:
+        found = {m.group(0) for m in _PATTERNS[kind].finditer(s)}
         return 1.0 if any(f not in q for f in found) else 0.0
     return 1.0 if any(w not in q for w in _names(s, kind)) else 0.0

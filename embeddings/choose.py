@@ -76,12 +76,6 @@ def features(
     return out
 
 
-def choose(feats: np.ndarray, weights: dict[str, float]) -> int:
-    """Index (into the rows of ``feats``) of the best sentence."""
-    w = np.array([weights.get(f, 0.0) for f in FEATURES], np.float32)
-    return int(np.argmax(feats @ w))
-
-
 def choose_two(feats: np.ndarray, weights: dict[str, float], tie: float) -> tuple[int, int | None, float]:
     """The best row, the runner-up when its score is within ``log(tie)`` of the best (its
     softmax probability at least ``tie`` times the best's) else None, and the best score."""

@@ -285,37 +285,35 @@ class Retriever:
         judged = pool[0] if pool else None
         pool = self._reranked(pool, weights)
         hits: list[Hit] = []
-        coverage = 0.0
+        first_cov = 0.0
         while len(hits) < k:
             pooled = bool(pool)
             made = pool.pop(0) if pooled else results.next()
             if made is None:
                 break
+            if judged is None:
+                judged = made
             hit, cov = made.hit, made.coverage
             if trim and hits and hits[0].score > 0 and hit.score < self.settings.min_relative * hits[0].score:
                 break
-            if trim and hits and not self._plausible(hit, cov, hits[0], coverage, weights, grams):
+            if trim and hits and not self._plausible(hit, cov, hits[0], first_cov, weights, grams):
                 continue
             if not hits:
-                coverage = cov
+                first_cov = cov
             hits.append(replace(hit, rank=len(hits) + 1))
             if not pooled:
                 results.keep(made)
-        if judged is not None and hits:
-            first, coverage = judged.hit, judged.coverage
-        else:
-            first = hits[0] if hits else None
+        coverage = judged.coverage if judged else 0.0
         evidence = Evidence(round(best_dense, SCORE_DIGITS), round(coverage, SCORE_DIGITS))
-        if not hits or not self._answerable(best_dense, coverage, bool(_CJK.search(clean)), first, weights, grams):
+        if not hits or not self._answerable(best_dense, coverage, bool(_CJK.search(clean)), judged.hit, weights, grams):
             return Answer(query, False, (), "Nothing relevant found in the indexed articles.", evidence)
         return Answer(query, True, tuple(hits), evidence=evidence)
 
-    def _reranked(self, built: list[CitedHit], weights: dict[str, float]) -> list[CitedHit]:
-        """The first :data:`rerank.POOL` results reordered by :mod:`.rerank` (the rest after
-        them, in score order); unchanged without ``settings.rerank`` weights or question words."""
-        pool = built[: rerank.POOL]
+    def _reranked(self, pool: list[CitedHit], weights: dict[str, float]) -> list[CitedHit]:
+        """``pool`` (the first :data:`rerank.POOL` results) reordered by :mod:`.rerank`;
+        unchanged without ``settings.rerank`` weights or question words."""
         if len(pool) < 2 or not weights or not (self.settings.rerank or rerank.RECORD is not None):
-            return built
+            return pool
         total = sum(weights.values()) or 1.0
         titles = []
         for c in pool:
@@ -325,8 +323,8 @@ class Retriever:
         if rerank.RECORD is not None:
             rerank.RECORD.append([r | {"source": c.hit.source, "excerpt": c.hit.excerpt} for r, c in zip(rows, pool)])
         if not self.settings.rerank:
-            return built
-        return [pool[i] for i in rerank.order(rows, dict(self.settings.rerank))] + built[rerank.POOL :]
+            return pool
+        return [pool[i] for i in rerank.order(rows, dict(self.settings.rerank))]
 
     def _answerable(self, dense: float, coverage: float, chinese: bool, hit: Hit | None = None, weights=None, grams=None) -> bool:
         """Enough evidence to answer? A Chinese question must share informative words with the

@@ -52,7 +52,7 @@ def test_focus_prefers_the_sentence_about_the_rest_of_the_question():
     f = choose.features(q, weights, query_grams(q), {"大果", "西番莲", "大果西番莲"}, texts, tokens, grams, [0, 1, 2],
                         [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], None, {"focus"})
     assert int(np.argmax(f[:, choose.FEATURES.index("focus")])) == 2
-    assert choose.choose(f, {"focus": 1.0}) == 2
+    assert choose.choose_two(f, {"focus": 1.0}, 0.0)[0] == 2
 
 
 def test_highlight_grows_over_clauses_and_back_references():
