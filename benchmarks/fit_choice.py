@@ -12,9 +12,7 @@ sentence holds one.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 import unicodedata
 from pathlib import Path
@@ -29,7 +27,7 @@ from newsbot.embeddings.search import Retriever
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from precision import cached, short  # noqa: E402
+from precision import cached, parser, short  # noqa: E402
 
 
 def collect(retriever, questions, cache: Path):
@@ -85,10 +83,7 @@ def fit(rows, cols):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=None)
-    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("NEWSBOT_BENCH_CACHE", "~/.cache/newsbot-bench")).expanduser())
-    ap.add_argument("--shared", type=Path, default=HERE.parent.parent / "shared")
+    ap = parser(__doc__)
     ap.add_argument("--features", default=",".join(choose.FEATURES))
     ap.add_argument("--sets", default="cmrc,drcd")
     args = ap.parse_args()

@@ -16,9 +16,7 @@ calibration.py.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -35,7 +33,7 @@ from newsbot.embeddings.search import Retriever, SearchSettings
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from precision import OOC, short  # noqa: E402
+from precision import OOC, parser, short  # noqa: E402
 
 
 def collect(retriever, questions, answerable: bool, cache: Path):
@@ -103,10 +101,7 @@ def report(X, y, w):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=None)
-    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("NEWSBOT_BENCH_CACHE", "~/.cache/newsbot-bench")).expanduser())
-    ap.add_argument("--shared", type=Path, default=HERE.parent.parent / "shared")
+    ap = parser(__doc__)
     ap.add_argument("--drcd-limit", type=int, default=1200, help="DRCD questions asked of the CMRC index")
     ap.add_argument("--max-false-abstain", type=float, default=0.002)
     ap.add_argument("--features", default=",".join(refusal.FEATURES))

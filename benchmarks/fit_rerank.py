@@ -13,10 +13,8 @@ page. Prints hit@1 in score order and reordered, and the weights to put in ``cal
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -33,7 +31,7 @@ from newsbot.bot.indexes import sample_corpus
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from fit_choice import fit_softmax  # noqa: E402
-from precision import cached, short  # noqa: E402
+from precision import cached, parser, short  # noqa: E402
 
 
 def collect(retriever, questions, cache: Path):
@@ -94,10 +92,7 @@ def grid(data: dict) -> list[tuple[np.ndarray, dict]]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=None)
-    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("NEWSBOT_BENCH_CACHE", "~/.cache/newsbot-bench")).expanduser())
-    ap.add_argument("--shared", type=Path, default=HERE.parent.parent / "shared")
+    ap = parser(__doc__)
     ap.add_argument("--features", default=",".join(rerank.FEATURES))
     args = ap.parse_args()
     encoder = load_encoder(canonical_name(args.model))

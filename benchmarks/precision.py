@@ -42,6 +42,15 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
+def parser(doc: str) -> argparse.ArgumentParser:
+    """The options every benchmark script shares: the encoder, the index cache, the data."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=None, help="encoder (default: newsbot's default)")
+    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("NEWSBOT_BENCH_CACHE", "~/.cache/newsbot-bench")).expanduser())
+    ap.add_argument("--shared", type=Path, default=HERE.parent.parent / "shared")
+    return ap
+
+
 def cached(cache: Path, rows: Callable[[], Iterator[dict]]) -> list[dict]:
     """The rows stored in ``cache`` (JSON), else ``rows()`` collected and stored there: the fit
     scripts record once and fit many times."""
@@ -57,10 +66,7 @@ def short(model: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=None, help="encoder (default: newsbot's default)")
-    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("NEWSBOT_BENCH_CACHE", "~/.cache/newsbot-bench")).expanduser())
-    ap.add_argument("--shared", type=Path, default=HERE.parent.parent / "shared")
+    ap = parser(__doc__)
     ap.add_argument("--sets", default="seed,cmrc,drcd", help="which indexes to use (comma-separated)")
     ap.add_argument("--limit", type=int, default=0, help="ask at most this many questions of each set (0: all)")
     ap.add_argument("--dump", type=Path, help="write each set's misses as JSON here")
