@@ -17,6 +17,7 @@ import itertools
 import json
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -52,29 +53,32 @@ def collect(retriever, questions, cache: Path):
     return cached(cache, rows)
 
 
-def hit_at_1(rows, w) -> float:
+class Pools(NamedTuple):
+    """A set's recorded pools, and the same as arrays: (questions, POOL, features) and labels
+    (-1 where a pool had fewer results)."""
+
+    rows: list
+    feats: np.ndarray
+    labels: np.ndarray
+
+
+def pools(rows: list) -> Pools:
+    f = np.zeros((len(rows), rerank.POOL, len(rerank.FEATURES)))
+    y = np.full((len(rows), rerank.POOL), -1)
+    for i, r in enumerate(rows):
+        n = len(r["labels"])
+        f[i, :n] = r["feats"]
+        y[i, :n] = r["labels"]
+    return Pools(rows, f, y)
+
+
+def hit_at_1(p: Pools, w) -> float:
     """Share of questions whose top-weighted result is a hit (ties to the first, as rerank.order)."""
-    feats, labels = _padded(rows)
-    s = feats @ np.asarray(w, np.float64)
-    s[labels < 0] = -np.inf
-    return float((labels[np.arange(len(labels)), s.argmax(axis=1)] == 1).mean()) if len(rows) else 0.0
-
-
-_PADDED: dict[int, tuple] = {}
-
-
-def _padded(rows):
-    """Pools as one (questions, POOL, features) array; missing results are labelled -1."""
-    key = id(rows)
-    if key not in _PADDED:
-        f = np.zeros((len(rows), rerank.POOL, len(rerank.FEATURES)))
-        y = np.full((len(rows), rerank.POOL), -1)
-        for i, r in enumerate(rows):
-            n = len(r["labels"])
-            f[i, :n] = r["feats"]
-            y[i, :n] = r["labels"]
-        _PADDED[key] = (rows, f, y)  # rows kept alive so that id() stays theirs
-    return _PADDED[key][1:]
+    if not p.rows:
+        return 0.0
+    s = p.feats @ np.asarray(w, np.float64)
+    s[p.labels < 0] = -np.inf
+    return float((p.labels[np.arange(len(p.labels)), s.argmax(axis=1)] == 1).mean())
 
 
 GRID = {"fused": (0, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2), "first": (0, 0.1, 0.25, 0.5, 1),
@@ -87,7 +91,7 @@ def grid(data: dict) -> list[tuple[np.ndarray, dict]]:
     out = []
     for combo in itertools.product(*(GRID[f] for f in rerank.FEATURES)):
         w = np.array(combo, np.float64)
-        out.append((w, {n: hit_at_1(rows, w) for n, rows in data.items()}))
+        out.append((w, {n: hit_at_1(p, w) for n, p in data.items()}))
     return out
 
 
@@ -103,18 +107,18 @@ def main() -> None:
         out = args.cache / f"{name}-{tag}"
         build_index([root / "corpus"], out, encoder=encoder)
         r = Retriever(Index.load(out), encoder=encoder)
-        data[name] = collect(r, load_questions(root / "questions.jsonl"), args.cache / f"rerank-{name}-{tag}.json")
+        data[name] = pools(collect(r, load_questions(root / "questions.jsonl"), args.cache / f"rerank-{name}-{tag}.json"))
     # seed_dev on the sample page is not fitted on, only kept: no weights that lose one of its questions.
     out = args.cache / f"sample-{tag}"
     build_index([sample_corpus()], out, encoder=encoder)
-    seed = collect(Retriever(Index.load(out), encoder=encoder), load_questions(args.shared / "eval" / "seed_dev.jsonl"),
-                   args.cache / f"rerank-seed-{tag}.json")
+    seed = pools(collect(Retriever(Index.load(out), encoder=encoder), load_questions(args.shared / "eval" / "seed_dev.jsonl"),
+                         args.cache / f"rerank-seed-{tag}.json"))
     cols = [rerank.FEATURES.index(f) for f in args.features.split(",")]
     first = np.zeros(len(rerank.FEATURES))
     first[rerank.FEATURES.index("first")] = 1.0
-    for name, rows in data.items():
-        print(f"{name}: {len(rows)} questions; hit@1 in score order {hit_at_1(rows, first):.4f}")
-    informative = {n: [r for r in rows if 0 < sum(r["labels"]) < len(r["labels"])] for n, rows in data.items()}
+    for name, p in data.items():
+        print(f"{name}: {len(p.rows)} questions; hit@1 in score order {hit_at_1(p, first):.4f}")
+    informative = {n: [r for r in p.rows if 0 < sum(r["labels"]) < len(r["labels"])] for n, p in data.items()}
     a, b = list(data)
     for x, y in ((a, b), (b, a)):
         w = fit_softmax(informative[x], cols, len(rerank.FEATURES))
@@ -128,7 +132,7 @@ def main() -> None:
     for x, y in ((a, b), (b, a)):
         w, acc = max(table, key=lambda t: t[1][x])
         print(f"grid on {x}: {dict(zip(rerank.FEATURES, w.tolist()))} -> {x} {acc[x]:.4f}, {y} {acc[y]:.4f}")
-    sizes = {n: len(rows) for n, rows in data.items()}
+    sizes = {n: len(p.rows) for n, p in data.items()}
     w, acc = max(table, key=lambda t: sum(t[1][n] * sizes[n] for n in data))
     print("grid on all (for calibration.py):", json.dumps(dict(zip(rerank.FEATURES, w.tolist()))),
           " ".join(f"{n} {acc[n]:.4f}" for n in data))

@@ -52,6 +52,7 @@ class CitedHit(NamedTuple):
     rest: float | None  # score of the matched units left out, to compete for a later rank
     choice: float = 0.0  # the chosen sentence's score (choose.py), for rerank.py
     best_chunk: float = 0.0  # the best fused score of its chunks
+    members: tuple = ()  # the chunk group it was built from (fusion.Candidate), to compete again
 
 
 class _Results:
@@ -66,7 +67,6 @@ class _Results:
         heapq.heapify(queue)
         self.shown: dict[int, set[int]] = {}
         self.tie, self.count = len(queue), 0
-        self.members: dict[int, list] = {}
 
     def next(self) -> CitedHit | None:
         while self.queue:
@@ -76,15 +76,13 @@ class _Results:
                                self.qvec, question=self.question)
             if made is not None:
                 self.count += 1
-                self.members[id(made)] = members
                 return made
         return None
 
     def keep(self, made: CitedHit) -> CitedHit:
-        members = self.members.pop(id(made))
-        self.shown[members[0].article].update(made.used)
+        self.shown[made.hit.article].update(made.used)
         if made.rest is not None:
-            heapq.heappush(self.queue, (-made.rest, self.tie, members))
+            heapq.heappush(self.queue, (-made.rest, self.tie, list(made.members)))
             self.tie += 1
         return made
 
@@ -458,7 +456,7 @@ class Retriever:
             article=article.id,
             passages=tuple(sorted(m.passage for m in members)),
         )
-        return CitedHit(hit, coverage, used, rest, choice, top)
+        return CitedHit(hit, coverage, used, rest, choice, top, tuple(members))
 
     def _choose(self, question, article, first, matched, lexical, chunk_score, query_vec, weights, grams, best):
         """The answering sentence (offset from ``first``) by :mod:`.choose`'s weighted features,
