@@ -58,7 +58,12 @@ def source_rows(index) -> list[dict]:
     counts: dict[int, int] = {}
     for p in index.passages:
         counts[p.article] = counts.get(p.article, 0) + 1
-    return [{"title": a.title, "source": a.source, "paragraphs": len(a.paragraphs), "chunks": counts.get(a.id, 0)} for a in index.articles]
+    meta = ("date", "page", "section", "url", "pdf_page")
+    return [
+        {"title": a.title, "source": a.source, "paragraphs": len(a.paragraphs), "chunks": counts.get(a.id, 0)}
+        | {k: getattr(a, k) for k in meta if getattr(a, k)}
+        for a in index.articles
+    ]
 
 
 class Session:

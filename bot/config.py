@@ -82,9 +82,13 @@ def _path(value: Any, where: str) -> str:
 
 
 def _paths(value: Any, where: str) -> list[str]:
-    """A list of files or folders: a TOML list, or one string separated by ``os.pathsep``."""
-    parts = value if isinstance(value, list) else _str(value, where).split(os.pathsep)
-    return [_path(p, where) for p in parts if not isinstance(p, str) or p.strip()]
+    """A list of files, folders or web pages: a TOML list, or one string separated by
+    ``os.pathsep`` (a ``:`` before ``//`` is part of a URL, not a separator)."""
+    parts = value if isinstance(value, list) else re.split(re.escape(os.pathsep) + "(?!//)", _str(value, where))
+    return [p.strip() if isinstance(p, str) and _URL.match(p.strip()) else _path(p, where) for p in parts if not isinstance(p, str) or p.strip()]
+
+
+_URL = re.compile(r"^https?://", re.I)
 
 
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -150,8 +154,13 @@ FIELDS: tuple[Field, ...] = (
     Field("admins", "NEWSBOT_ADMINS", _ids, [], "Telegram user ids allowed /stats and /reindex (always allowed to ask)", shown_default="nobody"),
     Field("rate_limit", "NEWSBOT_RATE_LIMIT", _int(0), 10, "questions and 📄/More button presses per minute per Telegram user (0: no limit)"),
     Field("max_question", "NEWSBOT_MAX_QUESTION", _int(1), 500, "longest Telegram question, in characters"),
-    Field("corpus", "NEWSBOT_CORPUS", _paths, [], f"what the bot's /reindex indexes: files or folders (a list, or `{os.pathsep}`-separated)",
+    Field("corpus", "NEWSBOT_CORPUS", _paths, [], f"what the bot's /reindex indexes: files, folders or web pages (a list, or `{os.pathsep}`-separated)",
           shown_default="the sample page"),
+    Field("uploads_dir", "NEWSBOT_UPLOADS_DIR", _path, None,
+          "where the bot keeps documents and pages admins send it (indexed with the corpus)",
+          shown_default="a folder beside the index, named like it with -uploads"),
+    Field("max_upload_mb", "NEWSBOT_MAX_UPLOAD_MB", _int(1, 20), 20,
+          "largest document an admin may send the bot, in MB (Telegram's Bot API serves at most 20)"),
     Field("webhook_url", "NEWSBOT_WEBHOOK_URL", _str, None, "serve a webhook at this public https:// URL instead of long polling",
           user_only=True, flag="--webhook-url", shown_default="long polling"),
     Field("webhook_listen", "NEWSBOT_WEBHOOK_LISTEN", _str, "127.0.0.1", "webhook listen address", flag="--listen"),

@@ -50,8 +50,21 @@ def format_paragraphs(paras) -> str:
     return "¶" + ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
+def where_parts(hit) -> tuple[list[str], str]:
+    """A citation's facts before the file (date, 版次) and the file with its PDF page and ¶:
+    ``(["2023-03-15", "第3版"], "sample_page.pdf p.1 ¶2")``. Raw text: callers escape it."""
+    before = [x for x in (getattr(hit, "date", ""), getattr(hit, "page", "")) if x]
+    page = getattr(hit, "pdf_page", 0)
+    source = hit.source + (f" p.{page}" if page else "")
+    return before, f"{source} {format_paragraphs(hit.paragraphs)}".rstrip()
+
+
 def where(hit) -> str:
-    return f"{printable(hit.source)} {format_paragraphs(hit.paragraphs)}".rstrip()
+    """``2023-03-15 · 第3版 · sample_page.pdf p.1 ¶2``, and the URL when it is not the source."""
+    before, source = where_parts(hit)
+    url = getattr(hit, "url", "")
+    after = [url] if url and url != hit.source else []
+    return " · ".join(printable(x) for x in [*before, source, *after])
 
 
 def _indent(text: str) -> str:
@@ -79,8 +92,13 @@ def plain_full(hit) -> str:
     return f"[{hit.rank}] {printable(hit.title)} · {where(hit)}\n{_indent(printable(hit.text, True))}"
 
 
+def _row_where(r: dict) -> str:
+    page = f" p.{r['pdf_page']}" if r.get("pdf_page") else ""
+    return " · ".join(printable(x) for x in [r.get("date", ""), r.get("page", ""), r["source"] + page] if x)
+
+
 def plain_sources(rows: list[dict]) -> str:
-    return "\n".join(f"{i:>3}. {printable(r['title'])} · {printable(r['source'])} ({r['paragraphs']} paragraphs, {r['chunks']} chunks)" for i, r in enumerate(rows, 1))
+    return "\n".join(f"{i:>3}. {printable(r['title'])} · {_row_where(r)} ({r['paragraphs']} paragraphs, {r['chunks']} chunks)" for i, r in enumerate(rows, 1))
 
 
 # -- rich -----------------------------------------------------------------------------------
@@ -166,5 +184,5 @@ def print_sources(rows: list[dict], stream: IO | None = None, color: bool | None
     for i, r in enumerate(rows, 1):
         line = Text(f"{i:>3}. ")
         line.append(printable(r["title"]), style=TITLE_STYLE)
-        line.append(f" · {printable(r['source'])} ({r['paragraphs']} paragraphs, {r['chunks']} chunks)", style=WHERE_STYLE)
+        line.append(f" · {_row_where(r)} ({r['paragraphs']} paragraphs, {r['chunks']} chunks)", style=WHERE_STYLE)
         con.print(line)

@@ -150,7 +150,7 @@ def _sniff(sample: bytes, final: bool) -> tuple[str, str]:
     return max(candidates)[1], max(candidates)[1]
 
 
-def _open_regular(f: Path):
+def open_regular(f: Path):
     """Open ``f`` for reading without ever blocking (a FIFO named x.txt), or raise SkipFile."""
     fd = os.open(f, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
@@ -191,7 +191,7 @@ def read_text(f: Path, max_chars: int) -> Decoded:
     decoder = None
     label = ""
     pending = b""  # bytes read before the encoding is known
-    with _open_regular(f) as fh:
+    with open_regular(f) as fh:
         first = True
         while True:
             chunk = fh.read(READ_CHUNK)

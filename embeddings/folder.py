@@ -83,6 +83,8 @@ def check_index_dir(index_dir: Path, corpus: Sequence[str | os.PathLike] = ()) -
             )
     real = where.resolve()
     for p in corpus:
+        if isinstance(p, str) and p.lower().startswith(("http://", "https://")):
+            continue  # a web page: fetched, never written
         source = Path(p).expanduser().resolve()
         if real == source or source in real.parents or real in source.parents:
             relation = "is" if real == source else ("is inside" if source in real.parents else "contains")

@@ -24,9 +24,9 @@ import json
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -51,7 +51,9 @@ from .folder import (
     write_json,
     write_jsonl,
 )
-from .ingest import iter_corpus, parse_page
+from .files import iter_corpus
+from .formats import READERS_VERSION, TEXT_SUFFIXES
+from .ingest import parse_page
 from .printable import printable
 from .tokenize import tokenize_many
 from .types import Article, Passage
@@ -95,9 +97,11 @@ class Corpus(NamedTuple):
     skipped: list[str]  # a message for each file left out
 
 
-def read_corpus(paths: Sequence[str | os.PathLike], warn: Warn, max_file_chars: int | None = None) -> Corpus:
+def read_corpus(
+    paths: Sequence[str | os.PathLike], warn: Warn, max_file_chars: int | None = None, reuse: Mapping[str, tuple[Article, ...]] | None = None
+) -> Corpus:
     """Read and segment every file, each up to ``max_file_chars`` characters (default
-    ``ingest.MAX_FILE_CHARS``)."""
+    ``files.MAX_FILE_CHARS``); ``reuse``: see :func:`.files.iter_corpus`."""
     skipped: list[str] = []
 
     def _warn(msg: str) -> None:
@@ -107,19 +111,48 @@ def read_corpus(paths: Sequence[str | os.PathLike], warn: Warn, max_file_chars: 
 
     articles: list[Article] = []
     files: dict[str, str] = {}
-    for cf in iter_corpus(paths, _warn, max_file_chars):
+    for cf in iter_corpus(paths, _warn, max_file_chars, reuse):
         source = cf.source
         n = 2
         while source in files:  # same relative name under two roots
             source = f"{cf.source} ({n})"
             n += 1
-        arts = parse_page(cf.text, source, start_id=len(articles))
+        if cf.reused:
+            arts = [replace(a, id=len(articles) + i, source=source) for i, a in enumerate(cf.reused)]
+        else:
+            arts = []
+            for page in cf.page_list():
+                for a in parse_page(page.text, source, start_id=len(articles) + len(arts)):
+                    arts.append(replace(a, **{k: v for k, v in page.meta.__dict__.items() if v}))
         if not arts:
             _warn(f"skipped {cf.path}: no text after cleaning")
             continue
         files[source] = cf.sha256
         articles.extend(arts)
     return Corpus(articles, files, skipped)
+
+
+def reusable_articles(index_dir: Path) -> dict[str, tuple[Article, ...]]:
+    """sha256 of a non-text file's bytes -> the articles the index at ``index_dir`` parsed from it,
+    while the readers are the same version (re-parsing a PDF or OCR-ing a scan is slow)."""
+    try:
+        manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("readers") != READERS_VERSION or manifest.get("format_version") != FORMAT_VERSION:
+            return {}
+        files = {src: sha for src, sha in manifest["files"].items() if not src.lower().endswith(TEXT_SUFFIXES)}
+        if not files:
+            return {}
+        by_source: dict[str, list[Article]] = {}
+        for a in read_jsonl(index_dir / "articles.jsonl"):
+            if a.get("source") in files:
+                by_source.setdefault(a["source"], []).append(_article(a))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}  # no index yet, or one that cannot be read: parse everything
+    return {files[src]: tuple(arts) for src, arts in by_source.items()}
+
+
+def _article(row: dict) -> Article:
+    return Article(**{**row, "paragraphs": tuple(row["paragraphs"]), "kicker": tuple(row["kicker"]), "subtitles": tuple(row["subtitles"])})
 
 
 def unit_offsets(units: list[Unit]) -> list[list[int]]:
@@ -149,9 +182,9 @@ def build_index(
     force: bool = False,
     max_file_chars: int | None = None,
 ) -> BuildReport:
-    """Index the ``.txt``/``.md`` files under ``paths`` into ``index_dir``, atomically.
+    """Index the files under ``paths`` (text, HTML, PDF, Word, scans; and ``http(s)://`` pages) into ``index_dir``, atomically.
 
-    A file contributes at most ``max_file_chars`` characters (default ``ingest.MAX_FILE_CHARS``).
+    A file contributes at most ``max_file_chars`` characters (default ``files.MAX_FILE_CHARS``).
 
     Embeddings of chunks whose embedded text is unchanged are taken from the previous index.
     An unchanged corpus with unchanged settings is not rebuilt at all.
@@ -164,11 +197,11 @@ def build_index(
     settings = settings or ChunkSettings()
     model = encoder.name if encoder is not None else canonical_name(model)
     report = BuildReport(index_dir)
-    articles, files, report.skipped = read_corpus(paths, warn, max_file_chars)
+    articles, files, report.skipped = read_corpus(paths, warn, max_file_chars, reusable_articles(index_dir))
     report.files, report.articles = len(files), len(articles)
     if not articles:
         raise CorpusError(
-            "No text to index in " + ", ".join(map(str, paths)) + ": give .txt or .md files (UTF-8, UTF-16, GB18030 or Big5)."
+            "No text to index in " + ", ".join(map(str, paths)) + ": give newspaper files (.txt, .md, .html, .pdf, .docx, or scanned .png/.jpg with the OCR extra), or folders of them."
         )
 
     with locked(index_dir):
@@ -177,7 +210,8 @@ def build_index(
         previous = _load_previous(index_dir, model)
         if previous is not None and not force:
             m = previous.manifest
-            if m.get("files") == files and m.get("chunker") == settings.to_dict() and m.get("model") == model:
+            same_readers = m.get("readers") == READERS_VERSION or all(s.lower().endswith(TEXT_SUFFIXES) for s in files)
+            if m.get("files") == files and m.get("chunker") == settings.to_dict() and m.get("model") == model and same_readers:
                 report.up_to_date = True
                 report.passages = m.get("passages", 0)
                 report.reused = report.passages
@@ -246,6 +280,7 @@ def build_index(
                 "passages": len(passages),
                 "articles": len(articles),
                 "files": files,
+                "readers": READERS_VERSION,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "build_seconds": round(time.perf_counter() - t0, 3),
             }
@@ -436,7 +471,7 @@ class Index:
         try:
             import faiss  # native code: imported only where an index is read or written
 
-            articles = [Article(**{**a, "paragraphs": tuple(a["paragraphs"]), "kicker": tuple(a["kicker"]), "subtitles": tuple(a["subtitles"])}) for a in read_jsonl(path / "articles.jsonl")]
+            articles = [_article(a) for a in read_jsonl(path / "articles.jsonl")]
             passages = [Passage(**{**p, "paragraphs": tuple(p["paragraphs"]), "sentences": tuple(p["sentences"])}) for p in read_jsonl(path / "passages.jsonl")]
             dense = faiss.read_index(str(path / "dense.faiss"))
             if hasattr(dense, "nprobe") and manifest.get("faiss"):

@@ -1,27 +1,18 @@
-"""Read corpus files and split newspaper pages into articles.
+"""Split newspaper pages into articles: ``parse_page``, a pure function over page markup.
 
-A pure function (``parse_page``) and one generator over the file system (``iter_corpus``,
-reading with :mod:`.decode`). A file that cannot be read is reported through ``warn`` and
-skipped; nothing here raises for bad input.
+Every format ends here: :mod:`.files` reads ``.txt``/``.md`` files as they are and turns the
+others (HTML, PDF, Word, scans: :mod:`.formats`) into the same markup first.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
-from .decode import SkipFile, display_name, few_broken, read_text
 from .types import Article
-
-SUFFIXES = (".txt", ".md", ".markdown", ".text")
-# Files are read as a stream (1 MiB at a time, decoded incrementally), so their size is not
-# limited; what one file may contribute to the index is: at most this many characters
-# (``max_chars``; the default), the rest is left out with a warning naming the file.
-MAX_FILE_CHARS = 2_000_000
 
 
 # Shorter paragraphs may repeat within an article ("郑亚萍说。"); longer repeats are page-layout
@@ -232,92 +223,3 @@ def parse_page(text: str, source: str, start_id: int = 0) -> list[Article]:
             )
         )
     return out
-
-
-@dataclass(frozen=True)
-class CorpusFile:
-    path: Path
-    source: str  # name shown in citations: relative to the root it was found under
-    sha256: str
-    text: str
-    encoding: str
-    truncated: bool = False  # the file was longer than the per-file character cap
-
-
-def _walk(root: Path, warn: Callable[[str], None]) -> Iterator[Path]:
-    seen_dirs: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=lambda e: warn(f"skipped {e.filename}: {e.strerror}")):
-        try:
-            st = os.stat(dirpath)
-        except OSError as e:
-            warn(f"skipped {dirpath}: {e.strerror}")
-            dirnames[:] = []
-            continue
-        key = (st.st_dev, st.st_ino)
-        if key in seen_dirs:
-            warn(f"skipped {dirpath}: symlink loop")
-            dirnames[:] = []
-            continue
-        seen_dirs.add(key)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            yield Path(dirpath) / name
-
-
-def iter_corpus(
-    paths: Iterable[str | os.PathLike], warn: Callable[[str], None], max_chars: int | None = None
-) -> Iterator[CorpusFile]:
-    """Yield every readable text file under ``paths``; ``warn`` hears about each skipped one.
-
-    Files are streamed (bounded memory); a file over ``max_chars`` characters (default
-    ``MAX_FILE_CHARS``, 2,000,000) is cut there with a warning naming it. Files that
-    vanish, change type or cannot be read between listing and reading are skipped with a warning.
-    """
-    cap = MAX_FILE_CHARS if max_chars is None else max_chars
-    for p in paths:
-        root = Path(p)
-        try:
-            is_dir = root.is_dir()
-            exists = is_dir or root.exists()
-        except OSError as e:  # e.g. a name too long, a symlink loop
-            warn(f"skipped {root}: {e.strerror or e}")
-            continue
-        if not exists:
-            kind = "broken symlink" if root.is_symlink() else "no such file or folder"
-            warn(f"skipped {root}: {kind}")
-            continue
-        if is_dir:
-            files = ((f, f.relative_to(root).as_posix()) for f in _walk(root, warn))
-        else:
-            files = iter([(root, root.name)])
-        for f, source in files:
-            if f.suffix.lower() not in SUFFIXES:
-                if is_dir:
-                    continue
-                warn(f"skipped {f}: not a .txt or .md file")
-                continue
-            try:
-                text, enc, sha, truncated, bad = read_text(f, cap)
-            except SkipFile as e:
-                warn(f"skipped {f}: {e}")
-                continue
-            except FileNotFoundError:
-                kind = "broken symlink" if f.is_symlink() else "it vanished while indexing"
-                warn(f"skipped {f}: {kind}")
-                continue
-            except (OSError, ValueError) as e:
-                warn(f"skipped {f}: {getattr(e, 'strerror', None) or e}")
-                continue
-            if bad:
-                # A few broken byte sequences (a damaged file): keep the text, mark them; a file
-                # mostly undecodable is not text at all.
-                if not few_broken(bad, len(text)):
-                    warn(f"skipped {f}: {bad} invalid byte sequences in {enc}: not text, or a mix of encodings")
-                    continue
-                enc = f"{enc} ({bad} invalid byte sequence(s) replaced)"
-                warn(f"{f}: {enc}")
-            if truncated:
-                warn(f"{f}: longer than {cap:,} characters; only the first {cap:,} are indexed (set max_file_chars in newsbot.toml or NEWSBOT_MAX_FILE_CHARS to change)")
-            yield CorpusFile(f, display_name(source), sha, text, enc, truncated)

@@ -455,6 +455,10 @@ class Retriever:
             text="\n".join(article.paragraphs[n - 1] for n in cited),
             article=article.id,
             passages=tuple(sorted(m.passage for m in members)),
+            date=article.date,
+            page=article.page,
+            url=article.url,
+            pdf_page=article.pdf_page,
         )
         return CitedHit(hit, coverage, used, rest, choice, top, tuple(members))
 

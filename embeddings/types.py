@@ -17,6 +17,14 @@ class Article:
     kicker: tuple[str, ...] = ()  # heading lines above the headline
     subtitles: tuple[str, ...] = ()  # heading lines below the headline
     byline: str = ""
+    # What the file says about it (formats.Meta), empty when it does not say: publication date
+    # (ISO), newspaper page / 版次 as printed, section / 版名, the URL it was published at or
+    # fetched from, and the page of the PDF (or scan) it was read from.
+    date: str = ""
+    page: str = ""
+    section: str = ""
+    url: str = ""
+    pdf_page: int = 0
 
     def to_dict(self) -> dict:
         return _shallow(self)
@@ -58,6 +66,11 @@ class Hit:
     text: str  # the full passage: the whole quoted paragraph(s), joined by newlines
     article: int = 0
     passages: tuple[int, ...] = field(default=())
+    # Where to find the original, from the article (see Article): shown in citations when known.
+    date: str = ""
+    page: str = ""
+    url: str = ""
+    pdf_page: int = 0
 
     def to_dict(self) -> dict:
         d = asdict(self)

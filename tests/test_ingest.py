@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsbot.embeddings.decode import SkipFile, read_text
-from newsbot.embeddings.ingest import MAX_FILE_CHARS, clean_paragraphs, iter_corpus, parse_page, rejoin_paragraphs
+from newsbot.embeddings.files import MAX_FILE_CHARS, iter_corpus
+from newsbot.embeddings.ingest import clean_paragraphs, parse_page, rejoin_paragraphs
 
 from helpers import SAMPLE_DIR
 
@@ -117,6 +118,7 @@ def test_iter_corpus_mixed_folder(tmp_path):
     _write(root / "i_bad.txt", bytes([0x80, 0xFF, 0x30]) * 200)
     _write(root / "j_image.png", b"\x89PNG\r\n\x1a\n")
     _write(root / "k_notes.docx", SAMPLE_TEXT.encode("utf-8"))
+    _write(root / "l_sheet.xls", b"\xd0\xcf\x11\xe0" + b"\x00" * 100)
     _write(root / ".hidden" / "x.txt", SAMPLE_TEXT.encode("utf-8"))
     warnings: list[str] = []
     files = list(iter_corpus([root], warnings.append))
@@ -131,8 +133,11 @@ def test_iter_corpus_mixed_folder(tmp_path):
         assert any(bad in w and w.startswith("skipped") for w in warnings), (bad, joined)
     assert any("g_binary.txt" in w and "binary" in w for w in warnings)
     assert any("h_empty.txt" in w and "empty" in w for w in warnings)
-    # Non-text suffixes inside folders are ignored silently.
-    assert "j_image.png" not in joined and "k_notes.docx" not in joined
+    # Files of a format newsbot reads but that are damaged are skipped with a warning naming them;
+    # other suffixes inside folders are ignored silently.
+    assert any("j_image.png" in w and w.startswith("skipped") for w in warnings), joined
+    assert any("k_notes.docx" in w and w.startswith("skipped") for w in warnings), joined
+    assert "l_sheet.xls" not in joined
 
 
 def test_iter_corpus_explicit_files(tmp_path):

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsbot.embeddings.errors import IndexCorrupt, IndexLocked, UsageError
-from newsbot.embeddings.ingest import iter_corpus
+from newsbot.embeddings.files import iter_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "embeddings" / "data" / "sample_page.txt"
@@ -181,7 +181,8 @@ def test_huge_file_is_capped_with_a_warning(tmp_path, encoder):
 
 MEMORY_PROBE = r"""
 import json, resource, sys
-from newsbot.embeddings.ingest import iter_corpus, parse_page
+from newsbot.embeddings.files import iter_corpus
+from newsbot.embeddings.ingest import parse_page
 def status(field):  # KiB; VmHWM is this process's own peak (ru_maxrss would include the forking parent's)
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))

@@ -481,11 +481,9 @@ def test_window_keeps_the_highlight():
 
 
 def test_sources_pages():
-    class Art:
-        def __init__(self, i):
-            self.title, self.source, self.paragraphs = f"T{i}<&>", f"s{i % 2}.txt", ("p",)
+    from newsbot.embeddings.types import Article
 
-    arts = [Art(i) for i in range(12)]
+    arts = [Article(i, f"T{i}<&>", f"s{i % 2}.txt", ("p",)) for i in range(12)]
     text, page, pages = render_sources(arts, 99)
     assert (page, pages) == (2, 3) and "11. " in text and "T11&lt;&amp;&gt;" in text
     assert "来自 2 个文件" in text

@@ -13,9 +13,11 @@ methods) when the bot runs in a subprocess, another thread or another loop.
 
 Emulated: getMe, webhook methods, getUpdates with real long polling and offset confirmation,
 sendMessage, editMessageText, editMessageReplyMarkup, deleteMessage, answerCallbackQuery,
-sendChatAction, *MyCommands, close, logOut -- with Telegram's checks and error shapes
-(HTML parsing ported from TDLib, 4096 UTF-16 unit limit, empty text, not modified, ...).
-Method names are case-insensitive, as in Telegram.  Not emulated: webhook delivery, files,
+sendChatAction, *MyCommands, close, logOut, getFile and file downloads (documents a test
+sends with ``send_document``; files over 20 MB are refused as by Telegram's cloud Bot API) --
+with Telegram's checks and error shapes (HTML parsing ported from TDLib, 4096 UTF-16 unit
+limit, empty text, not modified, ...).
+Method names are case-insensitive, as in Telegram.  Not emulated: webhook delivery, uploads,
 Markdown parsing (Markdown text is taken verbatim), privacy mode.
 
 Deliberate divergence: with ``strict_html=True`` (default) a bare "&" that does not start
@@ -347,7 +349,9 @@ class FakeBotAPI:
         self._faults: dict[str, deque[TelegramAPIError]] = {}
         self._delays: dict[str, deque[float]] = {}
         self._methods: dict[str, tuple[str, Callable]] = {}
-        for name in ("getMe", "deleteWebhook", "setWebhook", "getWebhookInfo", "getUpdates",
+        self._files: dict[str, bytes] = {}  # file_id -> content, for getFile and downloads
+        self.downloads: list[str] = []  # file paths the bot downloaded
+        for name in ("getFile", "getMe", "deleteWebhook", "setWebhook", "getWebhookInfo", "getUpdates",
                      "sendMessage", "editMessageText", "editMessageReplyMarkup", "deleteMessage",
                      "answerCallbackQuery", "sendChatAction", "setMyCommands", "getMyCommands",
                      "deleteMyCommands", "close", "logOut"):
@@ -358,6 +362,7 @@ class FakeBotAPI:
         """Bind 127.0.0.1 on a free port and serve; sets :attr:`root`."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -594,6 +599,41 @@ class FakeBotAPI:
         if caption is not None:
             content["caption"] = caption
         return self._inject(content, **sender)
+
+    def _send_document(self, data: bytes, file_name: str, mime_type: str = "application/octet-stream",
+                       *, caption: str | None = None, file_size: int | None = None, **sender) -> dict:
+        """Inject a document message; ``data`` is what getFile and the download serve.
+        ``file_size`` overrides the size the message declares (Telegram's is the real one)."""
+        with self._lock:
+            file_id = f"BQACAgIAAxk-doc-{len(self._files) + 1}"
+            self._files[file_id] = bytes(data)
+        doc = {"file_id": file_id, "file_unique_id": f"AgADdoc{len(self._files)}", "file_name": file_name,
+               "mime_type": mime_type, "file_size": len(data) if file_size is None else file_size}
+        content: dict = {"document": doc}
+        if caption is not None:
+            content["caption"] = caption
+        return self._inject(content, **sender)
+
+    def _api_getFile(self, params: dict) -> dict:
+        file_id = params.get("file_id")
+        data = self._files.get(file_id)
+        if data is None:
+            raise _bad("invalid file_id")
+        if len(data) > 20 * 1024 * 1024:
+            raise _bad("file is too big")
+        return {"file_id": file_id, "file_unique_id": file_id[-8:], "file_size": len(data),
+                "file_path": f"documents/{file_id}"}
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        path = request.match_info["path"]
+        with self._lock:
+            data = self._files.get(path.rsplit("/", 1)[-1])
+            self.downloads.append(path)
+        if data is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=data, content_type="application/octet-stream")
 
     @staticmethod
     def _key(message: dict) -> tuple[int, int]:
@@ -969,7 +1009,7 @@ class FakeBotAPI:
 
 
 _INJECTORS = ("send_user_message", "send_edited_message", "send_channel_post", "send_sticker",
-              "send_photo", "press_button")
+              "send_photo", "send_document", "press_button")
 
 
 def _async_injector(name: str):

@@ -21,6 +21,7 @@ from .redact import redact
 from .render import esc
 from .send import log, reply, send
 from .state import Context, Runtime, install_retriever
+from .upload import corpus_paths
 
 
 def render_stats(rt: Runtime) -> str:
@@ -56,13 +57,11 @@ def _rebuild(rt: Runtime, retriever) -> tuple[Any, Any]:
     from ...embeddings.search import Retriever
 
     index = retriever.index
-    paths = list(rt.settings.corpus)
-    if not paths:
-        sample = sample_corpus()
-        _articles, files, _skipped = read_corpus([sample], lambda m: None)
-        if set(files) != set(index.manifest.get("files", {})):
+    paths = corpus_paths(rt, index)
+    if not rt.settings.corpus:
+        _articles, files, _skipped = read_corpus([sample_corpus()], lambda m: None)
+        if not set(files) <= set(index.manifest.get("files", {})):
             raise UsageError(texts.NOT_FROM_SAMPLE.format(path=index.path, sep=os.pathsep))
-        paths = [sample]
     warned: list[str] = []
     report = build_index(
         paths, index.path, settings=ChunkSettings(**index.manifest["chunker"]), encoder=retriever.encoder,

@@ -27,6 +27,7 @@ from .handlers import cmd_ask, cmd_help, cmd_sources, gate, on_button, on_error,
 from .redact import install_log_redaction, redact
 from .send import MessageRateLimiter, RedactingRequest, log
 from .state import CONTEXT_TYPES, BotSettings, Runtime, install_retriever
+from .upload import URL_ONLY, on_document, on_link_message
 
 DEFAULT_API_ROOT = "https://api.telegram.org"
 API_TIMEOUT = 20.0  # seconds to wait for a Bot API answer (the default of `telegram_timeout`); then retry
@@ -125,7 +126,9 @@ def build_application(
     app.add_handler(CommandHandler("stats", cmd_stats, filters=only_messages))
     app.add_handler(CommandHandler("reindex", cmd_reindex, filters=only_messages))
     app.add_handler(MessageHandler(only_messages & filters.COMMAND, on_unknown_command))
+    app.add_handler(MessageHandler(only_messages & filters.ChatType.PRIVATE & filters.Regex(URL_ONLY), on_link_message))
     app.add_handler(MessageHandler(only_messages & filters.TEXT, on_text))
+    app.add_handler(MessageHandler(only_messages & filters.Document.ALL, on_document))
     app.add_handler(MessageHandler(only_messages, on_other))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_error_handler(on_error)

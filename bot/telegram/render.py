@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import html
 import math
+import re
 import unicodedata
 from typing import Sequence
 
 from ..paging import next_page
-from ..render import format_paragraphs
+from ..render import format_paragraphs, where_parts
 from ...embeddings.types import Answer, Hit
 from ...embeddings.util import scrub_surrogates
 from . import texts
@@ -81,8 +82,19 @@ def shown_command(name: str, n: int = 32) -> str:
     return esc(clip(name, n))
 
 
+# A link Telegram accepts in <a href>: http(s), no spaces or quotes, not absurdly long.
+_LINK = re.compile(r"^https?://[^\s\"'<>]{1,2000}$", re.I)
+
+
 def where(hit: Hit) -> str:
-    return f"{clip(hit.source, TITLE_CHARS)} {format_paragraphs(hit.paragraphs)}" if hit.paragraphs else clip(hit.source, TITLE_CHARS)
+    """``2023-03-15 · 第3版 · sample_page.pdf p.1 ¶2`` as HTML: the file is a link to the
+    article's URL when it has one."""
+    before, source = where_parts(hit)
+    parts = [esc(clip(x, TITLE_CHARS)) for x in before]
+    shown = esc(clip(source, TITLE_CHARS))
+    if hit.url and _LINK.match(hit.url):
+        shown = f'<a href="{html.escape(hit.url, quote=True)}">{shown}</a>'
+    return " · ".join([*parts, shown])
 
 
 def render_hit(hit: Hit, number: int, expandable: bool = False) -> str:
@@ -94,7 +106,7 @@ def render_hit(hit: Hit, number: int, expandable: bool = False) -> str:
     return (
         f"<b>{number}. {esc(clip(hit.title, TITLE_CHARS))}</b>\n"
         f"{quote}{highlighted(excerpt, a, b)}</blockquote>\n"
-        f"📰 <i>{esc(where(hit))}</i>"
+        f"📰 <i>{where(hit)}</i>"
     )
 
 
@@ -126,7 +138,7 @@ def render_answer_page(question: str, answer: Answer, start: int, per_page: int)
 
 def render_passage(hit: Hit, number: int) -> str:
     """The full passage of a citation (trimmed around the answer to fit), the answer in bold."""
-    head = f"<b>{number}. {esc(clip(hit.title, TITLE_CHARS))}</b>\n📰 <i>{esc(where(hit))}</i>\n\n"
+    head = f"<b>{number}. {esc(clip(hit.title, TITLE_CHARS))}</b>\n📰 <i>{where(hit)}</i>\n\n"
     text = hit.text or hit.excerpt
     a0, b0 = hit.highlight
     sentence = hit.excerpt[a0:b0].strip().strip("…").strip()
@@ -149,8 +161,16 @@ def render_sources(articles: Sequence, page: int, per_page: int = SOURCES_PER_PA
     page = max(0, min(page, pages - 1))
     lines = [texts.SOURCES_HEADER.format(articles=len(articles), files=files, s="s" if files != 1 else "", page=page + 1, pages=pages)]
     for i, art in enumerate(articles[page * per_page : (page + 1) * per_page], page * per_page + 1):
-        lines.append(f"{i}. <b>{esc(clip(art.title, SOURCE_LIST_CHARS))}</b>\n    📰 <i>{esc(clip(art.source, SOURCE_LIST_CHARS))}</i> · {len(art.paragraphs)} ¶")
+        lines.append(f"{i}. <b>{esc(clip(art.title, SOURCE_LIST_CHARS))}</b>\n    📰 <i>{_article_where(art)}</i> · {len(art.paragraphs)} ¶")
     return "\n\n".join(lines), page, pages
+
+
+def _article_where(art) -> str:
+    page = f" p.{art.pdf_page}" if art.pdf_page else ""
+    parts = [esc(x) for x in (art.date, art.page) if x] + [esc(clip(art.source + page, SOURCE_LIST_CHARS))]
+    if art.url and _LINK.match(art.url):
+        parts[-1] = f'<a href="{html.escape(art.url, quote=True)}">{parts[-1]}</a>'
+    return " · ".join(parts)
 
 
 def render_help(articles: Sequence, username: str, admin: bool) -> str:

@@ -41,6 +41,8 @@ class BotSettings:
     results: int = 3  # citations per answer page
     corpus: tuple[str, ...] = ()  # what /reindex indexes; empty: the sample page
     max_file_chars: int | None = None  # characters indexed per file by /reindex (None: the core's default)
+    uploads_dir: str | None = None  # where admins' documents and links are kept (None: beside the index)
+    max_upload_mb: int = 20
 
     @classmethod
     def from_config(cls, cfg: Config) -> "BotSettings":
@@ -53,6 +55,8 @@ class BotSettings:
             results=min(cfg["results"], MAX_RESULTS),
             corpus=tuple(cfg["corpus"]),
             max_file_chars=cfg.get("max_file_chars") if cfg.configured("max_file_chars") else None,
+            uploads_dir=cfg.get("uploads_dir"),
+            max_upload_mb=cfg["max_upload_mb"],
         )
 
     def allows(self, user_id: int | None, chat_id: int | None) -> bool:

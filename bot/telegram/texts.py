@@ -67,6 +67,23 @@ REINDEX_FAILED = "重建失败。/ Rebuild failed: {error}"
 REINDEX_CRASHED = "重建失败。/ Rebuild failed ({kind}); see the log."
 REINDEX_DONE = ("✅ 索引已更新 / Index rebuilt: {articles} articles, {passages} chunks "
                 "({reused} embeddings re-used) in {seconds:.1f} s · generation {generation}.")
+# -- adding documents and links (admins) ---------------------------------------------------------
+
+ADD_ADMINS_ONLY = "只有管理员可以添加文章。/ Only admins can add articles to the index."
+UNSUPPORTED_FILE = ("读不了这种文件（{name}）。支持 .txt .md .html .pdf .docx 以及扫描的 .png/.jpg。/ "
+                    "I can't read {name}: send .txt, .md, .html, .pdf, .docx, or a scanned .png/.jpg.")
+FILE_TOO_BIG = "文件太大（{name}，{mb:.1f} MB），上限 {limit} MB。/ {name} is {mb:.1f} MB; the limit is {limit} MB."
+DOWNLOAD_FAILED = "无法从 Telegram 下载 {name}，请重新发送。/ Could not download {name} from Telegram; please send it again."
+ADDING = "正在加入 {name}，期间照常回答问题。/ Adding {name}; questions are still answered meanwhile."
+ADDED = ("✅ 已加入 {name}：{articles} 篇文章，{paragraphs} 段。/ Added {name}: {articles} article(s), "
+         "{paragraphs} paragraphs · generation {generation}\n{titles}")
+ADDED_MORE = "… 另有 {n} 篇 / and {n} more"
+ALREADY_INDEXED = "这个文件已经收录过了（{source}）。/ This file is already indexed, as {source}."
+NO_ARTICLES = "no text found in it"
+NOT_ADDED = "未能加入 {name}：{why} / Not added: {why}"
+LINK_FAILED = "无法读取这个链接 {url}：{why} / Could not fetch {url}: {why}"
+ADD_FAILED = "加入失败。/ Adding failed: {error}"
+
 NOT_FROM_SAMPLE = ("The index at {path} was not built from the sample page: set NEWSBOT_CORPUS (or `corpus` in newsbot.toml) "
                    "to the folders it was built from ({sep}-separated) so that /reindex can rebuild it.")
 

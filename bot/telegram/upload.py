@@ -1,0 +1,236 @@
+"""Admins add articles while the bot runs: a document (any format newsbot reads) or a link.
+
+The file is kept in the uploads folder (``uploads_dir``; by default beside the index), the index
+is updated incrementally (only new chunks are embedded) in a worker thread, and the new index
+replaces the old one in one assignment: questions are answered throughout. A document whose
+bytes are already indexed is recognised by its SHA-256 and not added twice; one that yields no
+article is removed again (newsbot deletes only what it created) and the admin hears why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+from telegram import Update
+from telegram.ext import Application
+
+from ..indexes import sample_corpus
+from ...embeddings.errors import NewsbotError
+from ...embeddings.formats import supported
+from . import texts
+from .handlers import is_admin
+from .redact import redact
+from .render import clip
+from .send import log, reply, send
+from .state import Context, Runtime, install_retriever
+
+MAX_NAME_CHARS = 120  # of a kept file's name
+MAX_TITLES_SHOWN = 5  # article titles listed in the reply
+URL_ONLY = re.compile(r"^\s*(https?://\S+)\s*$", re.I)
+_UNSAFE = re.compile(r"[\\/:*?\"<>|\x00-\x1f\x7f]+")
+
+
+class Added(NamedTuple):
+    name: str  # the file's name in the uploads folder (its source in citations)
+    titles: list[str]
+    paragraphs: int
+    retriever: Any  # the retriever over the updated index
+    warnings: list[str]
+
+
+class NotAdded(Exception):
+    """Why a document was not added, for the admin (already indexed, unreadable, …)."""
+
+
+def uploads_dir(rt: Runtime, index_path: Path) -> Path:
+    if rt.settings.uploads_dir:
+        return Path(rt.settings.uploads_dir).expanduser()
+    return index_path.parent / f"{index_path.name}-uploads"
+
+
+def corpus_paths(rt: Runtime, index) -> list:
+    """What the served index is built from: the configured corpus (else the sample page), plus
+    the uploads folder when it exists."""
+    paths: list = list(rt.settings.corpus) or [sample_corpus()]
+    up = uploads_dir(rt, Path(index.path))
+    if up.is_dir() and not any(str(up) == str(p) for p in paths):
+        paths.append(up)
+    return paths
+
+
+def safe_name(name: str, fallback: str = "document") -> str:
+    """A file name for the uploads folder: no folders, no control or reserved characters."""
+    name = unicodedata.normalize("NFC", os.path.basename(name.replace("\\", "/")))
+    name = _UNSAFE.sub("_", name).strip(" .")
+    stem, suffix = os.path.splitext(name)
+    return (stem[: MAX_NAME_CHARS] or fallback) + suffix.lower()
+
+
+def _free_path(folder: Path, name: str) -> Path:
+    stem, suffix = os.path.splitext(name)
+    path, n = folder / name, 2
+    while path.exists():
+        path, n = folder / f"{stem} ({n}){suffix}", n + 1
+    return path
+
+
+def indexed_as(index, data: bytes) -> str | None:
+    """The source name under which these exact bytes are already indexed, if they are."""
+    sha = hashlib.sha256(data).hexdigest()
+    return next((src for src, h in index.manifest.get("files", {}).items() if h == sha), None)
+
+
+def add_document(rt: Runtime, retriever, name: str, data: bytes) -> Added:
+    """Keep ``data`` as ``name`` in the uploads folder and update the index (blocking: run in a thread)."""
+    from ...embeddings.chunking import ChunkSettings
+    from ...embeddings.index import Index, build_index
+    from ...embeddings.search import Retriever
+
+    index = retriever.index
+    known = indexed_as(index, data)
+    if known:
+        raise NotAdded(texts.ALREADY_INDEXED.format(source=clip(known, MAX_NAME_CHARS)))
+    folder = uploads_dir(rt, Path(index.path))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = _free_path(folder, safe_name(name))
+    tmp = folder / f".{path.name}.part"
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    warned: list[str] = []
+    try:
+        build_index(
+            corpus_paths(rt, index), index.path, settings=ChunkSettings(**index.manifest["chunker"]), encoder=retriever.encoder,
+            warn=warned.append, max_file_chars=rt.settings.max_file_chars,
+        )
+        new = Retriever(Index.load(index.path), encoder=retriever.encoder, settings=retriever.settings)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    mine = [a for a in new.index.articles if a.source == path.name]
+    if not mine:
+        path.unlink(missing_ok=True)  # ours, and nothing came of it: /reindex would only warn about it again
+        why = next((w for w in warned if path.name in w), texts.NO_ARTICLES)
+        raise NotAdded(texts.NOT_ADDED.format(name=clip(name, MAX_NAME_CHARS), why=redact(why.replace(str(path), path.name))))
+    new.warm_up()
+    for w in warned:
+        log.warning("upload: %s", w)
+    return Added(path.name, [a.title for a in mine], sum(len(a.paragraphs) for a in mine), new, warned)
+
+
+def add_link(rt: Runtime, retriever, url: str) -> Added:
+    """Fetch ``url`` and add it like a document; an HTML page keeps its address in the browsers'
+    ``saved from url`` comment, so that its citations link to it."""
+    from ...embeddings.fetch import FetchError, fetch, suffix_for
+
+    try:
+        got = fetch(url)
+    except FetchError as e:
+        raise NotAdded(texts.LINK_FAILED.format(url=clip(url, MAX_NAME_CHARS), why=e)) from None
+    suffix = suffix_for(got.content_type, got.url)
+    parts = urlsplit(got.url)
+    slug = re.sub(r"[^\w.-]+", "_", f"{parts.hostname or 'page'}{parts.path}").strip("_.")[:80]
+    data = got.data
+    if suffix in (".html", ".htm"):
+        bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
+        mark = f"<!-- saved from url=({len(got.url):04d}){got.url} -->\n".encode("ascii", "ignore")
+        data = bom + mark + data[len(bom):]
+        slug = slug.removesuffix(".html").removesuffix(".htm")
+    return add_document(rt, retriever, slug + suffix, data)
+
+
+async def _run_add(app: Application, rt: Runtime, chat_id: int, reply_to: int, work) -> None:
+    """Run ``work(retriever)`` in a thread, install the new retriever, tell the admin."""
+    try:
+        added: Added = await asyncio.to_thread(work, rt.state.retriever)
+    except NotAdded as e:
+        await send(app.bot, chat_id, str(e), reply_to=reply_to, html_=False)
+        return
+    except NewsbotError as e:
+        await send(app.bot, chat_id, texts.ADD_FAILED.format(error=redact(str(e))), reply_to=reply_to, html_=False)
+        return
+    except Exception as e:
+        log.exception("adding a document failed")
+        await send(app.bot, chat_id, texts.REINDEX_CRASHED.format(kind=type(e).__name__), reply_to=reply_to, html_=False)
+        return
+    finally:
+        rt.reindexing = False
+    state = install_retriever(app, added.retriever)
+    rt.reindexes += 1
+    titles = "\n".join(f"• {clip(t, MAX_NAME_CHARS)}" for t in added.titles[:MAX_TITLES_SHOWN])
+    more = len(added.titles) - MAX_TITLES_SHOWN
+    if more > 0:
+        titles += "\n" + texts.ADDED_MORE.format(n=more)
+    await send(
+        app.bot, chat_id,
+        texts.ADDED.format(name=added.name, articles=len(added.titles), paragraphs=added.paragraphs, titles=titles, generation=state.generation),
+        reply_to=reply_to, html_=False,
+    )
+
+
+async def _start(update: Update, context: Context, what: str, work) -> None:
+    rt = context.bot_data
+    if rt.state is None:
+        await reply(update, texts.NOT_READY)
+        return
+    if rt.reindexing:
+        await reply(update, texts.REINDEX_RUNNING)
+        return
+    rt.reindexing = True  # check and set with no await between: one writer at a time
+    try:
+        await reply(update, texts.ADDING.format(name=clip(what, MAX_NAME_CHARS)))
+        message = update.effective_message
+        context.application.create_task(_run_add(context.application, rt, message.chat_id, message.message_id, work), update=update)
+    except BaseException:
+        rt.reindexing = False
+        raise
+
+
+async def on_document(update: Update, context: Context) -> None:
+    """A document: admins' supported files are added to the index; everyone else is told no
+    (in groups, only admins hear back: other members share files with each other)."""
+    rt = context.bot_data
+    doc = update.effective_message.document
+    private = update.effective_chat.type == "private"
+    if not is_admin(rt, update):
+        if private:
+            await reply(update, texts.ADD_ADMINS_ONLY)
+        return
+    name = doc.file_name or "document"
+    if not supported(name):
+        await reply(update, texts.UNSUPPORTED_FILE.format(name=clip(name, MAX_NAME_CHARS)))
+        return
+    limit = rt.settings.max_upload_mb
+    if doc.file_size and doc.file_size > limit * 1024 * 1024:
+        await reply(update, texts.FILE_TOO_BIG.format(name=clip(name, MAX_NAME_CHARS), mb=doc.file_size / 2**20, limit=limit))
+        return
+    try:
+        data = bytes(await (await context.bot.get_file(doc.file_id)).download_as_bytearray())
+    except Exception as e:  # Telegram refused the file (too big for the Bot API, gone)
+        log.warning("download of %s failed: %s", name, e)
+        await reply(update, texts.DOWNLOAD_FAILED.format(name=clip(name, MAX_NAME_CHARS)))
+        return
+    if len(data) > limit * 1024 * 1024:
+        await reply(update, texts.FILE_TOO_BIG.format(name=clip(name, MAX_NAME_CHARS), mb=len(data) / 2**20, limit=limit))
+        return
+    known = rt.state and indexed_as(rt.state.retriever.index, data)
+    if known:
+        await reply(update, texts.ALREADY_INDEXED.format(source=clip(known, MAX_NAME_CHARS)))
+        return
+    await _start(update, context, name, lambda retriever: add_document(rt, retriever, name, data))
+
+
+async def on_link_message(update: Update, context: Context) -> None:
+    """A private message that is nothing but one link: admins' pages are fetched and added."""
+    rt = context.bot_data
+    if not is_admin(rt, update):
+        await reply(update, texts.ADD_ADMINS_ONLY)
+        return
+    url = URL_ONLY.match(update.effective_message.text).group(1)
+    await _start(update, context, url, lambda retriever: add_link(rt, retriever, url))
