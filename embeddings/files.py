@@ -135,14 +135,17 @@ def _text_file(f: Path, source: str, warn: Warn, cap: int) -> CorpusFile | None:
 
 
 def _url(url: str, warn: Warn, cap: int, reuse: Mapping[str, tuple[Article, ...]]) -> CorpusFile:
-    from .fetch import fetch, suffix_for  # httpx: imported only when a URL is indexed
+    from .fetch import fetch, saved_page, suffix_for  # httpx: imported only when a URL is indexed
 
     got = fetch(url)
     sha = hashlib.sha256(got.data).hexdigest()
     if sha in reuse:
         return CorpusFile(url, display_name(url), sha, reused=reuse[sha])
-    name = "page" + suffix_for(got.content_type, got.url)
-    pages, truncated = cap_pages(read_pages(name, got.data, lambda m: warn(f"{url}: {m}"), Meta(url=got.url)), cap)
+    suffix = suffix_for(got.content_type)
+    if not suffix:
+        raise SkipFile(f"not a page or document newsbot reads ({got.content_type or 'no content type'})")
+    name = "page" + suffix
+    pages, truncated = cap_pages(read_pages(name, saved_page(got), lambda m: warn(f"{url}: {m}"), Meta(url=got.url)), cap)
     if not any(p.text.strip() for p in pages):
         raise SkipFile("no text found in it")
     return CorpusFile(url, display_name(url), sha, truncated=truncated, pages=tuple(pages))

@@ -127,21 +127,19 @@ def add_document(rt: Runtime, retriever, name: str, data: bytes) -> Added:
 def add_link(rt: Runtime, retriever, url: str) -> Added:
     """Fetch ``url`` and add it like a document; an HTML page keeps its address in the browsers'
     ``saved from url`` comment, so that its citations link to it."""
-    from ...embeddings.fetch import FetchError, fetch, suffix_for
+    from ...embeddings.fetch import FetchError, fetch, saved_page, suffix_for
 
     try:
         got = fetch(url)
     except FetchError as e:
         raise NotAdded(texts.LINK_FAILED.format(url=clip(url, MAX_NAME_CHARS), why=e)) from None
-    suffix = suffix_for(got.content_type, got.url)
+    suffix = suffix_for(got.content_type)
+    if not suffix:
+        raise NotAdded(texts.LINK_FAILED.format(url=clip(url, MAX_NAME_CHARS), why=f"not a page or document ({got.content_type})"))
     parts = urlsplit(got.url)
     slug = re.sub(r"[^\w.-]+", "_", f"{parts.hostname or 'page'}{parts.path}").strip("_.")[:80]
-    data = got.data
-    if suffix in (".html", ".htm"):
-        bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
-        mark = f"<!-- saved from url=({len(got.url):04d}){got.url} -->\n".encode("ascii", "ignore")
-        data = bom + mark + data[len(bom):]
-        slug = slug.removesuffix(".html").removesuffix(".htm")
+    slug = os.path.splitext(slug)[0] if slug.lower().endswith(suffix) else slug
+    data = saved_page(got) if suffix in (".html", ".xhtml") else got.data
     return add_document(rt, retriever, slug + suffix, data)
 
 
