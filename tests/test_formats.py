@@ -137,3 +137,32 @@ def test_telegram_citation_links_the_source_and_escapes_it():
 def test_json_results_carry_the_metadata():
     d = HIT.to_dict()
     assert (d["date"], d["page"], d["pdf_page"]) == ("2023-03-15", "第3版", 1)
+
+
+FIXTURES = Path(__file__).resolve().parent / "data" / "formats"
+
+
+@pytest.mark.parametrize("fixture", ["pdf/single_column.pdf", "docx/sample.docx", "html/article3.html"])
+def test_damaged_files_give_a_reason_not_a_library_error(fixture, capfd):
+    """Bytes of a good file flipped and cut at random (seeded): each reader reads it or raises
+    SkipFile with a reason; no library exception leaks, and no library log reaches the terminal."""
+    import random
+
+    from newsbot.embeddings.formats import reader_for
+
+    good = (FIXTURES / fixture).read_bytes()
+    read = reader_for(fixture)
+    rng = random.Random(7)
+    for _ in range(60):
+        data = bytearray(good)
+        for _ in range(rng.randint(1, 30)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            data = data[: rng.randrange(len(data))]
+        try:
+            pages = read(Path(fixture), bytes(data), lambda m: None)
+        except SkipFile as e:
+            assert str(e)
+        else:
+            assert all(isinstance(p.text, str) for p in pages)
+    assert capfd.readouterr().err == ""

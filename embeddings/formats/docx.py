@@ -22,6 +22,7 @@ import datetime as _dt
 import io
 import re
 import zipfile
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Callable
@@ -226,7 +227,9 @@ def read(path: Path, data: bytes, warn: Callable[[str], None]) -> list[Page]:
     try:
         document = docx.Document(io.BytesIO(data))
         blocks = list(_blocks(document.element.body, document))
-    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError) as e:  # lxml's XMLSyntaxError is a SyntaxError
+    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError, zlib.error, NotImplementedError, EOFError) as e:
+        # lxml's XMLSyntaxError is a SyntaxError; a damaged member fails to inflate (zlib.error)
+        # or claims a zip feature Python lacks (NotImplementedError)
         raise SkipFile(f"damaged .docx ({type(e).__name__}: {e}); open it in Word and save it again") from None
 
     sizes = Counter()

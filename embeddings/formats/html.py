@@ -42,6 +42,7 @@ SHORT = 80  # a line this short may be page furniture (dateline, menu, 版名); 
 MAX_SECTION_CHARS = 60  # a heading or bold-only paragraph this short is a section (as in ingest)
 
 _DATA_URI = re.compile(rb"data:[\w/+.-]+;base64,[\w+/=\s]{256,}")
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([\w.:-]+)|^\s*<\?xml[^>]+encoding=["']([\w.:-]+)""", re.I)
 # Declared charsets that understate: GB2312/GBK pages hold GB18030 characters, Big5 ones HKSCS.
 # A Latin one on a Chinese site is a server default: the bytes are sniffed instead.
@@ -76,7 +77,7 @@ def read(path: Path, data: bytes, warn: Callable[[str], None]) -> list[Page]:
         raise SkipFile(f"a web page of {len(data) >> 20} MB: too large to be one article; save the article page alone")
     import lxml.html
 
-    text = decode_html(data)
+    text = _NOT_XML.sub("", decode_html(data))  # lxml refuses NUL and other C0 controls in text
     try:
         tree = lxml.html.document_fromstring(re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1))
     except Exception:  # lxml: "Document is empty", parser errors

@@ -11,6 +11,7 @@ and a confidently wrong date in a citation is worse than none.
 from __future__ import annotations
 
 import io
+import logging
 import math
 import re
 import unicodedata
@@ -146,6 +147,9 @@ def _open(data: bytes):
 
 def read(path: Path, data: bytes, warn: Callable[[str], None]) -> list[Page]:
     """One :class:`Page` per PDF page with text (at most ``MAX_PAGES``), ``Meta.pdf_page`` 1-based."""
+    # pdfminer logs every oddity of a damaged file ("Could not get FontBBox…") as a warning, which
+    # would reach the terminal of `newsbot index`; what matters is reported through ``warn``.
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
     pdf = _open(data)
     with pdf:
         if len(pdf.pages) > MAX_PAGES:
