@@ -160,3 +160,13 @@ async def test_admin_adds_a_link_and_its_citation_links_to_it(api, own_retriever
 async def ask_all(api, text: str, **sender) -> list[dict]:
     msg = await api.send_user_message(text, **sender)
     return await reply(api, msg, 1)
+
+
+def test_kept_file_names_stay_inside_the_uploads_folder():
+    from newsbot.bot.telegram.upload import safe_name
+
+    assert safe_name("../../etc/cron.d/x.md") == "x.md"
+    assert safe_name("..\\..\\boot.ini.PDF") == "boot.ini.pdf"
+    assert safe_name("a\x00b\nc:d?.html") == "a_b_c_d_.html"
+    assert safe_name("...") == "document"
+    assert len(safe_name("长" * 500 + ".docx")) == 120 + 5
