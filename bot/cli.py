@@ -61,12 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     def index_dir(sp):
         sp.add_argument("--index-dir", type=Path, help="index folder (default: $NEWSBOT_INDEX_DIR, else the per-user cache)")
+        sp.add_argument("--milvus", metavar="URI", help="keep the index in Milvus: a Milvus Lite file (./newsbot.db) or http://host:19530 ($NEWSBOT_MILVUS_URI)")
+        sp.add_argument("--collection", metavar="NAME", help="Milvus collection holding the index (default newsbot; $NEWSBOT_COLLECTION)")
 
     def search_model(sp):
         sp.add_argument("--model", help="the index's encoder, when it is neither the default nor a local folder (loaded only when named here)")
 
-    sp = cmd("index", "Index .txt/.md files and folders (recursive) into an index folder.")
-    sp.add_argument("paths", nargs="+", help="files or folders to index")
+    sp = cmd("index", "Index newspaper files, folders (recursive) and links into an index folder or a Milvus collection.")
+    sp.add_argument("paths", nargs="+", help="files, folders or https:// links (.txt .md .html .pdf .docx; scans with the ocr extra)")
     index_dir(sp)
     sp.add_argument("--model", help="encoder: the default multilingual USE, or a sentence-transformers id or folder")
     sp.add_argument("--chunk-target", type=int, default=None, help="target chunk size in characters (default 160)")
@@ -194,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        flags = {"model": getattr(args, "model", None)}
+        flags = {"model": getattr(args, "model", None), "milvus_uri": getattr(args, "milvus", None), "collection": getattr(args, "collection", None)}
         flags.update((key, getattr(args, attr, None)) for key, attr in FLAGS.get(args.command, ()))
         cfg = load_config(flags)
         for w in cfg.warnings:

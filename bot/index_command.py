@@ -6,7 +6,7 @@ import sys
 
 from .common import EXIT_OK, EXIT_USAGE, err
 from .config import Config
-from .indexes import resolve_index_dir
+from .indexes import resolve_target
 from .progress import IndexProgress
 from .render import json_dumps, printable
 from ..embeddings.errors import IndexError_
@@ -16,7 +16,8 @@ def cmd_index(args, cfg: Config) -> int:
     from ..embeddings.chunking import ChunkSettings
     from ..embeddings.index import build_index
 
-    path, _ = resolve_index_dir(args.index_dir, cfg)
+    target, _ = resolve_target(args.index_dir, cfg)
+    path = target if target.is_milvus else target.folder
     defaults = ChunkSettings()
     try:
         settings = ChunkSettings(
@@ -61,6 +62,9 @@ def cmd_index(args, cfg: Config) -> int:
     print(f"  re-used         {report.reused}")
     print(f"  time            {report.seconds:.1f}s")
     if not report.up_to_date:
-        hint = "" if args.index_dir is None and not cfg.configured("index_dir") else f" --index-dir {path}"
+        if target.is_milvus:
+            hint = f" --milvus {target.milvus}" + (f" --collection {target.collection}" if target.collection != "newsbot" else "")
+        else:
+            hint = "" if args.index_dir is None and not cfg.configured("index_dir") else f" --index-dir {path}"
         print(f'Next: newsbot ask "你的问题"{hint}   (or: newsbot chat{hint})')
     return EXIT_OK

@@ -12,7 +12,8 @@ from typing import Callable
 
 from .common import err
 from .config import Config
-from ..embeddings.errors import IndexCorrupt, IndexMismatch, IndexNotFound
+from ..embeddings.errors import IndexCorrupt, IndexMismatch, IndexNotFound, UsageError
+from ..embeddings.store import Target
 from ..embeddings.printable import printable
 
 
@@ -38,13 +39,20 @@ def named_model(cfg: Config) -> str | None:
 
 @dataclass(frozen=True)
 class IndexSpec:
-    """An index folder to load; ``default``: the per-user default, built from the sample page
-    when missing or unusable. ``model``: the encoder named on the command line, if any."""
+    """An index to load: a folder, or a Milvus collection (``milvus`` URI and ``collection``);
+    ``default``: the per-user default folder, built from the sample page when missing or
+    unusable. ``model``: the encoder named on the command line, if any."""
 
-    path: Path
+    path: Path | None
     default: bool = False
     model: str | None = None
     max_file_chars: int | None = None  # for building the default index
+    milvus: str | None = None
+    collection: str = "newsbot"
+
+    @property
+    def target(self) -> Target:
+        return Target(self.path, self.milvus, self.collection)
 
     def load(self, warn: Callable[[str], None] = err):
         return load_retriever(self, warn)
@@ -59,10 +67,21 @@ def resolve_index_dir(arg: Path | None, cfg: Config) -> tuple[Path, bool]:
     return default_index_dir(), True
 
 
-def index_spec(arg: Path | None, cfg: Config) -> IndexSpec:
-    """What ``--index-dir`` (or the configuration) asks for."""
+def resolve_target(arg: Path | None, cfg: Config) -> tuple[Target, bool]:
+    """Where the index is: a Milvus collection when ``--milvus`` (or the configuration) names
+    one, else the folder of :func:`resolve_index_dir`; and whether it is the default folder."""
+    if cfg.get("milvus_uri"):
+        if arg is not None:
+            raise UsageError("Give either --index-dir (a local index folder) or --milvus (a Milvus collection), not both.")
+        return Target(milvus=cfg["milvus_uri"], collection=cfg["collection"]), False
     path, default = resolve_index_dir(arg, cfg)
-    return IndexSpec(path, default, named_model(cfg), cfg.get("max_file_chars"))
+    return Target(folder=path), default
+
+
+def index_spec(arg: Path | None, cfg: Config) -> IndexSpec:
+    """What ``--index-dir`` or ``--milvus`` (or the configuration) asks for."""
+    target, default = resolve_target(arg, cfg)
+    return IndexSpec(target.folder, default, named_model(cfg), cfg.get("max_file_chars"), target.milvus, target.collection)
 
 
 def build_default_index(path: Path, quiet: bool = False, warn: Callable[[str], None] = err, max_file_chars: int | None = None):
@@ -79,7 +98,7 @@ def load_retriever(spec: IndexSpec, warn: Callable[[str], None] = err):
     from ..embeddings.search import Retriever
 
     try:
-        return Retriever.load(spec.path, model=spec.model)
+        return Retriever.load(spec.target, model=spec.model)
     except (IndexNotFound, IndexMismatch, IndexCorrupt) as e:
         if not spec.default:
             raise

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .common import EXIT_NOTHING, EXIT_OK, EXIT_USAGE, err
 from .config import Config
 from .indexes import index_spec
@@ -110,11 +112,13 @@ def cmd_stats(args, cfg: Config) -> int:
     retriever = _retriever(args, cfg)
     idx = retriever.index
     m = idx.manifest
-    size = sum(f.stat().st_size for f in idx.path.rglob("*") if f.is_file())
+    folder = idx.target.folder
+    size = sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file()) if folder else None
     out = {
-        "index_dir": str(idx.path), "model": m["model"], "dim": m["dim"], "index_type": m.get("index_type"),
+        "index_dir": str(folder) if folder else None, "milvus": idx.target.milvus, "collection": idx.target.collection if idx.target.milvus else None,
+        "model": m["model"], "dim": m["dim"], "index_type": m.get("index_type"),
         "chunker": m["chunker"], "articles": len(idx.articles), "chunks": len(idx.passages), "files": len(m["files"]),
-        "bytes": size, "size": _size(size), "created": m.get("created"), "build_seconds": m.get("build_seconds"),
+        "bytes": size, "size": _size(size) if size is not None else None, "created": m.get("created"), "build_seconds": m.get("build_seconds"),
         "format_version": m["format_version"], "corpus_files": sorted(m["files"]),
     }
     if args.json:
@@ -122,7 +126,7 @@ def cmd_stats(args, cfg: Config) -> int:
         return EXIT_OK
     c = m["chunker"]
     rows = [
-        ("index", str(idx.path)), ("size", f"{_size(size)} ({size} bytes)"), ("model", f"{m['model']} ({m['dim']} dimensions, {m.get('index_type')})"),
+        ("index", idx.location), ("size", f"{_size(size)} ({size} bytes)" if size is not None else "kept by Milvus"), ("model", f"{m['model']} ({m['dim']} dimensions, {m.get('index_type')})"),
         ("chunks", f"target {c.get('target')}, max {c.get('maximum')}, overlap {c.get('overlap')} characters"),
         ("articles", len(idx.articles)), ("chunk count", len(idx.passages)),
         ("built", f"{m.get('created')} in {m.get('build_seconds')}s"), ("format", m["format_version"]),

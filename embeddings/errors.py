@@ -35,6 +35,10 @@ class IndexCorrupt(IndexError_):
     """A file of the index is missing, truncated or inconsistent with the manifest."""
 
 
+class StoreUnavailable(IndexError_):
+    """The server holding the index (Milvus) cannot be reached now; it may come back."""
+
+
 class IndexLocked(IndexError_):
     """Another `newsbot index` is writing this index folder."""
 

@@ -33,6 +33,7 @@ import numpy as np
 from .bm25 import BM25Index, write_bm25
 from .chunking import ChunkSettings, Unit, chunk_articles, context_of, embed_text
 from .dense import ANN_THRESHOLD, faiss_params, index_kind, make_faiss
+from .fusion import top_n
 from .encoders import Encoder, canonical_name, load_encoder
 from .errors import CorpusError, IndexCorrupt, IndexWriteFailed, IndexMismatch, IndexNotFound, rebuild_hint
 from .folder import (
@@ -51,128 +52,31 @@ from .folder import (
     write_json,
     write_jsonl,
 )
-from .files import iter_corpus
-from .formats import READERS_VERSION, TEXT_SUFFIXES
-from .ingest import parse_page
-from .printable import printable
-from .tokenize import tokenize_many
+from .build import (
+    FORMAT_VERSION,
+    TOKEN_SEP,
+    BuildReport,
+    Progress,
+    Warn,
+    article_from_row,
+    no_text,
+    prepare,
+    read_corpus,
+    reusable_articles,
+    up_to_date,
+)
+from .store import ArticleSentences, Built, Lexical, Previous, Target
 from .types import Article, Passage
 
-FORMAT_VERSION = 3  # 3: passages record their sentence range; sentences.jsonl where each sentence is
-TOKEN_SEP = "\x1f"  # joins one sentence's tokens in sentences.jsonl
-EMBED_BATCH = 256  # chunks per encoder call while building (progress is reported after each)
 MMAP_ABOVE = ANN_THRESHOLD  # passages: a larger index's BM25 arrays are memory-mapped, not read
 MAX_REASON_CHARS = 200  # of a failed write's error, in the message
 MAX_PROBLEMS_SHOWN = 3  # inconsistencies named in the message about a damaged index
 
-Warn = Callable[[str], None]
-Progress = Callable[[int, int], None]
-
-
-@dataclass
-class BuildReport:
-    index_dir: Path
-    files: int = 0
-    skipped: list[str] = field(default_factory=list)
-    articles: int = 0
-    passages: int = 0
-    embedded: int = 0
-    reused: int = 0
-    seconds: float = 0.0
-    up_to_date: bool = False
-
-    def to_dict(self) -> dict:
-        d = dict(self.__dict__)
-        d["index_dir"] = str(self.index_dir)
-        return d
-
-
-def _sha1(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-
-class Corpus(NamedTuple):
-    articles: list[Article]
-    files: dict[str, str]  # source name -> sha256 of the file
-    skipped: list[str]  # a message for each file left out
-
-
-def read_corpus(
-    paths: Sequence[str | os.PathLike], warn: Warn, max_file_chars: int | None = None, reuse: Mapping[str, tuple[Article, ...]] | None = None
-) -> Corpus:
-    """Read and segment every file, each up to ``max_file_chars`` characters (default
-    ``files.MAX_FILE_CHARS``); ``reuse``: see :func:`.files.iter_corpus`."""
-    skipped: list[str] = []
-
-    def _warn(msg: str) -> None:
-        msg = printable(msg)  # file names may hold control characters; warnings end up in logs
-        skipped.append(msg)
-        warn(msg)
-
-    articles: list[Article] = []
-    files: dict[str, str] = {}
-    for cf in iter_corpus(paths, _warn, max_file_chars, reuse):
-        source = cf.source
-        n = 2
-        while source in files:  # same relative name under two roots
-            source = f"{cf.source} ({n})"
-            n += 1
-        if cf.reused:
-            arts = [replace(a, id=len(articles) + i, source=source) for i, a in enumerate(cf.reused)]
-        else:
-            arts = []
-            for page in cf.page_list():
-                for a in parse_page(page.text, source, start_id=len(articles) + len(arts)):
-                    arts.append(replace(a, **{k: v for k, v in page.meta.__dict__.items() if v}))
-        if not arts:
-            _warn(f"skipped {cf.path}: no text after cleaning")
-            continue
-        files[source] = cf.sha256
-        articles.extend(arts)
-    return Corpus(articles, files, skipped)
-
-
-def reusable_articles(index_dir: Path) -> dict[str, tuple[Article, ...]]:
-    """sha256 of a non-text file's bytes -> the articles the index at ``index_dir`` parsed from it,
-    while the readers are the same version (re-parsing a PDF or OCR-ing a scan is slow)."""
-    try:
-        manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
-        if manifest.get("readers") != READERS_VERSION or manifest.get("format_version") != FORMAT_VERSION:
-            return {}
-        files = {src: sha for src, sha in manifest["files"].items() if not src.lower().endswith(TEXT_SUFFIXES)}
-        if not files:
-            return {}
-        by_source: dict[str, list[Article]] = {}
-        for a in read_jsonl(index_dir / "articles.jsonl"):
-            if a.get("source") in files:
-                by_source.setdefault(a["source"], []).append(_article(a))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}  # no index yet, or one that cannot be read: parse everything
-    return {files[src]: tuple(arts) for src, arts in by_source.items()}
-
-
-def _article(row: dict) -> Article:
-    return Article(**{**row, "paragraphs": tuple(row["paragraphs"]), "kicker": tuple(row["kicker"]), "subtitles": tuple(row["subtitles"])})
-
-
-def unit_offsets(units: list[Unit]) -> list[list[int]]:
-    """Where each unit is, as stored in sentences.jsonl: ``[paragraph, start, end]`` in its paragraph."""
-    out, pos, para = [], 0, None
-    for u in units:
-        if u.paragraph != para:
-            pos, para = 0, u.paragraph
-        out.append([u.paragraph, pos, pos + len(u.text)])
-        pos += len(u.text)
-    return out
-
-
-def _settings_dict(model: str, dim: int, settings: ChunkSettings) -> dict:
-    return {"format_version": FORMAT_VERSION, "model": model, "dim": dim, "chunker": settings.to_dict()}
 
 
 def build_index(
     paths: Sequence[str | os.PathLike],
-    index_dir: str | os.PathLike,
+    index_dir: str | os.PathLike | Target,
     model: str | None = None,
     settings: ChunkSettings | None = None,
     *,
@@ -182,123 +86,108 @@ def build_index(
     force: bool = False,
     max_file_chars: int | None = None,
 ) -> BuildReport:
-    """Index the files under ``paths`` (text, HTML, PDF, Word, scans; and ``http(s)://`` pages) into ``index_dir``, atomically.
+    """Index the files under ``paths`` (text, HTML, PDF, Word, scans; and ``http(s)://`` pages)
+    into ``index_dir`` (a folder, or a :class:`.store.Target`: a folder or a Milvus collection),
+    atomically: readers see the old index until the new one is whole.
 
     A file contributes at most ``max_file_chars`` characters (default ``files.MAX_FILE_CHARS``).
-
-    Embeddings of chunks whose embedded text is unchanged are taken from the previous index.
-    An unchanged corpus with unchanged settings is not rebuilt at all.
+    Embeddings of chunks whose embedded text is unchanged are taken from the previous index, and
+    a PDF or scan whose bytes are unchanged is not read again. An unchanged corpus with
+    unchanged settings is not rebuilt at all.
     """
+    target = index_dir if isinstance(index_dir, Target) else Target(folder=Path(index_dir))
+    settings = settings or ChunkSettings()
+    model = encoder.name if encoder is not None else canonical_name(model)
+    if target.is_milvus:
+        return _build_milvus(paths, target, model, settings, encoder=encoder, warn=warn, progress=progress, force=force, max_file_chars=max_file_chars)
     t0 = time.perf_counter()
-    index_dir = Path(index_dir).expanduser().absolute()
+    index_dir = Path(target.folder).expanduser().absolute()
     if index_dir.is_symlink():
         index_dir = index_dir.resolve()  # replace the folder the link points to, keep the link
     check_index_dir(index_dir, paths)  # before any work: refuse a folder that is not ours
-    settings = settings or ChunkSettings()
-    model = encoder.name if encoder is not None else canonical_name(model)
     report = BuildReport(index_dir)
-    articles, files, report.skipped = read_corpus(paths, warn, max_file_chars, reusable_articles(index_dir))
-    report.files, report.articles = len(files), len(articles)
-    if not articles:
-        raise CorpusError(
-            "No text to index in " + ", ".join(map(str, paths)) + ": give newspaper files (.txt, .md, .html, .pdf, .docx, or scanned .png/.jpg with the OCR extra), or folders of them."
-        )
+    corpus = read_corpus(paths, warn, max_file_chars, _reusable_in(index_dir))
+    report.files, report.articles, report.skipped = len(corpus.files), len(corpus.articles), corpus.skipped
+    if not corpus.articles:
+        raise CorpusError(no_text(paths))
 
     with locked(index_dir):
         recover(index_dir)
         check_index_dir(index_dir)  # again under the lock: the folder may have changed meanwhile
         previous = _load_previous(index_dir, model)
-        if previous is not None and not force:
-            m = previous.manifest
-            same_readers = m.get("readers") == READERS_VERSION or all(s.lower().endswith(TEXT_SUFFIXES) for s in files)
-            if m.get("files") == files and m.get("chunker") == settings.to_dict() and m.get("model") == model and same_readers:
-                report.up_to_date = True
-                report.passages = m.get("passages", 0)
-                report.reused = report.passages
-                report.seconds = time.perf_counter() - t0
-                return report
-
-        chunks = chunk_articles(articles, settings)
-        passages = chunks.passages
-        contexts = {a.id: context_of(a) for a in articles}
-        texts = [embed_text(p, contexts[p.article]) for p in passages]
-        hashes = [_sha1(t) for t in texts]
-        cache = previous.vectors if previous else {}
-        todo = [i for i, h in enumerate(hashes) if h not in cache]
-        dim = previous.manifest["dim"] if previous and not todo else None
-        vectors_new = None
-        if todo:
-            enc = encoder or load_encoder(model)
-            dim = enc.dim
-            vectors_new = np.zeros((len(todo), dim), dtype=np.float32)
-            step = EMBED_BATCH
-            for s in range(0, len(todo), step):
-                batch = [texts[i] for i in todo[s : s + step]]
-                vectors_new[s : s + len(batch)] = enc.encode(batch)
-                if progress:
-                    progress(min(s + step, len(todo)), len(todo))
-        vectors = np.zeros((len(passages), dim), dtype=np.float32)
-        if todo:
-            vectors[todo] = vectors_new
-        for i, h in enumerate(hashes):
-            if h in cache:
-                vectors[i] = cache[h]
-        report.embedded, report.reused = len(todo), len(passages) - len(todo)
-        report.passages = len(passages)
-
-        # Tokenise each sentence once (or take it from the previous index when its article is
-        # unchanged); a chunk's BM25 tokens are its headline's plus its sentences'.
-        old_tokens = previous.tokens if previous else {}
-        keys = {a.id: _sha1(f"{settings.maximum}\n" + "\n".join(a.paragraphs)) for a in articles}
-        units = chunks.units
-        todo_articles = [a for a in articles if len(old_tokens.get(keys[a.id]) or ()) != len(units[a.id])]
-        todo_texts = [u.text for a in todo_articles for u in units[a.id]]
-        todo_texts += [contexts[a.id] for a in articles]
-        fresh = iter(tokenize_many(todo_texts))
-        unit_tokens = {a.id: old_tokens.get(keys[a.id]) for a in articles}
-        for a in todo_articles:
-            unit_tokens[a.id] = [TOKEN_SEP.join(next(fresh)) for _ in units[a.id]]
-        context_tokens = {a.id: next(fresh) for a in articles}
-        sentence_rows = [{"h": keys[a.id], "t": unit_tokens[a.id], "u": unit_offsets(units[a.id])} for a in articles]
-        tokens = []
-        for p in passages:  # in id order: BM25 document i is passage i
-            lo, hi = p.sentences
-            toks = list(context_tokens[p.article])
-            for joined in unit_tokens[p.article][lo:hi]:
-                if joined:
-                    toks.extend(joined.split(TOKEN_SEP))
-            tokens.append(toks)
-        tmp = temp_dir(index_dir)
-        try:
-            start_temp(tmp)
-            kind = index_kind(len(passages))
-            _write_files(tmp, articles, passages, hashes, vectors, tokens, kind)
-            write_jsonl(tmp / "sentences.jsonl", sentence_rows)
-            manifest = _settings_dict(model, int(dim), settings) | {
-                "index_type": f"{kind}-ip",
-                "faiss": faiss_params(len(passages)) if kind == "ivf" else {},
-                "passages": len(passages),
-                "articles": len(articles),
-                "files": files,
-                "readers": READERS_VERSION,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "build_seconds": round(time.perf_counter() - t0, 3),
-            }
-            write_json(tmp / MANIFEST, manifest)  # written last: its presence marks a whole index
-            fsync_dir(tmp)
-            swap(tmp, index_dir)
-            fsync_dir(index_dir.parent)
-        except BaseException as e:
-            discard(tmp)
-            if isinstance(e, (OSError, RuntimeError)):  # faiss reports a failed write as RuntimeError
-                why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).strip().splitlines()[-1][:MAX_REASON_CHARS]
-                raise IndexWriteFailed(
-                    f"Cannot write the index at {index_dir}: {why}. The previous index there is unchanged; "
-                    "free some space (or choose another --index-dir) and run `newsbot index` again."
-                ) from None
-            raise
+        if not force and up_to_date(previous, corpus, settings, model):
+            return _unchanged(report, previous, t0)
+        built, report.embedded = prepare(corpus, model, settings, previous, encoder=encoder, progress=progress)
+        report.passages = len(built.passages)
+        report.reused = report.passages - report.embedded
+        _write_folder(index_dir, built, t0)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _unchanged(report: BuildReport, previous: Previous, t0: float) -> BuildReport:
+    report.up_to_date = True
+    report.passages = report.reused = previous.manifest.get("passages", 0)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _build_milvus(paths, target: Target, model: str, settings: ChunkSettings, *, encoder, warn, progress, force, max_file_chars) -> BuildReport:
+    """The same build into a Milvus collection (:mod:`.milvus`: new collections, then the alias switched)."""
+    from . import milvus  # pymilvus: imported only when a Milvus store is used
+
+    t0 = time.perf_counter()
+    report = BuildReport(str(target))
+    previous = milvus.previous(target.milvus, target.collection, model)
+    corpus = read_corpus(paths, warn, max_file_chars, reusable_articles(previous.manifest, previous.articles) if previous else None)
+    report.files, report.articles, report.skipped = len(corpus.files), len(corpus.articles), corpus.skipped
+    if not corpus.articles:
+        raise CorpusError(no_text(paths))
+    if not force and up_to_date(previous, corpus, settings, model):
+        return _unchanged(report, previous, t0)
+    built, report.embedded = prepare(corpus, model, settings, previous, encoder=encoder, progress=progress)
+    report.passages = len(built.passages)
+    report.reused = report.passages - report.embedded
+    milvus.write(built._replace(manifest=built.manifest | {"build_seconds": round(time.perf_counter() - t0, 3)}), target.milvus, target.collection)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _write_folder(index_dir: Path, built: Built, t0: float) -> None:
+    """Write ``built`` into a temporary sibling of ``index_dir`` and swap it in (under the caller's lock)."""
+    tmp = temp_dir(index_dir)
+    try:
+        start_temp(tmp)
+        kind = index_kind(len(built.passages))
+        _write_files(tmp, built.articles, built.passages, built.hashes, built.vectors, built.tokens, kind)
+        write_jsonl(tmp / "sentences.jsonl", built.sentence_rows)
+        manifest = built.manifest | {
+            "index_type": f"{kind}-ip",
+            "faiss": faiss_params(len(built.passages)) if kind == "ivf" else {},
+            "build_seconds": round(time.perf_counter() - t0, 3),
+        }
+        write_json(tmp / MANIFEST, manifest)  # written last: its presence marks a whole index
+        fsync_dir(tmp)
+        swap(tmp, index_dir)
+        fsync_dir(index_dir.parent)
+    except BaseException as e:
+        discard(tmp)
+        if isinstance(e, (OSError, RuntimeError)):  # faiss reports a failed write as RuntimeError
+            why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).strip().splitlines()[-1][:MAX_REASON_CHARS]
+            raise IndexWriteFailed(
+                f"Cannot write the index at {index_dir}: {why}. The previous index there is unchanged; "
+                "free some space (or choose another --index-dir) and run `newsbot index` again."
+            ) from None
+        raise
+
+
+def _reusable_in(index_dir: Path) -> dict[str, tuple[Article, ...]]:
+    """:func:`.build.reusable_articles` of the index in ``index_dir``, if there is one."""
+    try:
+        manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+        return reusable_articles(manifest, [article_from_row(a) for a in read_jsonl(index_dir / "articles.jsonl")])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}  # no index yet, or one that cannot be read: parse everything
 
 
 def _write_files(folder: Path, articles, passages, hashes, vectors, tokens, kind: str = "flat") -> None:
@@ -313,14 +202,6 @@ def _write_files(folder: Path, articles, passages, hashes, vectors, tokens, kind
         df.update(set(toks))
     write_json(folder / "df.json", {"n_docs": len(tokens), "df": df})
     write_bm25(folder / "bm25", tokens)
-
-
-class Previous(NamedTuple):
-    """What a build may reuse of the index it replaces."""
-
-    manifest: dict
-    vectors: dict  # sha1 of a chunk's embedded text -> its vector (same model only)
-    tokens: dict  # article key (see build_index) -> its units' joined tokens (same format only)
 
 
 def _load_previous(index_dir: Path, model: str) -> Previous | None:
@@ -388,16 +269,13 @@ def _passage_problems(articles: list[Article], passages: list[Passage]) -> list[
     return []
 
 
-class ArticleSentences(NamedTuple):
-    units: list[Unit]  # the article's sentence units, as chunked when the index was built
-    tokens: list[list[str]]  # the jieba tokens of each unit
-
-
 class Index:
-    """A loaded index folder: articles, passages, FAISS, BM25 and token statistics."""
+    """A loaded index folder: articles, passages, FAISS, BM25 and token statistics (a :class:`.store.Store`)."""
 
     def __init__(self, path: Path, manifest: dict, articles: list[Article], passages: list[Passage], dense, bm25, df: dict, n_docs: int, sentences: "Lines"):
         self.path = path
+        self.location = str(path)
+        self.target = Target(folder=path)
         self.manifest = manifest
         self.articles = articles
         self.passages = passages
@@ -432,6 +310,40 @@ class Index:
     @property
     def model(self) -> str:
         return self.manifest["model"]
+
+    @property
+    def size(self) -> int:
+        return int(self.dense.ntotal)
+
+    def lexical(self, terms: list[str], text: str, n: int) -> Lexical:
+        """BM25 over every passage (bm25s): the best ``n``, and exact statistics."""
+        known = [t for t in terms if t in self.bm25.vocab_dict]
+        scores = self.bm25.get_scores(known).astype(np.float32) if known else np.zeros(len(self.passages), np.float32)
+        top = top_n(scores, n) if np.any(scores) else np.zeros(0, np.int64)
+        return Lexical(top, float(scores.mean()) if scores.size else 0.0, float(scores.std()) if scores.size else 0.0, lambda ids: scores[ids])
+
+    def dense_search(self, q: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        k = min(n, self.dense.ntotal)
+        if k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        dist, ids = self.dense.search(q[None, :].astype(np.float32), k)
+        keep = ids[0] >= 0
+        return ids[0][keep].astype(np.int64), dist[0][keep]
+
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        return self.dense.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+
+    def sample(self, n: int) -> np.ndarray:
+        d = self.dense
+        ids = np.unique(np.linspace(0, max(d.ntotal - 1, 0), num=min(d.ntotal, n)).astype(np.int64))
+        return d.reconstruct_batch(ids) if d.ntotal else np.zeros((0, d.d), np.float32)
+
+    def generation(self) -> str:
+        """Changes whenever the folder is rebuilt (the manifest's time and content)."""
+        h = hashlib.sha1(json.dumps(self.manifest, sort_keys=True, default=str).encode())
+        with contextlib.suppress(OSError):
+            h.update(str((Path(self.path) / MANIFEST).stat().st_mtime_ns).encode())
+        return h.hexdigest()[:8]
 
     @property
     def dim(self) -> int:
@@ -471,7 +383,7 @@ class Index:
         try:
             import faiss  # native code: imported only where an index is read or written
 
-            articles = [_article(a) for a in read_jsonl(path / "articles.jsonl")]
+            articles = [article_from_row(a) for a in read_jsonl(path / "articles.jsonl")]
             passages = [Passage(**{**p, "paragraphs": tuple(p["paragraphs"]), "sentences": tuple(p["sentences"])}) for p in read_jsonl(path / "passages.jsonl")]
             dense = faiss.read_index(str(path / "dense.faiss"))
             if hasattr(dense, "nprobe") and manifest.get("faiss"):
@@ -503,3 +415,11 @@ class Index:
             raise IndexCorrupt(f"The index at {path} is inconsistent: {'; '.join(problems[:MAX_PROBLEMS_SHOWN])}. {rebuild_hint(path)}")
         return cls(path, manifest, articles, passages, dense, bm25, stats["df"], stats["n_docs"], sentence_lines)
 
+
+def open_store(where: str | os.PathLike | Target, model: str | None = None):
+    """The index in a folder (:class:`Index`) or a Milvus collection (:class:`.milvus.MilvusIndex`)."""
+    if isinstance(where, Target) and where.is_milvus:
+        from .milvus import MilvusIndex  # pymilvus: imported only when a Milvus store is used
+
+        return MilvusIndex.open(where.milvus, where.collection, model=model)
+    return Index.load(where.folder if isinstance(where, Target) else where, model=model)

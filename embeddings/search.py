@@ -17,7 +17,8 @@ from .encoders import Encoder, encode_query, load_encoder
 from .errors import UsageError
 from .excerpt import build_excerpt, char_ngrams, idf, query_grams, score_sentences
 from .fusion import Candidate, fuse_candidates, merge_runs, top_n
-from .index import Index
+from .index import open_store
+from .store import Store, Target
 from . import choose, highlight, offtopic, plausible, refusal, rerank
 from .tokenize import STOPWORDS, query_terms, tokenize
 from .types import Answer, Evidence, Hit
@@ -144,9 +145,9 @@ class SearchSettings:
 
 
 class Retriever:
-    """Searches one loaded :class:`Index` with its encoder. Thread-safe for concurrent ``ask``."""
+    """Searches one loaded index (a :class:`.store.Store`: a folder or a Milvus collection) with its encoder. Thread-safe for concurrent ``ask``."""
 
-    def __init__(self, index: Index, encoder: Encoder | None = None, settings: SearchSettings | None = None, *, model: str | None = None):
+    def __init__(self, index: Store, encoder: Encoder | None = None, settings: SearchSettings | None = None, *, model: str | None = None):
         """``model``: the encoder the user named (``--model``). The index's own model is loaded
         without it only when it is the default or a local folder (see :func:`load_encoder`)."""
         self.index = index
@@ -166,8 +167,9 @@ class Retriever:
         faiss.omp_set_num_threads(1)
 
     @classmethod
-    def load(cls, index_dir: str | os.PathLike, model: str | None = None, settings: SearchSettings | None = None) -> "Retriever":
-        return cls(Index.load(index_dir, model=model), settings=settings, model=model)
+    def load(cls, where: str | os.PathLike | Target, model: str | None = None, settings: SearchSettings | None = None) -> "Retriever":
+        """A retriever over the index in a folder, or wherever ``where`` (a :class:`.store.Target`) says."""
+        return cls(open_store(where, model=model), settings=settings, model=model)
 
     @property
     def encoder(self) -> Encoder:
@@ -189,48 +191,44 @@ class Retriever:
     def _dense_sample(self) -> np.ndarray:
         """A fixed, evenly spaced sample of vectors: the dense score statistics per question."""
         if self._sample is None:
-            d = self.index.dense
-            ids = np.unique(np.linspace(0, max(d.ntotal - 1, 0), num=min(d.ntotal, DENSE_SAMPLE)).astype(np.int64))
-            self._sample = d.reconstruct_batch(ids) if d.ntotal else np.zeros((0, d.d), np.float32)
+            self._sample = self.index.sample(DENSE_SAMPLE)
         return self._sample
 
     def _offtopic_floor(self) -> float:
         """:func:`offtopic.floor` of this index (computed on the first question that needs it)."""
         if self._offtopic is None:
             vecs = encode_query(self.encoder, list(offtopic.QUESTIONS))
-            self._offtopic = offtopic.floor(vecs, self.index.dense.search) if self.index.dense.ntotal else 0.0
+            self._offtopic = offtopic.floor(vecs, self._dense_batch) if self.index.size else 0.0
         return self._offtopic
+
+    def _dense_batch(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """FAISS-style ``search``: (scores, ids) arrays, one row per query."""
+        rows = [self.index.dense_search(q, k) for q in queries]
+        ids = np.full((len(rows), k), -1, np.int64)
+        dist = np.full((len(rows), k), -np.inf, np.float32)
+        for r, (i, d) in enumerate(rows):
+            ids[r, : len(i)], dist[r, : len(d)] = i, d
+        return dist, ids
 
     def _idf(self, term: str) -> float:
         return idf(int(self.index.df.get(term, 0)), self.index.n_docs)
 
-    def _bm25(self, terms: list[str]) -> np.ndarray:
-        known = [t for t in terms if t in self.index.bm25.vocab_dict]
-        if not known:
-            return np.zeros(len(self.index.passages), np.float32)
-        return self.index.bm25.get_scores(known).astype(np.float32)
-
     def candidates(self, query: str, terms: list[str], n: int) -> Candidates:
-        """The search proper, fit for large indexes: BM25's top ``n`` and FAISS's top ``n``,
+        """The search proper, fit for large indexes: BM25's top ``n`` and the dense top ``n``,
         each scored both ways and fused with whole-collection statistics."""
-        bm25_all = self._bm25(terms)
         q = encode_query(self.encoder, [query])[0]
-        index = self.index.dense
-        k = min(n, index.ntotal)
+        k = min(n, self.index.size)
         if k == 0:
             empty = np.zeros(0, np.float32)
             return Candidates(np.zeros(0, np.int64), empty, empty, empty, 0.0, q)
-        dist, ids = index.search(q[None, :], k)
-        dense_ids = ids[0][ids[0] >= 0]
-        lexical_ids = top_n(bm25_all, k) if np.any(bm25_all) else np.zeros(0, np.int64)
-        cand = np.unique(np.concatenate([dense_ids, lexical_ids]).astype(np.int64))
-        dense = index.reconstruct_batch(cand) @ q
-        bm25 = bm25_all[cand]
+        lexical = self.index.lexical(terms, query, k)
+        dense_ids, dense_scores = self.index.dense_search(q, k)
+        cand = np.unique(np.concatenate([dense_ids, lexical.top]).astype(np.int64))
+        dense = self.index.vectors(cand) @ q
+        bm25 = lexical.scores(cand)
         sample = self._dense_sample() @ q
-        fused = fuse_candidates(
-            bm25, dense, (float(bm25_all.mean()), float(bm25_all.std())), (float(sample.mean()), float(sample.std())), self.settings.bm25_weight
-        )
-        best_dense = float(dist[0][0]) if dense_ids.size else 0.0
+        fused = fuse_candidates(bm25, dense, (lexical.mean, lexical.std), (float(sample.mean()), float(sample.std())), self.settings.bm25_weight)
+        best_dense = float(dense_scores[0]) if dense_ids.size else 0.0
         return Candidates(cand, fused, bm25, dense, best_dense, q)
 
     # -- answering ---------------------------------------------------------------------------

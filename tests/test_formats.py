@@ -94,9 +94,9 @@ def test_unchanged_files_are_not_parsed_again(tmp_path, reader, encoder, monkeyp
     (corpus / "p.pdf").write_bytes(b"%PDF-1.7 two")  # changed bytes: parsed again
     build_index([corpus], index, encoder=encoder)
     assert reader.calls == 2
-    import newsbot.embeddings.index as index_module
+    import newsbot.embeddings.build as build_module
 
-    monkeypatch.setattr(index_module, "READERS_VERSION", 999)  # a newer reader: parsed again
+    monkeypatch.setattr(build_module, "READERS_VERSION", 999)  # a newer reader: parsed again
     report = build_index([corpus], index, encoder=encoder)
     assert reader.calls == 3 and not report.up_to_date
 

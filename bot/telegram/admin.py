@@ -31,7 +31,8 @@ def render_stats(rt: Runtime) -> str:
     size = 0
     if idx is not None:
         with contextlib.suppress(OSError):
-            size = sum(f.stat().st_size for f in Path(idx.path).rglob("*") if f.is_file())
+            folder = idx.target.folder
+            size = sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file()) if folder else 0
     s, r = list(rt.search_ms), list(rt.reply_ms)
     uptime = int(time.time() - rt.started)
     lines = [
@@ -53,7 +54,7 @@ def render_stats(rt: Runtime) -> str:
 def _rebuild(rt: Runtime, retriever) -> tuple[Any, Any]:
     """Index the corpus again into the current index folder and load it (blocking)."""
     from ...embeddings.chunking import ChunkSettings
-    from ...embeddings.index import Index, build_index, read_corpus
+    from ...embeddings.index import build_index, open_store, read_corpus
     from ...embeddings.search import Retriever
 
     index = retriever.index
@@ -61,15 +62,15 @@ def _rebuild(rt: Runtime, retriever) -> tuple[Any, Any]:
     if not rt.settings.corpus:
         _articles, files, _skipped = read_corpus([sample_corpus()], lambda m: None)
         if not set(files) <= set(index.manifest.get("files", {})):
-            raise UsageError(texts.NOT_FROM_SAMPLE.format(path=index.path, sep=os.pathsep))
+            raise UsageError(texts.NOT_FROM_SAMPLE.format(path=index.location, sep=os.pathsep))
     warned: list[str] = []
     report = build_index(
-        paths, index.path, settings=ChunkSettings(**index.manifest["chunker"]), encoder=retriever.encoder,
+        paths, index.target, settings=ChunkSettings(**index.manifest["chunker"]), encoder=retriever.encoder,
         warn=warned.append, force=True, max_file_chars=rt.settings.max_file_chars,
     )
     for w in warned:
         log.warning("reindex: %s", w)
-    new = Retriever(Index.load(index.path), encoder=retriever.encoder, settings=retriever.settings)
+    new = Retriever(open_store(index.target), encoder=retriever.encoder, settings=retriever.settings)
     new.warm_up()
     return report, new
 

@@ -30,10 +30,7 @@ def decode_callback(data: object) -> tuple[str, str, int] | None:
 
 def index_generation(index) -> str:
     """A short id of one build of the index: changes on every rebuild, stable across restarts."""
-    h = hashlib.sha1(json.dumps(index.manifest, sort_keys=True, default=str).encode())
-    with contextlib.suppress(OSError, TypeError):
-        h.update(str((Path(index.path) / "manifest.json").stat().st_mtime_ns).encode())
-    return h.hexdigest()[:8]
+    return hashlib.sha1(index.generation().encode()).hexdigest()[:8]
 
 
 def answer_keyboard(generation: str, start: int, end: int, total: int) -> InlineKeyboardMarkup | None:

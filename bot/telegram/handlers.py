@@ -17,7 +17,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from ...embeddings.errors import UsageError
+from ...embeddings.errors import StoreUnavailable, UsageError
 from ...embeddings.types import Answer
 from ...embeddings.util import scrub_surrogates
 from . import texts
@@ -25,7 +25,7 @@ from .callbackdata import answer_keyboard, decode_callback, sources_keyboard
 from .redact import redact
 from .render import render_answer_page, render_help, render_passage, render_sources, shown_command
 from .send import answer_query, log, reply, send, typing, with_retries
-from .state import Context, IndexState, Runtime, Shown
+from .state import Context, IndexState, Runtime, Shown, install_retriever
 
 MAX_PAGES = 4  # "More" pages per answer: one search asks for results * MAX_PAGES hits
 
@@ -115,11 +115,16 @@ async def answer_question(update: Update, context: Context, question: str) -> No
     if state is None:
         await reply(update, texts.NOT_READY)
         return
+    state = await follow_rebuilds(context.application, rt) or state
     try:
         async with typing(context.bot, message.chat_id):
             answer = await _search(rt, state, question)
     except UsageError as e:
         await reply(update, texts.CANNOT_ANSWER.format(error=e))
+        return
+    except StoreUnavailable as e:  # Milvus is down: say so, keep running, try again next time
+        log.warning("search failed: %s", redact(str(e)))
+        await reply(update, texts.UNAVAILABLE)
         return
     rt.questions += 1
     if not answer.answered or not answer.hits:
@@ -299,7 +304,7 @@ async def _recover_shown(context, rt: Runtime, state: IndexState, message: Messa
         return None
     try:
         answer = await _search(rt, state, question)
-    except UsageError:
+    except (UsageError, StoreUnavailable):
         return None
     if not answer.answered or not answer.hits:
         return None
@@ -311,6 +316,33 @@ async def _recover_shown(context, rt: Runtime, state: IndexState, message: Messa
     shown = Shown(question, answer, state.generation, start, min(end, len(answer.hits)))
     rt.remember(message.chat_id, message.message_id, shown)
     return shown
+
+
+FOLLOW_EVERY = 30.0  # seconds between checks that another process rebuilt a shared index
+
+
+async def follow_rebuilds(app, rt: Runtime):
+    """A shared index (Milvus) may be rebuilt by `newsbot index` on another machine: at most every
+    ``FOLLOW_EVERY`` seconds, ask the store and serve the new build when there is one."""
+    index = rt.state.retriever.index if rt.state else None
+    refresh = getattr(index, "refresh", None)
+    now = time.monotonic()
+    if refresh is None or now - rt.followed < FOLLOW_EVERY or rt.reindexing:
+        return None
+    rt.followed = now
+    try:
+        fresh = await asyncio.to_thread(refresh)
+    except StoreUnavailable:
+        return None  # the search says so
+    if fresh is None:
+        return None
+    from ...embeddings.search import Retriever
+
+    old = rt.state.retriever
+    new = Retriever(fresh, encoder=old.encoder, settings=old.settings)
+    await asyncio.to_thread(new.warm_up)
+    log.info("following a rebuild of the shared index: %s", fresh.generation())
+    return install_retriever(app, new)
 
 
 async def on_error(update: object, context: Context) -> None:

@@ -139,6 +139,7 @@ class Runtime:
         self.reindexes = 0
         self.reindex_task: asyncio.Task | None = None
         self.reindexing = False  # set before the first await of /reindex, cleared when the rebuild ends
+        self.followed = time.monotonic()  # when a shared index was last checked for a rebuild elsewhere
         # Searches are CPU-bound (numpy, FAISS): more at once than cores only thrashes them.
         self.search_slots = asyncio.Semaphore(SEARCH_THREADS)
 

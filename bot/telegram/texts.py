@@ -10,6 +10,7 @@ ADMINS_ONLY = "抱歉，这个命令仅限管理员使用。/ Sorry, this comman
 APOLOGY = "抱歉，出了点问题，请稍后再试。/ Sorry, something went wrong; please try again."
 NOT_TEXT = "请用文字提问。/ Please send your question as text. (/help)"
 EMPTY_QUESTION = "请在命令后写上问题，例如 / Write your question after the command, e.g.:\n/ask 杭州电信工会和哪家医院合作？"
+UNAVAILABLE = "索引服务暂时不可用，请稍后再试。/ The index is temporarily unavailable; please try again in a minute."
 NOT_READY = "索引还在加载，请稍候。/ The index is still loading; please try again in a moment."
 TOO_LONG = ("问题太长（{n} 字），请控制在 {limit} 字以内。/ "
             "Your question is {n} characters long; please keep it under {limit}.")

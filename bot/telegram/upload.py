@@ -49,17 +49,25 @@ class NotAdded(Exception):
     """Why a document was not added, for the admin (already indexed, unreadable, …)."""
 
 
-def uploads_dir(rt: Runtime, index_path: Path) -> Path:
+def uploads_dir(rt: Runtime, index) -> Path:
+    """``uploads_dir``, else beside the index folder (``<index>-uploads``), else for a Milvus
+    collection ``uploads/<collection>`` in the per-user data folder."""
     if rt.settings.uploads_dir:
         return Path(rt.settings.uploads_dir).expanduser()
-    return index_path.parent / f"{index_path.name}-uploads"
+    folder = index.target.folder
+    if folder is not None:
+        folder = Path(folder)
+        return folder.parent / f"{folder.name}-uploads"
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("newsbot")) / "uploads" / index.target.collection
 
 
 def corpus_paths(rt: Runtime, index) -> list:
     """What the served index is built from: the configured corpus (else the sample page), plus
     the uploads folder when it exists."""
     paths: list = list(rt.settings.corpus) or [sample_corpus()]
-    up = uploads_dir(rt, Path(index.path))
+    up = uploads_dir(rt, index)
     if up.is_dir() and not any(str(up) == str(p) for p in paths):
         paths.append(up)
     return paths
@@ -90,14 +98,14 @@ def indexed_as(index, data: bytes) -> str | None:
 def add_document(rt: Runtime, retriever, name: str, data: bytes) -> Added:
     """Keep ``data`` as ``name`` in the uploads folder and update the index (blocking: run in a thread)."""
     from ...embeddings.chunking import ChunkSettings
-    from ...embeddings.index import Index, build_index
+    from ...embeddings.index import build_index, open_store
     from ...embeddings.search import Retriever
 
     index = retriever.index
     known = indexed_as(index, data)
     if known:
         raise NotAdded(texts.ALREADY_INDEXED.format(source=clip(known, MAX_NAME_CHARS)))
-    folder = uploads_dir(rt, Path(index.path))
+    folder = uploads_dir(rt, index)
     folder.mkdir(parents=True, exist_ok=True)
     path = _free_path(folder, safe_name(name))
     tmp = folder / f".{path.name}.part"
@@ -106,10 +114,10 @@ def add_document(rt: Runtime, retriever, name: str, data: bytes) -> Added:
     warned: list[str] = []
     try:
         build_index(
-            corpus_paths(rt, index), index.path, settings=ChunkSettings(**index.manifest["chunker"]), encoder=retriever.encoder,
+            corpus_paths(rt, index), index.target, settings=ChunkSettings(**index.manifest["chunker"]), encoder=retriever.encoder,
             warn=warned.append, max_file_chars=rt.settings.max_file_chars,
         )
-        new = Retriever(Index.load(index.path), encoder=retriever.encoder, settings=retriever.settings)
+        new = Retriever(open_store(index.target), encoder=retriever.encoder, settings=retriever.settings)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
