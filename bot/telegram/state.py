@@ -43,6 +43,7 @@ class BotSettings:
     max_file_chars: int | None = None  # characters indexed per file by /reindex (None: the core's default)
     uploads_dir: str | None = None  # where admins' documents and links are kept (None: beside the index)
     max_upload_mb: int = 20
+    refresh_seconds: float = 30.0  # a shared (Milvus) index is checked for rebuilds elsewhere this often
 
     @classmethod
     def from_config(cls, cfg: Config) -> "BotSettings":
@@ -57,6 +58,7 @@ class BotSettings:
             max_file_chars=cfg.get("max_file_chars") if cfg.configured("max_file_chars") else None,
             uploads_dir=cfg.get("uploads_dir"),
             max_upload_mb=cfg["max_upload_mb"],
+            refresh_seconds=cfg["refresh_seconds"],
         )
 
     def allows(self, user_id: int | None, chat_id: int | None) -> bool:
