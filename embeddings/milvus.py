@@ -52,7 +52,7 @@ from .milvus_conn import (  # the errors, connect and the timeouts are public he
     resolve,
     translated,
 )
-from .store import ArticleSentences, Built, Lexical, Previous
+from .store import ArticleSentences, Built, Lexical, Previous, Target
 from .types import Passage
 
 __all__ = [
@@ -88,8 +88,8 @@ def _blobs(built: Built) -> dict:
 
 def write(built: Built, uri: str, collection: str, *, client=None) -> None:
     """Store ``built`` as the index ``collection`` at ``uri``: new collections, then the alias
-    moved onto them, then the previous build's collections (and any left by a failed build)
-    dropped. A failed write leaves the alias, and so the index readers see, unchanged."""
+    moved onto them, then older builds dropped (:func:`_drop_old`: the one just replaced stays
+    until the next write). A failed write leaves the alias, and so the index readers see, unchanged."""
     check_target(uri, collection)
     n = len(built.passages)
     vectors = np.asarray(built.vectors, dtype=np.float32)
@@ -196,6 +196,7 @@ def previous(uri: str, collection: str, model: str) -> Previous | None:
         if physical is None:
             return None
         try:
+            ensure_loaded(client, physical, ms.meta_name(physical))
             data = read_meta(client, ms.meta_name(physical), ("manifest", "articles", "hashes", "sentences"))
             manifest = data["manifest"]
             if manifest.get("format_version") != FORMAT_VERSION:
@@ -245,6 +246,7 @@ class MilvusIndex:
         self.collection = collection
         self.physical = physical
         self.location = f"collection {collection!r} at {uri}"
+        self.target = Target(milvus=uri, collection=collection)
         self.manifest = data["manifest"]
         self.articles, self.passages = parsed
         self.df = data["df"]["df"]

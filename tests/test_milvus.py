@@ -357,6 +357,15 @@ def test_unreachable_server_fails_fast():
         M.write(make_built(), uri, "news")
 
 
+def test_db_file_in_use_by_another_process(tmp_path, built):
+    uri = str(tmp_path / "busy.db")
+    M.write(built, uri, "news")  # this process now serves the file
+    code = f"from newsbot.embeddings import milvus as M\ntry:\n    M.MilvusIndex.open({uri!r}, 'news')\nexcept M.MilvusUnavailable as e:\n    print(e)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert f"Cannot open the Milvus Lite file {uri}" in out.stdout and f"milvus-lite server --data-dir {uri}" in out.stdout, out.stdout + out.stderr
+    assert "Traceback" not in out.stderr
+
+
 def test_server_killed_mid_use(tmp_path, built):
     proc, uri = start_server(tmp_path / "dying-server")
     try:

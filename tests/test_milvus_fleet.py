@@ -143,3 +143,28 @@ def test_two_bots_and_an_indexer_share_one_milvus(tmp_path):
             if b.poll() is None:
                 b.kill()
         _kill(server)
+
+
+def test_every_command_works_on_an_embedded_milvus_file(tmp_path):
+    import json
+
+    env = {**os.environ}
+    db = tmp_path / "news.db"
+    r = _newsbot("index", SAMPLE_DIR, "--milvus", db, "--collection", "union_news", "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["passages"] > 0
+    again = json.loads(_newsbot("index", SAMPLE_DIR, "--milvus", db, "--collection", "union_news", "--json", env=env).stdout)
+    assert again["up_to_date"]
+    where = ["--milvus", db, "--collection", "union_news"]
+    hit = json.loads(_newsbot("ask", Q, *where, "--json", env=env).stdout)["results"][0]
+    assert EXPECTED in hit["excerpt"] and hit["source"] == "sample_page.txt"
+    stats = json.loads(_newsbot("stats", *where, "--json", env=env).stdout)
+    assert stats["milvus"] == str(db) and stats["collection"] == "union_news" and stats["articles"] == 8
+    assert len(json.loads(_newsbot("sources", *where, "--json", env=env).stdout)) == 8
+    chat = subprocess.run([sys.executable, "-m", "newsbot.bot.cli", "chat", *map(str, where), "--json"], input=Q + "\n",
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert EXPECTED in chat.stdout, chat.stderr
+    missing = _newsbot("ask", Q, "--milvus", db, "--collection", "nothing_here", env=env)
+    assert missing.returncode == 3 and "newsbot index" in missing.stderr and "--milvus" in missing.stderr
+    both = _newsbot("ask", Q, "--milvus", db, "--index-dir", tmp_path / "idx", env=env)
+    assert both.returncode == 2 and "not both" in both.stderr
