@@ -24,18 +24,17 @@ import json
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Mapping, NamedTuple, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from .bm25 import BM25Index, write_bm25
-from .chunking import ChunkSettings, Unit, chunk_articles, context_of, embed_text
+from .chunking import ChunkSettings, Unit
 from .dense import ANN_THRESHOLD, faiss_params, index_kind, make_faiss
 from .fusion import top_n
-from .encoders import Encoder, canonical_name, load_encoder
-from .errors import CorpusError, IndexCorrupt, IndexWriteFailed, IndexMismatch, IndexNotFound, rebuild_hint
+from .encoders import Encoder, canonical_name
+from .errors import CorpusError, IndexCorrupt, IndexWriteFailed, IndexNotFound, rebuild_hint
 from .folder import (
     MANIFEST,
     Lines,
@@ -65,6 +64,7 @@ from .build import (
     reusable_articles,
     up_to_date,
 )
+from .checks import check_manifest, is_count, passage_problems
 from .store import ArticleSentences, Built, Lexical, Previous, Target
 from .types import Article, Passage
 
@@ -229,46 +229,6 @@ def _load_previous(index_dir: Path, model: str) -> Previous | None:
         return None
 
 
-def _is_count(x) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
-
-
-def _manifest_problems(m: dict) -> list[str]:
-    """What a loaded manifest lacks for search to run (types and ranges, not the files)."""
-    out = []
-    if not isinstance(m.get("model"), str) or not m.get("model"):
-        out.append("no model name")
-    if not _is_count(m.get("dim")) or not m.get("dim"):
-        out.append("no vector dimension")
-    if not _is_count(m.get("passages")):
-        out.append("no passage count")
-    if not isinstance(m.get("files"), dict):
-        out.append("no file list")
-    try:
-        ChunkSettings(**m["chunker"])
-    except Exception:
-        out.append("no valid chunker settings")
-    return out
-
-
-def _passage_problems(articles: list[Article], passages: list[Passage]) -> list[str]:
-    """Ids in order, every passage pointing at an article that exists, at its paragraphs and at a
-    range of its sentences (checked against sentences.jsonl when the article is read)."""
-    if any(a.id != i for i, a in enumerate(articles)):
-        return ["article ids are out of order"]
-    if any(p.id != i for i, p in enumerate(passages)):
-        return ["passage ids are out of order"]
-    for p in passages:
-        if not (_is_count(p.article) and p.article < len(articles)):
-            return [f"passage {p.id} points at article {p.article!r}, which does not exist"]
-        n = len(articles[p.article].paragraphs)
-        if not p.paragraphs or not all(_is_count(x) and 1 <= x <= n for x in p.paragraphs):
-            return [f"passage {p.id} cites paragraphs {list(p.paragraphs)} of an article with {n}"]
-        if not (len(p.sentences) == 2 and all(map(_is_count, p.sentences)) and p.sentences[0] < p.sentences[1]):
-            return [f"passage {p.id} has no valid sentence range ({list(p.sentences)})"]
-    return []
-
-
 class Index:
     """A loaded index folder: articles, passages, FAISS, BM25 and token statistics (a :class:`.store.Store`)."""
 
@@ -295,7 +255,7 @@ class Index:
             row = json.loads(self._sentences[article])
             where, joined = row["u"], row["t"]
             ok = len(where) == len(joined) == self._units[article] and all(
-                _is_count(n) and 1 <= n <= len(paragraphs) and _is_count(a) and _is_count(b) and a < b <= len(paragraphs[n - 1])
+                is_count(n) and 1 <= n <= len(paragraphs) and is_count(a) and is_count(b) and a < b <= len(paragraphs[n - 1])
                 for n, a, b in where
             )
         except (ValueError, KeyError, TypeError):
@@ -367,19 +327,7 @@ class Index:
             raise IndexCorrupt(f"The manifest of the index at {path} cannot be read ({e}). {rebuild_hint(path)}") from None
         if not isinstance(manifest, dict):
             raise IndexCorrupt(f"The manifest of the index at {path} is not a JSON object. {rebuild_hint(path)}")
-        version = manifest.get("format_version")
-        if version != FORMAT_VERSION:
-            raise IndexMismatch(
-                f"The index at {path} has format version {version}; this newsbot reads version {FORMAT_VERSION}. {rebuild_hint(path)}"
-            )
-        bad = _manifest_problems(manifest)
-        if bad:
-            raise IndexCorrupt(f"The manifest of the index at {path} is damaged: {'; '.join(bad)}. {rebuild_hint(path)}")
-        if model is not None and canonical_name(model) != manifest.get("model"):
-            raise IndexMismatch(
-                f"The index at {path} was built with model {manifest.get('model')!r}, not {canonical_name(model)!r}. "
-                f"Search it without --model, or rebuild it with the new model: `newsbot index PATH... --index-dir {path} --model {model}`."
-            )
+        check_manifest(manifest, model, f"The index at {path}", rebuild_hint(path), f"--index-dir {path}")
         try:
             import faiss  # native code: imported only where an index is read or written
 
@@ -406,9 +354,9 @@ class Index:
             problems.append(f"BM25 has {bm25.num_docs} documents for {n} passages")
         if len(sentence_lines) != len(articles):
             problems.append(f"sentences.jsonl has {len(sentence_lines)} rows for {len(articles)} articles")
-        if not (isinstance(stats, dict) and isinstance(stats.get("df"), dict) and _is_count(stats.get("n_docs"))):
+        if not (isinstance(stats, dict) and isinstance(stats.get("df"), dict) and is_count(stats.get("n_docs"))):
             problems.append("df.json is not {\"n_docs\": N, \"df\": {...}}")
-        problems += _passage_problems(articles, passages)
+        problems += passage_problems(articles, passages)
         if not problems and not bm25.mmapped:
             problems += bm25.problems()  # a memory-mapped (large) index is checked as it is read
         if problems:

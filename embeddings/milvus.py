@@ -26,9 +26,8 @@ import numpy as np
 from . import milvus_schema as ms
 from .build import FORMAT_VERSION, TOKEN_SEP, article_from_row
 from .chunking import Unit
-from .encoders import canonical_name
-from .errors import IndexCorrupt, IndexMismatch, IndexWriteFailed
-from .index import _is_count, _manifest_problems, _passage_problems
+from .errors import IndexCorrupt, IndexWriteFailed
+from .checks import check_manifest, is_count, passage_problems
 from . import milvus_conn as conn
 from .milvus_conn import (  # the errors, connect and the timeouts are public here too
     CALL_TIMEOUT,
@@ -299,18 +298,7 @@ class MilvusIndex:
         where = f"The index {collection!r} in Milvus at {uri}"
         hint = rebuild_hint(uri, collection)
         manifest = data["manifest"]
-        if not isinstance(manifest, dict):
-            raise IndexCorrupt(f"The manifest of {where[4:]} is not a JSON object. {hint}")
-        if manifest.get("format_version") != FORMAT_VERSION:
-            raise IndexMismatch(f"{where} has format version {manifest.get('format_version')}; this newsbot reads version {FORMAT_VERSION}. {hint}")
-        bad = _manifest_problems(manifest)
-        if bad:
-            raise IndexCorrupt(f"The manifest of {where[4:]} is damaged: {'; '.join(bad)}. {hint}")
-        if model is not None and canonical_name(model) != manifest.get("model"):
-            raise IndexMismatch(
-                f"{where} was built with model {manifest.get('model')!r}, not {canonical_name(model)!r}. Search it without --model, "
-                f"or rebuild it with the new model: `newsbot index PATH... --milvus {uri} --collection {collection} --model {model}`."
-            )
+        check_manifest(manifest, model, where, hint, f"--milvus {uri} --collection {collection}")
         try:
             articles = [article_from_row(a) for a in data["articles"]]
             passages = [Passage(**{**p, "paragraphs": tuple(p["paragraphs"]), "sentences": tuple(p["sentences"])}) for p in data["passages"]]
@@ -326,9 +314,9 @@ class MilvusIndex:
             problems.append(f"vector dimension {dim} is not the manifest's {manifest['dim']}")
         if not isinstance(data["sentences"], list) or len(data["sentences"]) != len(articles):
             problems.append(f"{len(data['sentences'])} sentence rows for {len(articles)} articles")
-        if not (isinstance(stats, dict) and isinstance(stats.get("df"), dict) and _is_count(stats.get("n_docs"))):
+        if not (isinstance(stats, dict) and isinstance(stats.get("df"), dict) and is_count(stats.get("n_docs"))):
             problems.append('df is not {"n_docs": N, "df": {...}}')
-        problems += _passage_problems(articles, passages)
+        problems += passage_problems(articles, passages)
         if problems:
             raise IndexCorrupt(f"{where} is inconsistent: {'; '.join(problems[:3])}. {hint}")
         return articles, passages
@@ -448,7 +436,7 @@ class MilvusIndex:
             row = self._sentence_rows[article]
             where, joined = row["u"], row["t"]
             ok = len(where) == len(joined) == self._units[article] and all(
-                _is_count(n) and 1 <= n <= len(paragraphs) and _is_count(a) and _is_count(b) and a < b <= len(paragraphs[n - 1]) for n, a, b in where
+                is_count(n) and 1 <= n <= len(paragraphs) and is_count(a) and is_count(b) and a < b <= len(paragraphs[n - 1]) for n, a, b in where
             )
         except (ValueError, KeyError, TypeError, IndexError):
             ok = False

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import re
-from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 

@@ -14,7 +14,7 @@ import unicodedata
 from typing import Sequence
 
 from ..paging import next_page
-from ..render import format_paragraphs, where_parts
+from ..render import where_parts
 from ...embeddings.types import Answer, Hit
 from ...embeddings.util import scrub_surrogates
 from . import texts
