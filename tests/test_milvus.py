@@ -97,6 +97,11 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    """The server `.ci/run` started ($NEWSBOT_TEST_MILVUS_URI), else one of the module's own."""
+    given = os.environ.get("NEWSBOT_TEST_MILVUS_URI")
+    if given:
+        yield given
+        return
     proc, uri = start_server(tmp_path_factory.mktemp("milvus-server"))
     yield uri
     stop_server(proc)
