@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -199,6 +200,39 @@ def ann_recall(index, encoder, queries) -> dict:
     return {"index_type": index.manifest.get("index_type"), "recall@10": round(recall, 4)}
 
 
+def setup_encoder(corpus, n_enc: int):
+    """The real encoder, its throughput on ``n_enc`` chunks, and the stand-in encoder for the
+    big indexes (with the real vectors of the real chunks): (encoder, chunks_per_s, stand, info)."""
+    encoder = load_encoder()  # what `newsbot index` and `newsbot ask` use
+    encoder.encode(["预热 warm up"])
+    n_real = len(corpus.real_texts)
+    sample = corpus_texts(corpus, max(n_enc, n_real))
+    # The real chunks' vectors (the stand-in's cache and the quality indexes), encoded with a
+    # one-thread USE: on a busy 2-core machine the default two threads slow down several-fold.
+    from newsbot.embeddings.encoders import USEEncoder
+
+    one = USEEncoder(threads=1)
+    one.encode(["预热 warm up"])
+    t = time.perf_counter()
+    vecs = one.encode(corpus.real_texts)
+    one_s = time.perf_counter() - t
+    del one
+    t = time.perf_counter()
+    encoder.encode(sample[:n_enc])
+    enc_s = time.perf_counter() - t
+    chunks_per_s = n_enc / enc_s
+    info = {"name": encoder.name, "chunks_per_s": round(chunks_per_s, 1), "chunks": n_enc, "seconds": round(enc_s, 2),
+            "threads": getattr(getattr(encoder, "_model", None), "threads", None) or min(4, os.cpu_count() or 1),
+            "chunks_per_s_1_thread": round(n_real / one_s, 1), "chunks_1_thread": n_real,
+            "mean_chars": round(float(np.mean([len(s) for s in sample[:n_enc]])), 1),
+            "loadavg_before": [round(x, 2) for x in os.getloadavg()]}
+    log(f"encoder: {info}")
+    n_real = len(corpus.real_texts)
+    assert sample[:n_real] == corpus.real_texts
+    stand = CachedEncoder(corpus.real_texts, vecs[:n_real], corpus.sentence_home)
+    return encoder, chunks_per_s, stand, info
+
+
 def size_run(n, corpus, stand, encoder, chunks_per_s, work: Path, queries, peer_queries, queries_file, with_peer=True, profile_it=False) -> tuple[dict, dict]:
     from peer import Peer
 
@@ -356,6 +390,457 @@ def cold_start(index_dir: Path, runs: int = 3) -> dict:
     return {"median_s": round(statistics.median(times), 3), "runs_s": [round(x, 3) for x in times], "command": " ".join([*cmd, "ask", "…"])}
 
 
+# -- stores: the folder beside Milvus (--stores, --only stores) -------------------------------
+
+STORES = ("folder", "milvus-lite", "milvus-server")
+COLLECTION = "bench"
+SERVER_START_S = 120.0
+STORE_CALLS = ("lexical", "lexical.scores", "dense_search", "vectors", "sentences", "sample")
+
+
+def proc_mem(pid: int | str = "self") -> dict:
+    """VmRSS and VmHWM (peak) of a process, in MB."""
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {"rss_mb": round(int(status["VmRSS"].split()[0]) / 1024, 1), "hwm_mb": round(int(status["VmHWM"].split()[0]) / 1024, 1)}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MilvusServer:
+    """``milvus-lite server`` on a free port with its own data folder, once it answers."""
+
+    def __init__(self, data_dir: Path):
+        from newsbot.embeddings.milvus_conn import connect
+
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        self.uri = f"http://127.0.0.1:{port}"
+        self.log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
+        self._log = open(self.log_path, "ab")
+        t = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(self.data_dir), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"milvus-lite server exited with {self.proc.returncode}: {self.log_tail()}")
+            try:
+                c = connect(self.uri, timeout=1)
+                c.list_collections(timeout=2)
+                c.close()
+                break
+            except Exception:
+                if time.perf_counter() - t > SERVER_START_S:
+                    self.stop()
+                    raise RuntimeError(f"milvus-lite server did not answer on {self.uri} within {SERVER_START_S} s: {self.log_tail()}")
+                time.sleep(0.2)
+        self.start_s = round(time.perf_counter() - t, 2)
+
+    def mem(self) -> dict:
+        return proc_mem(self.proc.pid)
+
+    def log_tail(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-600:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=20)
+        self._log.close()
+
+
+class TimedClient:
+    """A MilvusClient whose calls add their time to ``acc[method name]``."""
+
+    def __init__(self, client, acc: dict):
+        self._client, self._acc = client, acc
+
+    def __getattr__(self, name):
+        attr = getattr(self._client, name)
+        if not callable(attr):
+            return attr
+
+        def call(*a, **kw):
+            t = time.perf_counter()
+            try:
+                return attr(*a, **kw)
+            finally:
+                self._acc[name] = self._acc.get(name, 0.0) + time.perf_counter() - t
+
+        return call
+
+
+@contextmanager
+def build_phases(out: dict):
+    """Time the phases of ``build_index`` (folder or Milvus) into ``out``: ``read_s`` (reading and
+    parsing the files), ``prepare_s`` (chunking, tokenising and the encoder), ``previous_s``
+    (what an incremental build may reuse), ``write_s`` (the store's writer), and for Milvus
+    ``write_calls_s``: the time in each client method during the write."""
+    import newsbot.embeddings.index as ix
+
+    patched = []
+
+    def wrap(module, name, key, client_calls=False):
+        orig = getattr(module, name)
+
+        def timed_fn(*a, **kw):
+            t = time.perf_counter()
+            if client_calls:
+                calls = out.setdefault("write_calls_s", {})
+                kw["client"] = TimedClient(kw.get("client") or module.connect(a[1]), calls)
+            try:
+                return orig(*a, **kw)
+            finally:
+                out[key] = out.get(key, 0.0) + time.perf_counter() - t
+
+        setattr(module, name, timed_fn)
+        patched.append((module, name, orig))
+
+    wrap(ix, "read_corpus", "read_s")
+    wrap(ix, "prepare", "prepare_s")
+    wrap(ix, "_load_previous", "previous_s")
+    wrap(ix, "_write_folder", "write_s")
+    try:
+        import newsbot.embeddings.milvus as mv
+    except ImportError:
+        mv = None
+    if mv is not None:
+        wrap(mv, "previous", "previous_s")
+        wrap(mv, "write", "write_s", client_calls=True)
+    try:
+        yield out
+    finally:
+        for module, name, orig in reversed(patched):
+            setattr(module, name, orig)
+
+
+class StoreTimer:
+    """Wraps a loaded store's methods (as instance attributes) to add up the time spent in them."""
+
+    def __init__(self, store):
+        self.store = store
+        self.t: dict[str, float] = {}
+        for name in ("lexical", "dense_search", "vectors", "sentences", "sample"):
+            setattr(store, name, self._wrap(name, getattr(store, name)))
+
+    def _add(self, name: str, t0: float) -> None:
+        self.t[name] = self.t.get(name, 0.0) + time.perf_counter() - t0
+
+    def _wrap(self, name, fn):
+        def call(*a, **kw):
+            t0 = time.perf_counter()
+            try:
+                out = fn(*a, **kw)
+            finally:
+                self._add(name, t0)
+            if name == "lexical":
+                scores = out.scores
+
+                def timed_scores(ids):
+                    t1 = time.perf_counter()
+                    try:
+                        return scores(ids)
+                    finally:
+                        self._add("lexical.scores", t1)
+
+                out = out._replace(scores=timed_scores)
+            return out
+
+        return call
+
+    def take(self) -> dict:
+        out, self.t = self.t, {}
+        return out
+
+    def remove(self) -> None:
+        for name in ("lexical", "dense_search", "vectors", "sentences", "sample"):
+            self.store.__dict__.pop(name, None)
+
+
+def top_answer(ans) -> tuple:
+    """What a reader sees first: refused, or the first hit's article and paragraphs."""
+    if not ans.answered or not ans.hits:
+        return (False,)
+    h = ans.hits[0]
+    return (True, h.article, tuple(h.paragraphs))
+
+
+def concurrent_asks(r, queries: list[str], threads: int, seconds: float) -> dict:
+    """``threads`` threads calling ``r.ask(q, k=5)`` on one retriever for ``seconds``, questions
+    round-robin: answers per second (finished answers / wall time until the last one ends)."""
+    import threading
+
+    lock = threading.Lock()
+    state = {"next": 0}
+    lat: list[float] = []
+    errors: list[str] = []
+    stop_at = time.perf_counter() + seconds
+
+    def worker():
+        while time.perf_counter() < stop_at:
+            with lock:
+                i = state["next"]
+                state["next"] += 1
+            q = queries[i % len(queries)]
+            t = time.perf_counter()
+            try:
+                r.ask(q, k=5)
+            except Exception as e:  # reported, and the others go on
+                errors.append(f"{type(e).__name__}: {e}"[:300])
+                continue
+            ms = (time.perf_counter() - t) * 1000
+            with lock:
+                lat.append(ms)
+
+    t0 = time.perf_counter()
+    ts = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    wall = time.perf_counter() - t0
+    p50, p95 = pct(lat) if lat else (float("nan"), float("nan"))
+    return {"threads": threads, "seconds": round(wall, 2), "answers": len(lat), "answers_per_s": round(len(lat) / wall, 1),
+            "ask_p50_ms": p50, "ask_p95_ms": p95, "errors": len(errors), "first_error": errors[0] if errors else None}
+
+
+def store_probe(uri: str, collection: str, queries_file: str) -> None:
+    """The RSS probe for a Milvus store (runs in a fresh process): open, warm up, answer."""
+    from newsbot.embeddings.index import open_store
+    from newsbot.embeddings.store import Target
+
+    t0 = time.perf_counter()
+    r = Retriever(open_store(Target(milvus=uri, collection=collection)))
+    r.warm_up()
+    load_s = time.perf_counter() - t0
+    for q in Path(queries_file).read_text(encoding="utf-8").splitlines():
+        r.ask(q, k=5)
+    m = proc_mem()
+    print(json.dumps({"rss_mb": m["hwm_mb"], "rss_end_mb": m["rss_mb"], "load_s": round(load_s, 2)}))
+
+
+def measure_store_rss(target, queries_file: Path) -> dict:
+    if not target.is_milvus:
+        return measure_rss(target.folder, queries_file)
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--store-probe", target.milvus, target.collection, str(queries_file)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode == 0:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    raise RuntimeError(f"store probe failed ({out.returncode}): {out.stderr[-800:]}")
+
+
+def release_lite(path: str) -> None:
+    """Stop the Milvus Lite engine this process runs for the ``.db`` ``path`` (one process at a
+    time may use a .db: the RSS probe opens it next)."""
+    try:
+        from milvus_lite.server_manager import server_manager_instance
+    except ImportError:
+        return
+    server_manager_instance.release_server(path)
+
+
+def store_run(n: int, kind: str, corpus, stand, encoder, chunks_per_s: float, work: Path, queries: list[str], queries_file: Path,
+              askers: int, seconds: float, reference: dict | None) -> dict:
+    """Build, search and measure one store of ``n`` chunks (see ``stores_run``)."""
+    from newsbot.embeddings.index import open_store
+    from newsbot.embeddings.store import Target
+
+    files, _ = corpus.prefix(n)
+    row: dict = {"size": n, "store": kind, "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+    server = None
+    where = None
+    store = r = None
+    try:
+        if kind == "folder":
+            where = work / f"store_folder_{n}"
+            target = Target(folder=where)
+        elif kind == "milvus-lite":
+            where = work / f"store_lite_{n}.db"
+            target = Target(milvus=str(where), collection=COLLECTION)
+        elif kind == "milvus-server":
+            where = work / f"store_server_{n}"
+            server = MilvusServer(where)
+            row["server_start_s"] = server.start_s
+            target = Target(milvus=server.uri, collection=COLLECTION)
+        else:
+            raise ValueError(f"unknown store {kind!r}: choose from {', '.join(STORES)}")
+        log(f"store {kind} {n}: building {len(files)} files into {target}…")
+        phases: dict = {}
+        with build_phases(phases):
+            b = build_timed(files, target, stand, chunks_per_s)
+        write_s = phases.get("write_s", 0.0)
+        row.update({
+            "chunks": b["chunks"],
+            "index_s": b["index_s"],
+            "index_vs_encoder": round(b["chunks"] / b["index_s"] / chunks_per_s, 3),
+            "overhead_s": b["overhead_s"],
+            "write_s": round(write_s, 2),
+            "overhead_without_write_s": round(b["overhead_s"] - write_s, 2),
+            "real_encode_s": b["real_encode_s"],
+            "build_wall_s": b["build_wall_s"],
+            "stand_in_s": b["stand_in_s"],
+            "build_phases_s": {k: round(v - (b["stand_in_s"] if k == "prepare_s" else 0.0), 2) for k, v in phases.items() if k.endswith("_s") and k != "write_calls_s"},
+            "write_calls_s": {k: round(v, 2) for k, v in sorted(phases.get("write_calls_s", {}).items(), key=lambda kv: -kv[1]) if v >= 0.005},
+        })
+        log(f"store {kind} {n}: {b['chunks']} chunks, overhead {b['overhead_s']} s of which write {row['write_s']} s; "
+            f"phases {row['build_phases_s']}; write calls {row['write_calls_s']}; index_s {b['index_s']}")
+        if server is not None:
+            row["server_after_build"] = server.mem()  # hwm_mb: the server's peak while building
+            # Serve the index as a deployment would: a fresh server process on the data folder.
+            server.stop()
+            server = MilvusServer(where)
+            target = target._replace(milvus=server.uri)
+            row["server_restart_s"] = server.start_s
+        if kind == "milvus-lite":
+            release_lite(str(where))  # the build's engine; opening below starts a fresh one, as a new process would
+        t = time.perf_counter()
+        store = open_store(target)
+        r = Retriever(store, encoder)
+        r.warm_up()
+        row["open_s"] = round(time.perf_counter() - t, 2)
+        for q in queries[:5]:
+            r.ask(q, k=5)
+        timer = StoreTimer(store)
+        lat, in_store, tops = [], [], []
+        per_call: dict[str, float] = {}
+        for q in queries:
+            timer.take()
+            t = time.perf_counter()
+            ans = r.ask(q, k=5)
+            lat.append((time.perf_counter() - t) * 1000)
+            calls = timer.take()
+            in_store.append(sum(calls.values()) * 1000)
+            for k_, v in calls.items():
+                per_call[k_] = per_call.get(k_, 0.0) + v
+            tops.append(top_answer(ans))
+        timer.remove()
+        p50, p95 = pct(lat)
+        s50, s95 = pct(in_store)
+        row.update({
+            "queries": len(queries),
+            "ask_p50_ms": p50, "ask_p95_ms": p95, "ask_mean_ms": round(statistics.fmean(lat), 2),
+            "answers_per_s_1_asker": round(len(lat) / (sum(lat) / 1000), 1),
+            "store_p50_ms": s50, "store_p95_ms": s95,
+            "store_share_of_ask": round(sum(in_store) / sum(lat), 3),
+            "store_ms_per_question": {k_: round(per_call.get(k_, 0.0) * 1000 / len(queries), 2) for k_ in STORE_CALLS if k_ in per_call},
+            "answered": sum(1 for x in tops if x[0]),
+        })
+        if reference is not None and kind != "folder" and len(reference) == len(tops):
+            row["same_first_answer_as_folder"] = round(sum(a == b for a, b in zip(tops, reference)) / len(tops), 3)
+        if kind == "folder":
+            row["_tops"] = tops
+        log(f"store {kind} {n}: ask p50/p95 {p50}/{p95} ms, in store calls p50/p95 {s50}/{s95} ms "
+            f"({row['store_ms_per_question']}), answered {row['answered']}/{len(queries)}"
+            + (f", same first answer as folder {row['same_first_answer_as_folder']}" if "same_first_answer_as_folder" in row else ""))
+        row["concurrent"] = concurrent_asks(r, queries, askers, seconds)
+        row["answers_per_s"] = row["concurrent"]["answers_per_s"]
+        log(f"store {kind} {n}: {askers} askers: {row['concurrent']}")
+        if server is not None:
+            row["server_after_asks"] = server.mem()
+        if kind == "milvus-lite":
+            close = getattr(store, "close", None)
+            del r, store
+            r = store = None
+            if close:
+                close()
+            release_lite(str(where))
+        rss = measure_store_rss(target, queries_file)
+        row.update({"rss_mb": rss["rss_mb"], "rss_end_mb": rss["rss_end_mb"], "probe_load_s": rss["load_s"]})
+        if server is not None:
+            m = server.mem()
+            row["server_rss_mb"], row["server_hwm_mb"] = m["rss_mb"], m["hwm_mb"]
+        log(f"store {kind} {n}: client rss {rss}" + (f", server {server.mem()}" if server is not None else ""))
+    except Exception as e:
+        import traceback
+
+        row["error"] = f"{type(e).__name__}: {e}"[:1000]
+        row["traceback"] = traceback.format_exc()[-3000:]
+        log(f"store {kind} {n}: FAILED: {row['error']}")
+        if server is not None:
+            row["server_log_tail"] = server.log_tail()
+    finally:
+        if store is not None and hasattr(store, "close"):
+            try:
+                store.close()
+            except Exception:
+                pass
+        del r, store
+        if server is not None:
+            server.stop()
+        if kind == "milvus-lite" and where is not None:
+            release_lite(str(where))
+        if where is not None and Path(where).exists():
+            row["store_bytes"] = dir_bytes(where) if Path(where).is_dir() else Path(where).stat().st_size
+            shutil.rmtree(where, ignore_errors=True)
+        row["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    return row
+
+
+def stores_run(sizes, kinds, corpus, stand, encoder, chunks_per_s, work: Path, queries, queries_file, askers: int, seconds: float,
+               save=lambda rows: None) -> list[dict]:
+    """Each store of each size: build time (overhead with the write apart + real encode time),
+    ``ask`` latency and time in store calls, peak RSS of a fresh asking process (and of the
+    server), answers per second with ``askers`` threads. A store that fails is reported with its
+    error and the others go on; ``save(rows)`` is called after each."""
+    rows: list[dict] = []
+    for n in sizes:
+        reference = None
+        for kind in kinds:
+            row = store_run(n, kind, corpus, stand, encoder, chunks_per_s, work, queries, queries_file, askers, seconds, reference)
+            if kind == "folder":
+                reference = row.pop("_tops", None)
+            rows.append(row)
+            save(rows)
+    return rows
+
+
+def stores_table(rows: list[dict]) -> str:
+    L = ["Stores: build s (write s), ask p50/p95 ms (in store calls p50), RSS MB client / server, answers/s with N askers (1 asker)"]
+    L.append(f"{'chunks':>8} {'store':<14}{'index s':>9}{'write s':>9}{'ask p50/p95':>14}{'store p50':>10}{'RSS cl':>8}{'RSS srv':>9}{'ans/s N':>9}{'ans/s 1':>9}{'same':>7}")
+    for r in rows:
+        if "error" in r:
+            L.append(f"{r['size']:>8} {r['store']:<14}FAILED: {r['error'][:120]}")
+            continue
+        srv = r.get("server_hwm_mb", "-")
+        L.append(f"{r['chunks']:>8} {r['store']:<14}{r['index_s']:>9}{r['write_s']:>9}{str(r['ask_p50_ms']) + '/' + str(r['ask_p95_ms']):>14}"
+                 f"{r['store_p50_ms']:>10}{r['rss_mb']:>8}{srv:>9}{r['answers_per_s']:>9}{r['answers_per_s_1_asker']:>9}"
+                 f"{r.get('same_first_answer_as_folder', '-'):>7}")
+    return "\n".join(L)
+
+
+def stores_markdown(res: dict) -> str:
+    rows = res["stores"]
+    c = res.get("stores_settings", {})
+    L = [f"**Stores** (ask: {c.get('queries', '?')} CMRC questions, k=5; answers/s: {c.get('askers', '?')} threads asking one retriever for "
+         f"{c.get('seconds', '?')} s; RSS: peak of a fresh process that opens the store and answers; server: the `milvus-lite server` "
+         "process serving the index after a restart, peak)\n"]
+    L.append("| chunks | store | index s | of which write s | ask p50 / p95 ms | in store calls p50 ms | RSS MB client | RSS MB server | answers/s (8 askers) | answers/s (1 asker) |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if "error" in r:
+            L.append(f"| {r['size']:,} | {r['store']} | failed: {r['error'][:100]} |||||||| ")
+            continue
+        srv = f"{r['server_hwm_mb']:.0f}" if "server_hwm_mb" in r else "–"
+        L.append(f"| {r['chunks']:,} | {r['store']} | {r['index_s']} | {r['write_s']} | {r['ask_p50_ms']} / {r['ask_p95_ms']} | {r['store_p50_ms']} | "
+                 f"{r['rss_mb']:.0f} | {srv} | {r['answers_per_s']} | {r['answers_per_s_1_asker']} |")
+    return "\n".join(L)
+
+
 # -- tables --------------------------------------------------------------------------------------
 
 
@@ -479,6 +964,72 @@ def targets(res: dict) -> dict:
 # -- main ----------------------------------------------------------------------------------------
 
 
+def stores_main(args, kinds: list[str]) -> None:
+    """``--only stores``: the corpus, the encoder's rate, then ``stores_run`` alone."""
+    t_start = time.perf_counter()
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    n_q = args.queries or (30 if args.quick else 200)
+    n_enc = args.encoder_chunks or (200 if args.quick else 2000)
+    seconds = args.ask_seconds or (5.0 if args.quick else 20.0)
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="newsbot-bench-stores-"))
+    work.mkdir(parents=True, exist_ok=True)
+    res: dict = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "loadavg_start": [round(x, 2) for x in os.getloadavg()]},
+                 "quick": args.quick}
+    versions = {}
+    for mod in ("pymilvus", "milvus_lite"):
+        try:
+            versions[mod] = __import__(mod).__version__
+        except Exception as e:  # reported; the folder store runs without them
+            versions[mod] = f"unavailable ({type(e).__name__})"
+    res["machine"]["versions"] = versions
+
+    def save(rows=None):
+        if rows is not None:
+            res["stores"] = rows
+        if args.out:
+            Path(args.out).write_text(json.dumps(res, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    try:
+        log(f"corpus: up to {max(sizes)} chunks in {work / 'corpus'}…")
+        corpus = build_corpus(work / "corpus", max(sizes) + 100)
+        res["corpus"] = {"real_files": corpus.real_files, "real_chunks": len(corpus.real_texts), "files": len(corpus.files),
+                         "chunks": corpus.total_chunks, "seconds": round(corpus.seconds, 1)}
+        log(f"corpus: {res['corpus']}")
+        encoder, chunks_per_s, stand, res["encoder"] = setup_encoder(corpus, n_enc)
+        if args.chunks_per_s:
+            chunks_per_s = res["encoder"]["chunks_per_s_used"] = args.chunks_per_s
+        cmrc_all = [q.q for q in load_questions(CMRC_QUESTIONS) if q.q.strip()]
+        step = max(1, len(cmrc_all) // n_q)
+        queries = cmrc_all[::step][:n_q]
+        qfile = work / "queries.txt"
+        qfile.write_text("\n".join(queries), encoding="utf-8")
+        res["stores_settings"] = {"sizes": sizes, "stores": kinds, "queries": len(queries), "askers": args.askers, "seconds": seconds}
+        save([])
+        stores_run(sizes, kinds, corpus, stand, encoder, chunks_per_s, work, queries, qfile, args.askers, seconds, save=save)
+        res["total_s"] = round(time.perf_counter() - t_start, 1)
+        res["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+        res["notes"] = (
+            "index_s = time outside the stand-in encoder (reading, chunking, tokenising, the store's write) + chunks / encoder.chunks_per_s; "
+            "write_s = the store's writer alone (folder: _write_folder; Milvus: milvus.write, with write_calls_s the time in each "
+            "client method). ask latency single-threaded in this process; store_ms_per_question = time inside the store's methods. "
+            "rss_mb = peak RSS (VmHWM) of a fresh process that opens the store, warms up and answers the questions "
+            "(milvus-lite: the engine runs inside it). milvus-server: a fresh `milvus-lite server` per size; server_after_build.hwm_mb "
+            "is its peak while building; it is then restarted on the same data folder and server_hwm_mb is the restarted "
+            "server's peak after the single-threaded asks, the concurrent asks and the probe."
+        )
+        save()
+    finally:
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+    text = stores_table(res.get("stores", []))
+    if args.json:
+        print(text, file=sys.stderr)
+        print(json.dumps(res, ensure_ascii=False))
+    else:
+        print(text)
+    log(f"done in {res.get('total_s')} s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,10000,100000", help="index sizes in chunks (default 1000,10000,100000)")
@@ -491,13 +1042,36 @@ def main() -> None:
     ap.add_argument("--no-peer", action="store_true", help="skip the LangChain peer")
     ap.add_argument("--work", default=None, help="scratch folder (default: a new temporary folder, removed at the end)")
     ap.add_argument("--markdown", metavar="RESULT_JSON", help="print the README's Performance tables from a --json result and exit")
+    ap.add_argument("--stores", default="folder",
+                    help=f"stores to compare, of {','.join(STORES)} (default folder: the run above only; with a Milvus store, "
+                         "the store comparison runs after it)")
+    ap.add_argument("--only", choices=["stores"], help="run only the store comparison (--stores at --sizes), nothing else")
+    ap.add_argument("--askers", type=int, default=8, help="concurrent askers (threads on one retriever) for answers/s (default 8)")
+    ap.add_argument("--ask-seconds", type=float, default=None, help="seconds of concurrent asking per store and size (default 20, quick 5)")
+    ap.add_argument("--chunks-per-s", type=float, default=None,
+                    help="encoder rate for index_s instead of the one measured here (e.g. a quiet machine's; both are reported)")
+    ap.add_argument("--out", metavar="FILE", help="also write the JSON result to FILE (rewritten after each store in the store comparison)")
     ap.add_argument("--rss-probe", nargs=2, metavar=("INDEX_DIR", "QUESTIONS"), help=argparse.SUPPRESS)
+    ap.add_argument("--store-probe", nargs=3, metavar=("URI", "COLLECTION", "QUESTIONS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.rss_probe:
         rss_probe(*args.rss_probe)
         return
+    if args.store_probe:
+        store_probe(*args.store_probe)
+        return
     if args.markdown:
-        print(markdown(json.loads(Path(args.markdown).read_text(encoding="utf-8").strip().splitlines()[-1])))
+        got = json.loads(Path(args.markdown).read_text(encoding="utf-8").strip().splitlines()[-1])
+        print(markdown(got) if "sizes" in got else "")
+        if got.get("stores"):
+            print(stores_markdown(got))
+        return
+    kinds = [k.strip() for k in args.stores.split(",") if k.strip()]
+    bad = [k for k in kinds if k not in STORES]
+    if bad:
+        ap.error(f"--stores: unknown {', '.join(bad)} (choose from {', '.join(STORES)})")
+    if args.only == "stores":
+        stores_main(args, kinds)
         return
 
     t_start = time.perf_counter()
@@ -518,33 +1092,9 @@ def main() -> None:
                          "synthetic": "recombined real sentences, random.Random(0); stand-in encoder vectors beyond the real chunks"}
         log(f"corpus: {res['corpus']}")
 
-        encoder = load_encoder()  # what `newsbot index` and `newsbot ask` use
-        encoder.encode(["预热 warm up"])
-        n_real = len(corpus.real_texts)
-        sample = corpus_texts(corpus, max(n_enc, n_real))
-        # The real chunks' vectors (the stand-in's cache and the quality indexes), encoded with a
-        # one-thread USE: on a busy 2-core machine the default two threads slow down several-fold.
-        from newsbot.embeddings.encoders import USEEncoder
-
-        one = USEEncoder(threads=1)
-        one.encode(["预热 warm up"])
-        t = time.perf_counter()
-        vecs = one.encode(corpus.real_texts)
-        one_s = time.perf_counter() - t
-        del one
-        t = time.perf_counter()
-        encoder.encode(sample[:n_enc])
-        enc_s = time.perf_counter() - t
-        chunks_per_s = n_enc / enc_s
-        res["encoder"] = {"name": encoder.name, "chunks_per_s": round(chunks_per_s, 1), "chunks": n_enc, "seconds": round(enc_s, 2),
-                          "threads": getattr(getattr(encoder, "_model", None), "threads", None) or min(4, os.cpu_count() or 1),
-                          "chunks_per_s_1_thread": round(n_real / one_s, 1), "chunks_1_thread": n_real,
-                          "mean_chars": round(float(np.mean([len(s) for s in sample[:n_enc]])), 1),
-                          "loadavg_before": [round(x, 2) for x in os.getloadavg()]}
-        log(f"encoder: {res['encoder']}")
-        n_real = len(corpus.real_texts)
-        assert sample[:n_real] == corpus.real_texts
-        stand = CachedEncoder(corpus.real_texts, vecs[:n_real], corpus.sentence_home)
+        encoder, chunks_per_s, stand, res["encoder"] = setup_encoder(corpus, n_enc)
+        if args.chunks_per_s:
+            chunks_per_s = res["encoder"]["chunks_per_s_used"] = args.chunks_per_s
 
         # Quality: indexes of the real passages; every chunk is known to the stand-in, so
         # their vectors are exactly the real encoder's.
@@ -584,6 +1134,10 @@ def main() -> None:
 
         res["incremental"] = incremental(corpus, stand, encoder, chunks_per_s, work, inc_base, args.real_rebuild)
         res["targets"] = targets(res)
+        if kinds != ["folder"]:
+            seconds = args.ask_seconds or (5.0 if args.quick else 20.0)
+            res["stores_settings"] = {"sizes": sizes, "stores": kinds, "queries": len(queries), "askers": args.askers, "seconds": seconds}
+            res["stores"] = stores_run(sizes, kinds, corpus, stand, encoder, chunks_per_s, work, queries, qfile, args.askers, seconds)
         res["total_s"] = round(time.perf_counter() - t_start, 1)
         res["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
         res["notes"] = (
@@ -594,7 +1148,9 @@ def main() -> None:
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
-    text = tables(res)
+    text = tables(res) + ("\n\n" + stores_table(res["stores"]) if res.get("stores") else "")
+    if args.out:
+        Path(args.out).write_text(json.dumps(res, ensure_ascii=False) + "\n", encoding="utf-8")
     if args.json:
         print(text, file=sys.stderr)
         print(json.dumps(res, ensure_ascii=False))
