@@ -138,7 +138,9 @@ def _build_milvus(paths, target: Target, model: str, settings: ChunkSettings, *,
 
     t0 = time.perf_counter()
     report = BuildReport(str(target))
-    previous = milvus.previous(target.milvus, target.collection, model)
+    # One client for the whole build: a Milvus Lite .db file is served by this process, once.
+    client = milvus.connect(target.milvus)
+    previous = milvus.previous(target.milvus, target.collection, model, client=client)
     corpus = read_corpus(paths, warn, max_file_chars, reusable_articles(previous.manifest, previous.articles) if previous else None)
     report.files, report.articles, report.skipped = len(corpus.files), len(corpus.articles), corpus.skipped
     if not corpus.articles:
@@ -148,7 +150,7 @@ def _build_milvus(paths, target: Target, model: str, settings: ChunkSettings, *,
     built, report.embedded = prepare(corpus, model, settings, previous, encoder=encoder, progress=progress)
     report.passages = len(built.passages)
     report.reused = report.passages - report.embedded
-    milvus.write(built._replace(manifest=built.manifest | {"build_seconds": round(time.perf_counter() - t0, 3)}), target.milvus, target.collection)
+    milvus.write(built._replace(manifest=built.manifest | {"build_seconds": round(time.perf_counter() - t0, 3)}), target.milvus, target.collection, client=client)
     report.seconds = time.perf_counter() - t0
     return report
 

@@ -184,12 +184,12 @@ def _drop_unless_current(client, collection: str, names) -> None:
         pass
 
 
-def previous(uri: str, collection: str, model: str) -> Previous | None:
+def previous(uri: str, collection: str, model: str, *, client=None) -> Previous | None:
     """What a build into ``collection`` may reuse: the current manifest, its vectors by text hash
     (same model only), its tokens by article key and its articles. None when there is no index
     or it cannot be read; :class:`MilvusUnavailable` when Milvus cannot be reached."""
     check_target(uri, collection)
-    client = connect(uri)
+    client = client or connect(uri)
     with translated(uri):
         physical = resolve(client, collection)
         if physical is None:
