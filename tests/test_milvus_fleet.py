@@ -24,18 +24,13 @@ from helpers import ROOT, SAMPLE_DIR
 pytest.importorskip("pymilvus", reason="the Milvus extra is not installed: pip install '.[milvus]'")
 pytest.importorskip("milvus_lite", reason="Milvus Lite is not installed: pip install '.[milvus]'")
 
+from test_telegram import _free_port, _stop  # noqa: E402
 from tgserver import FakeBotAPIThread  # noqa: E402
 
 Q = "杭州电信工会和哪家医院合作？"
 EXPECTED = "杭州市儿童医院"
 NEW = "# 宁海县总工会开展“送清凉”活动\n\n本报讯 7月15日，宁海县总工会向一线环卫工人送去绿豆汤和防暑药品共计3200份。\n"
 NEW_Q = "宁海县总工会送出了多少份防暑物品？"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _server(data: Path, port: int) -> subprocess.Popen:
@@ -78,16 +73,6 @@ def _ask(api: FakeBotAPIThread, text: str, user: int, timeout: float = 60) -> st
     mid = msg["message_id"]
     got = api.wait_for(lambda: [m for m in api.sent(user) if m.get("reply_to_message", {}).get("message_id") == mid], timeout=timeout)
     return got[0]["text"]
-
-
-def _stop(proc: subprocess.Popen) -> str:
-    proc.send_signal(signal.SIGINT)
-    try:
-        out, _ = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return out.decode(errors="replace")
 
 
 def test_two_bots_and_an_indexer_share_one_milvus(tmp_path):

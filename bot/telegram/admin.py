@@ -21,7 +21,7 @@ from .redact import redact
 from .render import esc
 from .send import log, reply, send
 from .state import Context, Runtime, install_retriever
-from .upload import corpus_paths
+from .upload import corpus_paths, start_writing
 
 
 def render_stats(rt: Runtime) -> str:
@@ -120,16 +120,4 @@ async def cmd_reindex(update: Update, context: Context) -> None:
     if not is_admin(rt, update):
         await reply(update, texts.ADMINS_ONLY)
         return
-    if rt.state is None:
-        await reply(update, texts.NOT_READY)
-        return
-    if rt.reindexing:
-        await reply(update, texts.REINDEX_RUNNING)
-        return
-    rt.reindexing = True  # check and set with no await between: a second /reindex sees it
-    try:
-        await reply(update, texts.REINDEX_STARTED)
-        rt.reindex_task = context.application.create_task(reindex(context.application, update.effective_message), update=update)
-    except BaseException:
-        rt.reindexing = False
-        raise
+    await start_writing(update, context, texts.REINDEX_STARTED, lambda: reindex(context.application, update.effective_message))

@@ -180,7 +180,10 @@ async def _run_add(app: Application, rt: Runtime, chat_id: int, reply_to: int, w
     )
 
 
-async def _start(update: Update, context: Context, what: str, work) -> None:
+async def start_writing(update: Update, context: Context, started: str, job) -> None:
+    """One writer at a time (/reindex, uploads): refuse while the index is loading or another
+    write runs; else say ``started`` and run the coroutine ``job()`` as a task, which clears
+    ``rt.reindexing`` when it ends."""
     rt = context.bot_data
     if rt.state is None:
         await reply(update, texts.NOT_READY)
@@ -188,14 +191,19 @@ async def _start(update: Update, context: Context, what: str, work) -> None:
     if rt.reindexing:
         await reply(update, texts.REINDEX_RUNNING)
         return
-    rt.reindexing = True  # check and set with no await between: one writer at a time
+    rt.reindexing = True  # check and set with no await between: a second writer sees it
     try:
-        await reply(update, texts.ADDING.format(name=clip(what, MAX_NAME_CHARS)))
-        message = update.effective_message
-        context.application.create_task(_run_add(context.application, rt, message.chat_id, message.message_id, work), update=update)
+        await reply(update, started)
+        rt.reindex_task = context.application.create_task(job(), update=update)
     except BaseException:
         rt.reindexing = False
         raise
+
+
+async def _start(update: Update, context: Context, what: str, work) -> None:
+    message = update.effective_message
+    await start_writing(update, context, texts.ADDING.format(name=clip(what, MAX_NAME_CHARS)),
+                        lambda: _run_add(context.application, context.bot_data, message.chat_id, message.message_id, work))
 
 
 async def on_document(update: Update, context: Context) -> None:
