@@ -1,6 +1,7 @@
 """Performance and scale benchmark: throughput, latency, memory, quality against a LangChain peer.
 
     python benchmarks/run.py [--sizes 1000,10000,100000] [--json] [--quick] [--real-rebuild]
+    python benchmarks/run.py --only stores --sizes 10000,100000 --stores folder,milvus-lite,milvus-server [--json] [--out FILE]
 
 One process, one run. Progress goes to stderr. Without ``--json`` the tables go to stdout; with
 ``--json`` they go to stderr and the last line of stdout is one JSON object. How the corpus and
@@ -24,6 +25,22 @@ Definitions (all on this machine, wall clock):
   ``ask`` = ``Retriever.ask(q, k=5)`` (the whole answer: fusion, merging, excerpts, abstention).
 * ``rss_mb``: peak RSS (``VmHWM``) of a fresh process that loads the index and the encoder
   and answers the latency questions with ``ask``.
+
+Store comparison (``--stores``; ``--only stores`` runs it alone), for each size and store
+(``folder``; ``milvus-lite``: an embedded ``.db``; ``milvus-server``: a ``milvus-lite server``
+started here on a free port with its own data folder, one per size):
+
+* ``index_s`` as above; ``write_s`` = the store's writer alone (folder: writing the folder;
+  Milvus: ``milvus.write``, with ``write_calls_s`` the time in each client method), and
+  ``build_phases_s`` the rest (reading, chunking and tokenising without the stand-in).
+* ``ask_p50_ms``/``ask_p95_ms``: ``Retriever.ask(q, k=5)`` on the latency questions, one at a
+  time; ``store_ms_per_question``: time inside the store's methods (lexical and its scores,
+  dense_search, vectors, sentences).
+* ``rss_mb``: peak RSS of a fresh process that opens the store and answers (Milvus Lite's engine
+  runs inside it for ``milvus-lite``); ``server_hwm_mb``: peak RSS of the server, restarted on
+  its data folder after the build (``server_after_build`` is the building server's).
+* ``answers_per_s``: ``--askers`` threads (8) calling ``ask`` on one retriever for
+  ``--ask-seconds`` (20), questions round-robin.
 """
 
 from __future__ import annotations
@@ -1043,8 +1060,8 @@ def main() -> None:
     ap.add_argument("--work", default=None, help="scratch folder (default: a new temporary folder, removed at the end)")
     ap.add_argument("--markdown", metavar="RESULT_JSON", help="print the README's Performance tables from a --json result and exit")
     ap.add_argument("--stores", default="folder",
-                    help=f"stores to compare, of {','.join(STORES)} (default folder: the run above only; with a Milvus store, "
-                         "the store comparison runs after it)")
+                    help=f"stores to compare, of {','.join(STORES)} (default folder: no store comparison; with a Milvus store, "
+                         "the comparison runs after the rest, or alone with --only stores)")
     ap.add_argument("--only", choices=["stores"], help="run only the store comparison (--stores at --sizes), nothing else")
     ap.add_argument("--askers", type=int, default=8, help="concurrent askers (threads on one retriever) for answers/s (default 8)")
     ap.add_argument("--ask-seconds", type=float, default=None, help="seconds of concurrent asking per store and size (default 20, quick 5)")
@@ -1062,7 +1079,8 @@ def main() -> None:
         return
     if args.markdown:
         got = json.loads(Path(args.markdown).read_text(encoding="utf-8").strip().splitlines()[-1])
-        print(markdown(got) if "sizes" in got else "")
+        if "sizes" in got:
+            print(markdown(got))
         if got.get("stores"):
             print(stores_markdown(got))
         return
