@@ -131,7 +131,7 @@ def cmd_config(args, cfg: Config) -> int:
     for f in FIELDS:
         d = data[f.key]
         v = d["value"]
-        if v is None or v == []:
+        if v is None or v == [] or v == {}:
             shown = f"(not set: {f.shown_default})" if f.shown_default else "(not set)"
         else:
             shown = ",".join(map(str, v)) if isinstance(v, list) else str(v)

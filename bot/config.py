@@ -118,6 +118,69 @@ def _ids(value: Any, where: str) -> list[int]:
     return out
 
 
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+DEFAULT_INDEX = "default"  # the name of the index given by index_dir / milvus_uri, in /use and `chats`
+
+
+def _pairs(value: Any, where: str) -> dict[str, Any]:
+    """A TOML table, or ``name=value;name=value`` from the environment."""
+    if isinstance(value, dict):
+        return dict(value)
+    out: dict[str, Any] = {}
+    for part in _str(value, where).split(";"):
+        if not part.strip():
+            continue
+        name, eq, rest = part.partition("=")
+        if not eq or not name.strip() or not rest.strip():
+            raise ConfigError(f"{where} must be name=value pairs separated by ';' (e.g. union=~/idx/union), not {part.strip()!r}.")
+        out[name.strip()] = rest.strip()
+    return out
+
+
+def _is_milvus_uri(s: str) -> bool:
+    return bool(re.match(r"^(https?|tcp|grpc)://", s, re.I)) or s.lower().endswith(".db")
+
+
+def _indexes(value: Any, where: str) -> dict[str, dict]:
+    """Named indexes a chat can be bound to: ``name = "~/idx/union"`` (a folder), ``name =
+    "http://host:19530"`` or ``"./x.db"`` (Milvus; the collection is the name), or a table
+    ``{folder = …}`` / ``{milvus = …, collection = …}``, each with an optional ``corpus`` (what
+    /reindex rebuilds it from). Normalised to ``{"folder"|"milvus", "collection", "corpus"}``."""
+    out: dict[str, dict] = {}
+    for name, spec in _pairs(value, where).items():
+        here = f"{where} ({name!r})"
+        if not _NAME_RE.match(str(name)) or name == DEFAULT_INDEX:
+            raise ConfigError(f"{here}: an index name is 1-32 letters, digits, _ or - and not {DEFAULT_INDEX!r}.")
+        if isinstance(spec, dict):
+            unknown = set(spec) - {"folder", "milvus", "collection", "corpus"}
+            if unknown:
+                raise ConfigError(f"{here}: unknown key(s) {', '.join(sorted(unknown))}; use folder, or milvus and collection, and corpus.")
+            if bool(spec.get("folder")) == bool(spec.get("milvus")):
+                raise ConfigError(f"{here}: give either folder = \"…\" or milvus = \"…\".")
+            entry = {"folder": _path(spec["folder"], here) if spec.get("folder") else None,
+                     "milvus": _str(spec["milvus"], here) if spec.get("milvus") else None,
+                     "collection": _str(spec.get("collection") or name, here),
+                     "corpus": _paths(spec["corpus"], here) if spec.get("corpus") else []}
+        else:
+            s = _str(spec, here)
+            milvus = _is_milvus_uri(s)
+            entry = {"folder": None if milvus else _path(s, here), "milvus": s if milvus else None, "collection": name, "corpus": []}
+        out[str(name)] = entry
+    return out
+
+
+def _chats(value: Any, where: str) -> dict[int, str]:
+    """A static binding of chats to named indexes: ``"-1001234567890" = "union"``."""
+    out: dict[int, str] = {}
+    for chat, name in _pairs(value, where).items():
+        try:
+            chat_id = int(str(chat).strip())
+        except ValueError:
+            raise ConfigError(f"{where}: {chat!r} is not a numeric Telegram chat id (groups are negative, e.g. -1001234567890).") from None
+        out[chat_id] = _str(name, where)
+    return out
+
+
 @dataclass(frozen=True)
 class Field:
     key: str  # the toml key
@@ -167,6 +230,14 @@ FIELDS: tuple[Field, ...] = (
           shown_default="a folder beside the index, named like it with -uploads"),
     Field("max_upload_mb", "NEWSBOT_MAX_UPLOAD_MB", _int(1, 20), 20,
           "largest document an admin may send the bot, in MB (Telegram's Bot API serves at most 20)"),
+    Field("indexes", "NEWSBOT_INDEXES", _indexes, {}, "named indexes a chat can be bound to (/use NAME): a table of name = folder or Milvus URI",
+          shown_default="none: every chat uses the default index"),
+    Field("chats", "NEWSBOT_CHATS", _chats, {}, "chats bound to a named index from the start: a table of chat id = index name",
+          shown_default="none"),
+    Field("chat_bindings_file", "NEWSBOT_CHAT_BINDINGS_FILE", _path, None, "where the bot keeps the bindings admins make with /use",
+          shown_default="chat-indexes.json in the per-user data folder"),
+    Field("inline_cache_seconds", "NEWSBOT_INLINE_CACHE_SECONDS", _int(0, 86400), 60,
+          "how long Telegram may cache the bot's inline answers (@bot question in any chat)"),
     Field("webhook_url", "NEWSBOT_WEBHOOK_URL", _str, None, "serve a webhook at this public https:// URL instead of long polling",
           user_only=True, flag="--webhook-url", shown_default="long polling"),
     Field("webhook_listen", "NEWSBOT_WEBHOOK_LISTEN", _str, "127.0.0.1", "webhook listen address", flag="--listen"),
@@ -297,4 +368,9 @@ def load_config(flags: Mapping[str, Any] | None = None, environ: Mapping[str, st
             value = None
         cfg.values[f.key] = value
         cfg.sources[f.key] = source
+    for chat, name in cfg.values["chats"].items():
+        if name != DEFAULT_INDEX and name not in cfg.values["indexes"]:
+            known = ", ".join([DEFAULT_INDEX, *cfg.values["indexes"]])
+            raise ConfigError(f"chats binds chat {chat} to the index {name!r}, which `indexes` does not name (known: {known}). "
+                              "Add it to [indexes] or fix the name.")
     return cfg

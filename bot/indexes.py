@@ -106,3 +106,26 @@ def load_retriever(spec: IndexSpec, warn: Callable[[str], None] = err):
             warn(f"{e}\nRebuilding the default index.")
         build_default_index(spec.path, warn=warn, max_file_chars=spec.max_file_chars)
         return Retriever.load(spec.path, model=spec.model)
+
+
+@dataclass(frozen=True)
+class NamedIndex:
+    """An index a chat can be bound to (``[indexes]`` in newsbot.toml; ``default`` is the one
+    ``index_dir``/``milvus_uri`` names). ``corpus``: what /reindex rebuilds it from (empty: for
+    the default index the ``corpus`` setting, for a named one nothing: /reindex says so)."""
+
+    name: str
+    spec: IndexSpec
+    corpus: tuple[str, ...] = ()
+
+
+def named_indexes(cfg: Config, default: IndexSpec) -> dict[str, NamedIndex]:
+    """``default`` (the index the command line and settings name) and every index of ``[indexes]``."""
+    from .config import DEFAULT_INDEX
+
+    out = {DEFAULT_INDEX: NamedIndex(DEFAULT_INDEX, default, tuple(cfg["corpus"]))}
+    for name, entry in cfg["indexes"].items():
+        folder = Path(entry["folder"]) if entry["folder"] else None
+        spec = IndexSpec(folder, False, default.model, default.max_file_chars, entry["milvus"], entry["collection"])
+        out[name] = NamedIndex(name, spec, tuple(entry["corpus"]))
+    return out
