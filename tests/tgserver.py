@@ -502,6 +502,17 @@ class FakeBotAPI:
             user["first_name"] = first_name
         return dict(user)
 
+    def set_language(self, user_id: int, language_code: str | None) -> None:
+        """The ``language_code`` Telegram sends for this user from now on (None: none at all,
+        as for users whose client does not tell); users start with "en"."""
+        with self._lock:
+            user = self._user(user_id, None, None)
+            if language_code is None:
+                user.pop("language_code", None)
+            else:
+                user["language_code"] = language_code
+            self._users[user_id] = user
+
     def _new_chat(self, chat_id: int, chat_type: str, title: str | None = None,
                   user: dict | None = None) -> dict:
         if chat_type == "private":
@@ -1121,7 +1132,7 @@ def _delegate(name: str, core_name: str):
 for _name in _INJECTORS:
     setattr(FakeBotAPIThread, _name, _delegate(_name, "_" + _name))
 for _name in ("sent", "calls", "callback_answers", "chat_actions", "get_message",
-              "pending_updates", "fail_next", "delay_next"):
+              "pending_updates", "fail_next", "delay_next", "set_language"):
     setattr(FakeBotAPIThread, _name, _delegate(_name, _name))
 
 
