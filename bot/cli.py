@@ -24,7 +24,14 @@ EPILOG = {
     "eval": "example:\n  newsbot eval questions.jsonl --index-dir ./idx --json",
     "sources": "example:\n  newsbot sources --json",
     "stats": "example:\n  newsbot stats",
-    "telegram": "example:\n  TELEGRAM_BOT_TOKEN=123:ABC newsbot telegram",
+    "telegram": (
+        "example:\n  TELEGRAM_BOT_TOKEN=123:ABC newsbot telegram\n"
+        "  TELEGRAM_BOT_TOKEN=123:ABC newsbot telegram --check && systemctl restart newsbot   # in a deploy script\n\n"
+        "--check asks Telegram about the token (getMe), opens the default index and every [indexes] entry,\n"
+        "prints one line per step (mode, access, token, each index with its articles, bound chats) and exits:\n"
+        "0 ok, 2 a settings or token problem, 3 an index problem, 1 the Bot API could not be reached.\n"
+        "It serves nothing, builds nothing and never prints the token."
+    ),
     "chat": (
         "example:\n  newsbot chat\n  newsbot> 杭州电信工会和哪家医院合作？\n  newsbot> :more\n  newsbot> :full 1\n"
         "  printf '问题一\\n问题二\\n' | newsbot chat --json   # JSON Lines, one answer a line\n\n"
@@ -119,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--webhook-url", help="serve a webhook at this public URL instead of long polling ($NEWSBOT_WEBHOOK_URL)")
     sp.add_argument("--listen", help="webhook listen address (default 127.0.0.1; $NEWSBOT_WEBHOOK_LISTEN)")
     sp.add_argument("--port", help="webhook port (default 8443; $NEWSBOT_WEBHOOK_PORT)")
+    sp.add_argument("--check", action="store_true",
+                    help="validate the token, the indexes and the settings, print what would be served, and exit "
+                         "(0 ok, 2 settings or token, 3 index, 1 Bot API unreachable)")
     return p
 
 
@@ -144,18 +154,18 @@ def cmd_config(args, cfg: Config) -> int:
 
 
 def cmd_telegram(args, cfg: Config) -> int:
-    """Read the token, then run the bot with the values the configuration gives."""
+    """Read the token, then run the bot with the values the configuration gives (``--check``:
+    validate everything, print what would be served, and exit; see :mod:`.telegram.check`)."""
     # Imported here: python-telegram-bot is only needed by this command.
     from .indexes import index_spec
+    from .telegram.check import check, configured_token
+
+    if args.check:
+        return check(cfg, args.index_dir)
     from .telegram.app import run
-    from .telegram.redact import read_token
     from .telegram.state import BotSettings
 
-    source = cfg.sources.get("telegram_bot_token", "default")
-    token, problem = read_token(
-        cfg.get("telegram_token_file"), cfg.get("telegram_bot_token"),
-        where="$TELEGRAM_BOT_TOKEN" if source in ("env", "default") else f"telegram_bot_token in {source}",
-    )
+    token, problem = configured_token(cfg)
     if token is None:
         err(problem)
         return EXIT_USAGE
