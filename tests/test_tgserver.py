@@ -11,18 +11,42 @@ import time
 
 import aiohttp
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter
-from telegram.ext import (Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler,
-                          ContextTypes, MessageHandler, filters)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChosenInlineResultHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
 from telegram.request import HTTPXRequest
-from tgserver import (BOT_USERNAME, DEFAULT_CHANNEL_ID, DEFAULT_GROUP_ID,  # noqa: E402
-                      DEFAULT_TOKEN, DEFAULT_USER_ID, FakeBotAPIThread)
+from tgserver import (
+    BOT_USERNAME,
+    DEFAULT_CHANNEL_ID,
+    DEFAULT_GROUP_ID,
+    DEFAULT_TOKEN,
+    DEFAULT_USER_ID,
+    QUERY_ID_INVALID,
+    FakeBotAPI,
+    FakeBotAPIThread,
+)
 
 USER = DEFAULT_USER_ID
-
-
 
 
 def build_app(root: str, token: str = DEFAULT_TOKEN) -> Application:
@@ -371,3 +395,260 @@ def test_thread_variant_serves_a_bot_in_a_subprocess():
         assert first[0]["text"] == "subprocess echo: queued before the bot starts"
         assert second[0]["chat"] == {"id": 555, "type": "private", "first_name": "User 555",
                                      "username": "bob"}
+
+
+# --------------------------------------------------------------------------- inline mode
+def _article(result_id: str, html: str, **extra) -> dict:
+    return {"type": "article", "id": result_id, "title": f"Title {result_id}",
+            "input_message_content": {"message_text": html, "parse_mode": "HTML"}, **extra}
+
+
+async def _answer_raw(api, query_id: str, results, **params) -> tuple[int, dict]:
+    """answerInlineQuery as a raw JSON POST (to send what PTB's classes would refuse)."""
+    body = {"inline_query_id": query_id, "results": results, **params}
+    url = f"{api.root}/bot{DEFAULT_TOKEN}/answerInlineQuery"
+    async with aiohttp.ClientSession() as http, http.post(url, json=body) as resp:
+        return resp.status, await resp.json()
+
+
+KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("More", callback_data="more")]])
+
+
+@pytest.mark.asyncio
+async def test_inline_query_answer_choose_and_edit_through_ptb(api):
+    seen: list[str] = []
+
+    async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.inline_query
+        seen.append(f"inline:{query.query}:{query.offset}:{query.chat_type}:"
+                    f"{query.from_user.language_code}")
+        await query.answer(
+            [InlineQueryResultArticle(
+                "a1", "First", InputTextMessageContent(
+                    "<b>Hangzhou</b> &amp; more", parse_mode=ParseMode.HTML,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True)),
+                description="the answer", url="https://example.org/a1",
+                thumbnail_url="https://example.org/t.jpg", thumbnail_width=64,
+                thumbnail_height=64),
+             InlineQueryResultArticle("a2", "Second", InputTextMessageContent("plain text"),
+                                      reply_markup=KEYBOARD)],
+            cache_time=5, is_personal=True, next_offset="10",
+            button=InlineQueryResultsButton("Open the bot", start_parameter="inline-help"))
+
+    async def on_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chosen = update.chosen_inline_result
+        seen.append(f"chosen:{chosen.result_id}:{chosen.query}:{chosen.inline_message_id}")
+        if chosen.inline_message_id:  # (without reply_markup an edit drops the keyboard)
+            assert await context.bot.edit_message_text(
+                "edited <i>inline</i>", inline_message_id=chosen.inline_message_id,
+                parse_mode=ParseMode.HTML, reply_markup=KEYBOARD) is True
+
+    async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        msg = update.effective_message
+        seen.append(f"message:{msg.chat.type}:{msg.via_bot and msg.via_bot.username}:{msg.text}")
+
+    async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        seen.append(f"button:{query.data}:{query.inline_message_id}:{query.message}")
+        await query.answer()
+
+    app = build_app(api.root)
+    app.add_handler(InlineQueryHandler(on_inline))
+    app.add_handler(ChosenInlineResultHandler(on_chosen))
+    app.add_handler(MessageHandler(filters.TEXT, on_message))
+    app.add_handler(CallbackQueryHandler(on_button))
+    api.set_language(USER, "zh-hans")
+    async with polling(app):
+        assert (await app.bot.get_me()).supports_inline_queries
+        query = await api.send_inline_query("hangzhou", offset="5")
+        assert query["chat_type"] == "sender" and query["offset"] == "5"
+        assert query["from"]["language_code"] == "zh-hans"
+        [answer] = await api.wait_for(lambda: api.inline_answers(query["id"]), timeout=5)
+        assert answer["query"] == "hangzhou" and answer["inline_query_id"] == query["id"]
+        assert (answer["cache_time"], answer["is_personal"], answer["next_offset"]) == (5, True, "10")
+        assert answer["button"] == {"text": "Open the bot", "start_parameter": "inline-help"}
+        first, second = answer["results"]
+        assert second["reply_markup"] == KEYBOARD.to_dict()
+        assert first["description"] == "the answer" and first["thumbnail_width"] == 64
+        assert first["input_message_content"]["message_text"] == "<b>Hangzhou</b> &amp; more"
+        with pytest.raises(ValueError, match="offered no result"):
+            await api.choose_inline_result(query, "a3")
+
+        # picked in the user's private chat with the bot: the bot gets the message too
+        posted = await api.choose_inline_result(query, "a1")
+        assert posted["text"] == "Hangzhou & more"
+        assert posted["entities"] == [{"type": "bold", "offset": 0, "length": 8}]
+        assert posted["from"]["id"] == USER and posted["via_bot"]["username"] == BOT_USERNAME
+        assert "reply_markup" not in posted
+        assert api.chat_messages(USER) == [posted] and api.sent(USER) == []
+
+        # picked in a group, with a keyboard: an inline_message_id the bot edits through
+        in_group = await api.choose_inline_result(query, "a2", chat_type="group")
+        assert in_group["chat"]["id"] == DEFAULT_GROUP_ID and in_group["text"] == "plain text"
+        await api.wait_for(lambda: api.get_message(DEFAULT_GROUP_ID, in_group["message_id"])
+                           ["text"] == "edited inline", timeout=5)
+        edited = api.chat_messages(DEFAULT_GROUP_ID)[0]
+        assert edited["entities"] == [{"type": "italic", "offset": 7, "length": 6}]
+        assert edited["reply_markup"] == in_group["reply_markup"] == KEYBOARD.to_dict()
+        press = await api.press_button(edited, "more")
+        assert "message" not in press and press["inline_message_id"]
+
+        # not delivered where the bot is not
+        await api.choose_inline_result(query, "a1", chat_id=-4242, chat_type="group",
+                                       deliver=False)
+        # a forged result: pushed as is
+        forged = await api.send_chosen_inline_result("../../etc/passwd", "hangzhou", user_id=9)
+        assert forged == {"result_id": "../../etc/passwd", "query": "hangzhou",
+                          "from": forged["from"]} and forged["from"]["id"] == 9
+        await api.wait_for(lambda: len(seen) == 8, timeout=5)
+        # answering again: Telegram takes one answer per query
+        with pytest.raises(BadRequest, match="Query is too old"):
+            await app.bot.answer_inline_query(query["id"], [])
+
+    assert seen == [
+        "inline:hangzhou:5:sender:zh-hans",
+        "message:private:newsbot_test_bot:Hangzhou & more",
+        "chosen:a1:hangzhou:None",
+        "message:group:newsbot_test_bot:plain text",
+        f"chosen:a2:hangzhou:{press['inline_message_id']}",
+        f"button:more:{press['inline_message_id']}:None",
+        "chosen:a1:hangzhou:None",
+        "chosen:../../etc/passwd:hangzhou:None",
+    ]
+    assert api.chat_messages(-4242)[0]["text"] == "Hangzhou & more"
+    assert len(api.inline_answers()) == 1
+    assert api.calls("answerInlineQuery")[-1]["error"] == "Bad Request: " + QUERY_ID_INVALID
+
+
+BAD = "Bad Request: "
+PARSE = BAD + "can't parse inline query result: "
+
+
+@pytest.mark.asyncio
+async def test_answer_inline_query_is_validated_like_telegram(api):
+    ok = _article("ok", "<b>fine</b>")
+    cases = [  # (results, extra parameters, Telegram's description)
+        ("nope", {}, BAD + "can't parse JSON encoded inline query results: Unexpected symbol"),
+        ({"a": 1}, {}, BAD + "expected an Array of inline query results"),
+        ([_article(str(n), "x") for n in range(51)], {}, BAD + "too many inline query results specified"),
+        (["x"], {}, PARSE + "Inline query result must be an object"),
+        ([{"id": "1", "title": "t"}], {}, PARSE + 'Can\'t find field "type"'),
+        ([{"type": "article", "id": "1", "input_message_content": {"message_text": "x"}}], {},
+         PARSE + 'Can\'t find field "title"'),
+        ([{"type": "article", "id": "1", "title": "t"}], {}, PARSE + 'Can\'t find field "message_text"'),
+        ([{**ok, "input_message_content": "text"}], {},
+         PARSE + 'Field "input_message_content" must be of type Object'),
+        ([_article("1", "")], {}, PARSE + "Input message content is not specified"),
+        ([_article("1", "<div>x</div>")], {},
+         PARSE + 'Can\'t parse entities: Unsupported start tag "div" at byte offset 0'),
+        ([_article("1", "Tom & Jerry")], {}, PARSE + "Can't parse entities: Character \"&\" at byte "
+         'offset 4 is not a part of an HTML entity; replace it with "&amp;"'),
+        ([{**ok, "input_message_content": {"message_text": "x", "parse_mode": "bbcode"}}], {},
+         PARSE + "Unsupported parse_mode"),
+        ([{**ok, "type": "photo"}], {}, PARSE + 'type "photo" is not emulated by tests/tgserver.py '
+         '(only "article" is)'),
+        ([{**ok, "type": "hologram"}], {}, PARSE + 'type "hologram" is unsupported for the inline '
+         "query result"),
+        ([{**ok, "reply_markup": {"inline_keyboard": [[{"text": "t"}]]}}], {},
+         PARSE + "Can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"),
+        ([{**ok, "reply_markup": {"inline_keyboard": [[{"text": "t", "callback_data": "d" * 65}]]}}],
+         {}, BAD + "BUTTON_DATA_INVALID"),
+        ([{**ok, "reply_markup": {"keyboard": [[{"text": "t"}]]}}], {}, BAD + "inline keyboard expected"),
+        ([_article("1", "<b> </b>")], {}, BAD + "text must be non-empty"),
+        ([ok], {"button": {"text": "go"}},
+         BAD + "can't parse inline query results button: InlineQueryResultsButton must have exactly "
+         "one optional field"),
+        ([ok], {"button": {"start_parameter": "x"}},
+         BAD + 'can\'t parse inline query results button: Can\'t find field "text"'),
+        ([ok], {"button": {"text": "go", "start_parameter": ""}}, BAD + "can't use empty start_parameter"),
+        ([ok], {"button": {"text": "go", "start_parameter": "a b"}},
+         BAD + "unallowed characters in start_parameter are used"),
+        ([ok], {"button": {"text": "go", "start_parameter": "s" * 65}},
+         BAD + "too long start_parameter specified"),
+        ([ok], {"button": {"text": "go", "web_app": {"url": "http://example.org"}}},
+         BAD + "inline query button Web App URL must use HTTPS"),
+        ([ok], {"inline_query_id": "12345"}, BAD + QUERY_ID_INVALID),
+        ([ok], {"button": {"text": " ", "start_parameter": "x"}}, BAD + "SWITCH_PM_TEXT_EMPTY"),
+        ([ok, _article("ok", "again")], {}, BAD + "RESULT_ID_DUPLICATE"),
+        ([_article("", "x")], {}, BAD + "RESULT_ID_EMPTY"),
+        ([_article("é" * 33, "x")], {}, BAD + "RESULT_ID_INVALID"),  # 66 bytes
+        ([{**ok, "title": "  "}], {}, BAD + "ARTICLE_TITLE_EMPTY"),
+        ([_article("1", "<b>" + "x" * 4097 + "</b>")], {}, BAD + "MESSAGE_TOO_LONG"),
+        ([{**ok, "thumbnail_url": "ftp://x/t.jpg"}], {}, BAD + "WEBDOCUMENT_URL_INVALID"),
+        ([ok], {"next_offset": "o" * 65}, BAD + "NEXT_OFFSET_INVALID"),
+    ]
+    query = await api.send_inline_query("q")
+    for results, extra, description in cases:
+        status, body = await _answer_raw(api, query["id"], results, **extra)
+        assert (status, body) == (400, {"ok": False, "error_code": 400,
+                                        "description": description}), (results, extra)
+    assert api.inline_answers() == []  # a refused answer leaves the query open
+
+    # the limits themselves are fine: 50 results, 64-byte ids, 4096 visible UTF-16 units
+    limits = [_article(str(n), "x") for n in range(48)]
+    limits += [_article("é" * 32, "<b>" + "😀" * 2048 + "</b>"),
+               {"type": "ARTICLE", "id": 77, "title": "legacy", "message_text": "top-level text"}]
+    status, body = await _answer_raw(api, query["id"], limits, cache_time=10**6,
+                                     next_offset="o" * 64, switch_pm_text="Help",
+                                     switch_pm_parameter="start")
+    assert (status, body) == (200, {"ok": True, "result": True})
+    [answer] = api.inline_answers(query["id"])
+    assert len(answer["results"]) == 50 and answer["cache_time"] == 86400
+    assert answer["button"] == {"text": "Help", "start_parameter": "start"}
+    assert answer["is_personal"] is False and answer["next_offset"] == "o" * 64
+    posted = await api.choose_inline_result(query, "77", deliver=False)  # a Number id is text
+    assert posted["text"] == "top-level text"
+
+    # Telegram's defaults, and an empty answer; an unanswered query can't be chosen from
+    async with build_app(api.root) as app:
+        second = await api.send_inline_query("again", chat_type=None)
+        assert "chat_type" not in second
+        with pytest.raises(ValueError, match="has not answered"):
+            await api.choose_inline_result(second, "1")
+        assert await app.bot.answer_inline_query(second["id"], [], cache_time=-5)
+        with pytest.raises(BadRequest, match="Query is too old"):
+            await app.bot.answer_inline_query(second["id"], [])
+        third = await api.send_inline_query("defaults")
+        assert await app.bot.answer_inline_query(third["id"], [])
+    assert [(a["cache_time"], a["results"], a["button"]) for a in api.inline_answers()[1:]] == [
+        (0, [], None), (300, [], None)]
+
+
+@pytest.mark.asyncio
+async def test_inline_mode_switch_answer_timeout_and_query_length():
+    async with FakeBotAPI(inline_mode=False) as off:
+        assert off.bot_user["supports_inline_queries"] is False
+        with pytest.raises(ValueError, match="inline mode is off"):
+            await off.send_inline_query("x")
+    async with FakeBotAPI(inline_answer_timeout=0.2) as api:
+        with pytest.raises(ValueError, match="at most 256"):
+            await api.send_inline_query("x" * 257)
+        with pytest.raises(ValueError, match="chat_type"):
+            await api.send_inline_query("x", chat_type="secret")
+        quick, slow = await api.send_inline_query("x" * 256), await api.send_inline_query("y")
+        assert (await _answer_raw(api, quick["id"], []))[0] == 200
+        await asyncio.sleep(0.3)
+        status, body = await _answer_raw(api, slow["id"], [])
+        assert (status, body["description"]) == (400, BAD + QUERY_ID_INVALID)
+    with FakeBotAPIThread() as server:  # the thread variant has the injectors and readers
+        query = server.send_inline_query("thread")
+        assert server.pending_updates()[0]["inline_query"] == query
+        assert server.inline_answers() == [] and server.chat_messages(USER) == []
+        chosen = server.send_chosen_inline_result("r", query)
+        assert chosen["query"] == "thread" and "inline_message_id" not in chosen
+
+
+@pytest.mark.asyncio
+async def test_my_commands_per_language(api):
+    async with build_app(api.root) as app:
+        bot = app.bot
+        await bot.set_my_commands([("start", "Start")])
+        await bot.set_my_commands([("start", "开始")], language_code="zh")
+        assert [c.description for c in await bot.get_my_commands(language_code="zh")] == ["开始"]
+        assert [c.description for c in await bot.get_my_commands()] == ["Start"]
+        with pytest.raises(BadRequest, match="Invalid language code specified"):
+            await bot.set_my_commands([("start", "x")], language_code="zh-hans")
+    calls = api.calls("setMyCommands")
+    assert [c["params"].get("language_code") for c in calls] == [None, "zh", "zh-hans"]
+    assert api.my_commands("zh") == [{"command": "start", "description": "开始"}]
+    assert api.my_commands() == [{"command": "start", "description": "Start"}]

@@ -13,12 +13,27 @@ methods) when the bot runs in a subprocess, another thread or another loop.
 
 Emulated: getMe, webhook methods, getUpdates with real long polling and offset confirmation,
 sendMessage, editMessageText, editMessageReplyMarkup, deleteMessage, answerCallbackQuery,
-sendChatAction, *MyCommands, close, logOut, getFile and file downloads (documents a test
-sends with ``send_document``; files over 20 MB are refused as by Telegram's cloud Bot API) --
-with Telegram's checks and error shapes (HTML parsing ported from TDLib, 4096 UTF-16 unit
-limit, empty text, not modified, ...).
+sendChatAction, *MyCommands (language_code checked as by TDLib: "" or two letters),
+close, logOut, getFile and file downloads (documents a test sends with ``send_document``;
+files over 20 MB are refused as by Telegram's cloud Bot API) -- with Telegram's checks and
+error shapes (HTML parsing ported from TDLib, 4096 UTF-16 unit limit, empty text, not
+modified, ...).
+Inline mode: ``send_inline_query`` pushes an inline_query; answerInlineQuery is checked in
+Telegram's order and words (Bot API parsing: "can't parse inline query result: ..."; TDLib:
+"text must be non-empty", "inline keyboard expected", start_parameter rules; the server:
+query id unknown, already answered or older than ``inline_answer_timeout`` ->
+"query is too old and response timeout expired or query ID is invalid", RESULT_ID_EMPTY /
+_INVALID (over 64 bytes) / _DUPLICATE, ARTICLE_TITLE_EMPTY, MESSAGE_TOO_LONG (4096 UTF-16
+units after parsing), NEXT_OFFSET_INVALID, at most 50 results); answers are recorded for
+``inline_answers``.  Only "article" results are emulated (text input_message_content, HTML
+parsed by ``parse_html``, inline keyboard); other result types are refused with a clear
+"not emulated" error.  ``choose_inline_result`` posts a result into a chat as the user's
+message via the bot and pushes chosen_inline_result (inline feedback is taken as on);
+``send_chosen_inline_result`` pushes one unchecked.  Messages posted via the bot with a
+keyboard can be edited through their inline_message_id and their buttons pressed.
 Method names are case-insensitive, as in Telegram.  Not emulated: webhook delivery, uploads,
-Markdown parsing (Markdown text is taken verbatim), privacy mode.
+Markdown parsing (Markdown text is taken verbatim), privacy mode, inline result types other
+than "article", inline query caching (every query reaches the bot).
 
 Deliberate divergence: with ``strict_html=True`` (default) a bare "&" that does not start
 one of the entities Telegram knows (&lt; &gt; &amp; &quot; &#N; &#xN;) is rejected, as the
@@ -37,7 +52,8 @@ import re
 import threading
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -53,10 +69,17 @@ MAX_TEXT_LENGTH = 4096
 _STRING_PARAMS = {"text", "parse_mode", "caption", "callback_query_id", "url", "action",
                   "inline_message_id", "secret_token", "ip_address", "language_code",
                   "description", "short_description", "name", "title", "emoji",
-                  "business_connection_id", "message_effect_id"}
+                  "business_connection_id", "message_effect_id", "inline_query_id",
+                  "next_offset", "switch_pm_text", "switch_pm_parameter"}
 _CHAT_ACTIONS = {"typing", "upload_photo", "record_video", "upload_video", "record_voice",
                  "upload_voice", "upload_document", "choose_sticker", "find_location",
                  "record_video_note", "upload_video_note"}
+MAX_INLINE_RESULTS = 50  # results in one answerInlineQuery
+MAX_INLINE_QUERY = 256  # characters of an inline query's text
+QUERY_ID_INVALID = "query is too old and response timeout expired or query ID is invalid"
+# Inline result types Telegram knows; only "article" is emulated, the others are refused loudly.
+_INLINE_RESULT_TYPES = {"article", "audio", "contact", "document", "game", "gif", "location",
+                        "mpeg4_gif", "photo", "sticker", "venue", "video", "voice"}
 _STATUS_TEXT = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
                 409: "Conflict", 500: "Internal Server Error", 502: "Bad Gateway"}
 
@@ -239,7 +262,7 @@ def parse_html(text: str, strict: bool = True) -> tuple[str, list[dict]]:
                 _close_entity(entities, tag, arg, start, u16 - start, "".join(out[out_pos:]))
         i += 1  # skip ">"
     if stack:
-        raise HTMLParseError('Can\'t find end tag corresponding to start tag "%s"' % stack[-1][0])
+        raise HTMLParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
     if bad_surrogate:
         raise HTMLParseError("Text contains invalid Unicode characters after decoding HTML "
                              "entities, check for unmatched surrogate code units")
@@ -304,6 +327,56 @@ def auto_entities(text: str) -> list[dict]:
     return found
 
 
+# --------------------------------------------------------------------------- JSON fields
+class _Invalid(ValueError):
+    """A malformed object inside a parameter; the message is the Bot API's (capitalised)."""
+
+
+def _str_field(obj: dict, name: str, required: bool = False) -> str:
+    """The Bot API's get_{required,optional}_string_field: a String, or a Number taken as text."""
+    if name not in obj:
+        if required:
+            raise _Invalid(f'Can\'t find field "{name}"')
+        return ""
+    value = obj[name]
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise _Invalid(f'Field "{name}" must be of type String')
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _int_field(obj: dict, name: str) -> int:
+    value = obj.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise _Invalid(f'Field "{name}" must be a Number')
+    try:
+        return int(value)
+    except ValueError:
+        raise _Invalid(f'Field "{name}" must be a valid Number') from None
+
+
+def _bool_field(obj: dict, name: str) -> bool:
+    value = obj.get(name, False)
+    if value in ("true", "false"):
+        return value == "true"
+    if not isinstance(value, bool):
+        raise _Invalid(f'Field "{name}" must be of type Boolean')
+    return value
+
+
+def _obj_field(obj: dict, name: str, required: bool = False) -> dict | None:
+    if name not in obj:
+        if required:
+            raise _Invalid(f'Can\'t find field "{name}"')
+        return None
+    if not isinstance(obj[name], dict):
+        raise _Invalid(f'Field "{name}" must be of type Object')
+    return obj[name]
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 # --------------------------------------------------------------------------- the server
 class FakeBotAPI:
     """The Bot API server; runs in the current event loop.  See the module docstring.
@@ -314,12 +387,18 @@ class FakeBotAPI:
 
     def __init__(self, token: str = DEFAULT_TOKEN, *, username: str = BOT_USERNAME,
                  first_name: str = "NewsBot Test", strict_html: bool = True,
-                 known_chats_only: bool = False):
+                 known_chats_only: bool = False, inline_mode: bool = True,
+                 inline_answer_timeout: float | None = None):
+        """``inline_mode``: inline mode is on in @BotFather (getMe's supports_inline_queries;
+        off, ``send_inline_query`` refuses, as Telegram then sends no inline queries).
+        ``inline_answer_timeout``: seconds after which answerInlineQuery is refused as too
+        old (Telegram's limit is undocumented, about 10 s); None: never."""
         self.token, self.strict_html, self.known_chats_only = token, strict_html, known_chats_only
+        self.inline_answer_timeout = inline_answer_timeout
         self.bot_user = {"id": int(token.split(":")[0]), "is_bot": True,
                          "first_name": first_name, "username": username,
                          "can_join_groups": True, "can_read_all_group_messages": False,
-                         "supports_inline_queries": False, "can_connect_to_business": False,
+                         "supports_inline_queries": inline_mode, "can_connect_to_business": False,
                          "has_main_web_app": False}
         self.root = ""
         self._lock = threading.RLock()
@@ -341,6 +420,9 @@ class FakeBotAPI:
         self._allowed_updates: list[str] | None = None
         self._open_queries: set[str] = set()
         self._next_query_id = 1
+        self._inline_queries: dict[str, dict] = {}  # id -> {"query", "time", "offered"}
+        self._inline_answers: list[dict] = []
+        self._inline_messages: dict[str, tuple[int, int]] = {}  # inline_message_id -> key
         self._log: list[dict] = []
         self._answers: list[dict] = []
         self._actions: list[dict] = []
@@ -353,12 +435,12 @@ class FakeBotAPI:
         self.downloads: list[str] = []  # file paths the bot downloaded
         for name in ("getFile", "getMe", "deleteWebhook", "setWebhook", "getWebhookInfo", "getUpdates",
                      "sendMessage", "editMessageText", "editMessageReplyMarkup", "deleteMessage",
-                     "answerCallbackQuery", "sendChatAction", "setMyCommands", "getMyCommands",
-                     "deleteMyCommands", "close", "logOut"):
+                     "answerCallbackQuery", "answerInlineQuery", "sendChatAction",
+                     "setMyCommands", "getMyCommands", "deleteMyCommands", "close", "logOut"):
             self._methods[name.lower()] = (name, getattr(self, "_api_" + name))
 
     # ------------------------------------------------------------------ lifecycle
-    async def start(self) -> "FakeBotAPI":
+    async def start(self) -> Self:
         """Bind 127.0.0.1 on a free port and serve; sets :attr:`root`."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
@@ -381,7 +463,7 @@ class FakeBotAPI:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> "FakeBotAPI":
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc) -> None:
@@ -407,7 +489,7 @@ class FakeBotAPI:
             self._async_waiters.add(entry)
         try:
             await asyncio.wait_for(entry[1].wait(), max(timeout, 0))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         finally:
             with self._lock:
@@ -465,6 +547,13 @@ class FakeBotAPI:
             return [copy.deepcopy(self._messages[key]) for key in self._bot_messages
                     if key in self._messages and (chat_id is None or key[0] == chat_id)]
 
+    def chat_messages(self, chat_id: int) -> list[dict]:
+        """Every stored message of a chat (the users', the bot's, those posted via the bot
+        by ``choose_inline_result``), current state, by message_id; deleted ones left out."""
+        with self._lock:
+            return [copy.deepcopy(m) for key, m in sorted(self._messages.items())
+                    if key[0] == chat_id]
+
     def calls(self, method: str | None = None) -> list[dict]:
         """Request log: dicts with method, params, http_method, time, ok and result/error."""
         with self._lock:
@@ -475,6 +564,20 @@ class FakeBotAPI:
         """Parameters of every successful answerCallbackQuery call."""
         with self._lock:
             return copy.deepcopy(self._answers)
+
+    def inline_answers(self, query_id: str | None = None) -> list[dict]:
+        """Successful answerInlineQuery calls (all, or those to one query), in order, as
+        {"inline_query_id", "query" (its text), "results" (as the bot sent them), "cache_time"
+        (Telegram's default 300 filled in, clamped to 0..86400), "is_personal" (bool),
+        "next_offset" (str), "button" (dict or None; legacy switch_pm_* folded in), "time"}."""
+        with self._lock:
+            return [copy.deepcopy(a) for a in self._inline_answers
+                    if query_id is None or a["inline_query_id"] == str(query_id)]
+
+    def my_commands(self, language_code: str = "", scope: dict | None = None) -> list[dict]:
+        """The command list set for ``scope`` (default: {"type": "default"}) and language."""
+        with self._lock:
+            return self._api_getMyCommands({"language_code": language_code, "scope": scope})
 
     def chat_actions(self, chat_id: int | None = None) -> list[dict]:
         """Successful sendChatAction calls as {"chat_id", "action", ...}."""
@@ -688,11 +791,122 @@ class FakeBotAPI:
                      "message": copy.deepcopy(msg),
                      "chat_instance": str(abs(msg["chat"]["id"]) * 7919 + 13),
                      "data": callback_data}
+            inline_id = next((i for i, key in self._inline_messages.items()
+                              if key == self._key(msg)), None)
+            if inline_id is not None:  # a message posted via the bot: no message, its inline id
+                del query["message"]
+                query["inline_message_id"] = inline_id
             self._next_query_id += 1
             self._open_queries.add(query["id"])
             self._push_update("callback_query", query)
         self._changed()
         return copy.deepcopy(query)
+
+    # ------------------------------------------------------------------ inline mode
+    def _send_inline_query(self, query: str, *, user_id: int = DEFAULT_USER_ID,
+                           username: str | None = None, first_name: str | None = None,
+                           chat_type: str | None = "sender", offset: str = "") -> dict:
+        """A user types "@bot ``query``": pushes an inline_query update; returns the InlineQuery.
+
+        ``chat_type``: where the user types it: "sender" (their private chat with the bot),
+        "private" (a private chat with someone else), "group", "supergroup", "channel", or
+        None (left out, as for secret chats).  ``offset``: a ``next_offset`` the bot gave,
+        when the user scrolls for more.  The bot answers with answerInlineQuery, at most once
+        (see :meth:`inline_answers`); raises ValueError if inline mode is off or the query
+        is longer than Telegram allows (256 characters).
+        """
+        if not self.bot_user["supports_inline_queries"]:
+            raise ValueError("inline mode is off for this bot (FakeBotAPI(inline_mode=False)): "
+                             "Telegram sends it no inline queries")
+        if len(query) > MAX_INLINE_QUERY:
+            raise ValueError(f"an inline query has at most {MAX_INLINE_QUERY} characters")
+        if chat_type not in (None, "sender", "private", "group", "supergroup", "channel"):
+            raise ValueError(f"unknown inline query chat_type {chat_type!r}")
+        with self._lock:
+            inline_query = {"id": str(7_000_000_000_000 + self._next_query_id),
+                            "from": self._user(user_id, username, first_name),
+                            "query": query, "offset": str(offset)}
+            if chat_type is not None:
+                inline_query["chat_type"] = chat_type
+            self._next_query_id += 1
+            self._inline_queries[inline_query["id"]] = {
+                "query": inline_query, "time": time.monotonic(), "offered": None}
+            self._push_update("inline_query", inline_query)
+        self._changed()
+        return copy.deepcopy(inline_query)
+
+    def _choose_inline_result(self, query: dict, result_id: str, *, chat_id: int | None = None,
+                              chat_type: str = "private", deliver: bool = True) -> dict:
+        """The user picks result ``result_id`` of the bot's answer to ``query`` (the dict
+        ``send_inline_query`` returned), as a Telegram client does: the result's
+        input_message_content is posted in the chat as the user's message with ``via_bot``
+        (text and entities parsed as Telegram does, the result's inline keyboard if any),
+        then a chosen_inline_result update is pushed (with an ``inline_message_id`` when the
+        result had a keyboard; the bot may edit that message through it).  Returns the
+        posted message (also in :meth:`chat_messages`; :meth:`sent` lists only the bot's).
+
+        ``chat_type`` "private" is the user's private chat with the bot (its id is the
+        user's); "group"/"supergroup" use the default group ids unless ``chat_id`` is given.
+        ``deliver``: the bot also gets the posted message as a "message" update, as Telegram
+        does in its private chat and in groups it is in (privacy mode lets messages sent via
+        the bot through); pass False for a chat the bot is not in.  Raises ValueError when
+        the bot did not answer ``query`` or did not offer ``result_id``.
+        """
+        query = query.get("inline_query", query)  # the update itself is fine too
+        with self._lock:
+            record = self._inline_queries.get(str(query.get("id")))
+            if record is None:
+                raise ValueError("not an inline query made by send_inline_query")
+            if record["offered"] is None:
+                raise ValueError(f"the bot has not answered inline query {query['id']}")
+            result = record["offered"].get(result_id)
+            if result is None:
+                raise ValueError(f"the bot offered no result {result_id!r} for inline query "
+                                 f"{query['id']} (offered: {sorted(record['offered'])})")
+            user = self._user(record["query"]["from"]["id"], None, None)
+            if chat_type == "private":
+                if chat_id not in (None, user["id"]):
+                    raise ValueError("a private chat with the bot has the user's id")
+                chat = self._new_chat(user["id"], "private", user=user)
+            elif chat_type in ("group", "supergroup"):
+                default = DEFAULT_GROUP_ID if chat_type == "group" else DEFAULT_SUPERGROUP_ID
+                chat = self._new_chat(default if chat_id is None else chat_id, chat_type)
+            else:
+                raise ValueError("chat_type must be private, group or supergroup")
+            via = {k: self.bot_user[k] for k in ("id", "is_bot", "first_name", "username")}
+            fields: dict = {"from": user, "via_bot": via, "text": result["text"]}
+            if result["entities"]:
+                fields["entities"] = result["entities"]
+            if result["markup"]:
+                fields["reply_markup"] = result["markup"]
+            msg = self._store(chat, fields)
+            if deliver:
+                self._push_update("message", msg)
+            chosen = {"result_id": result_id, "from": user, "query": record["query"]["query"]}
+            if result["markup"]:
+                inline_id = "AgAAA" + f"{chat['id']}x{msg['message_id']}".replace("-", "n")
+                self._inline_messages[inline_id] = (chat["id"], msg["message_id"])
+                chosen["inline_message_id"] = inline_id
+            self._push_update("chosen_inline_result", chosen)
+        self._changed()
+        return copy.deepcopy(msg)
+
+    def _send_chosen_inline_result(self, result_id: str, query: str | dict, *,
+                                   user_id: int = DEFAULT_USER_ID, username: str | None = None,
+                                   first_name: str | None = None,
+                                   inline_message_id: str | None = None) -> dict:
+        """Push a chosen_inline_result update WITHOUT any check (a forged or stale result id,
+        a query never sent); returns the ChosenInlineResult.  ``query``: its text (or the
+        InlineQuery dict)."""
+        text = query["query"] if isinstance(query, dict) else query
+        with self._lock:
+            chosen = {"result_id": result_id, "from": self._user(user_id, username, first_name),
+                      "query": text}
+            if inline_message_id is not None:
+                chosen["inline_message_id"] = inline_message_id
+            self._push_update("chosen_inline_result", chosen)
+        self._changed()
+        return copy.deepcopy(chosen)
 
     # ------------------------------------------------------------------ HTTP plumbing
     async def _read_params(self, request: web.Request) -> dict:
@@ -754,7 +968,7 @@ class FakeBotAPI:
         except TelegramAPIError as exc:
             entry.update(ok=False, error_code=exc.code, error=exc.description)
             body, status = exc.payload(), exc.code
-        except Exception as exc:  # a bug in this server: answer like Telegram, keep a trace
+        except Exception as exc:  # noqa: BLE001 -- a bug here: answer like Telegram, log it
             entry.update(ok=False, error_code=500, error=f"Internal Server Error: {exc!r}")
             body, status = {"ok": False, "error_code": 500, "description": entry["error"]}, 500
         with self._lock:
@@ -846,8 +1060,11 @@ class FakeBotAPI:
         return {"inline_keyboard": rows}
 
     def _editable(self, params: dict) -> dict:
-        if params.get("inline_message_id"):
-            raise _bad("message to edit not found")
+        if params.get("inline_message_id"):  # a message posted via the bot (choose_inline_result)
+            msg = self._messages.get(self._inline_messages.get(str(params["inline_message_id"])))
+            if msg is None:
+                raise _bad("message to edit not found")
+            return msg
         chat = self._chat(params)
         msg = self._messages.get((chat["id"], self._int(params, "message_id", 0)))
         if msg is None:
@@ -964,12 +1181,14 @@ class FakeBotAPI:
         if "text" not in msg:
             raise _bad("there is no text in the message to edit")
         text, entities = self._text(params)
-        return self._apply_edit(msg, text, entities, self._markup(params))
+        edited = self._apply_edit(msg, text, entities, self._markup(params))
+        return True if params.get("inline_message_id") else edited  # as Telegram answers
 
     def _api_editMessageReplyMarkup(self, params: dict) -> dict:
         msg = self._editable(params)
-        return self._apply_edit(msg, msg.get("text"), msg.get("entities", []),
-                                self._markup(params))
+        edited = self._apply_edit(msg, msg.get("text"), msg.get("entities", []),
+                                  self._markup(params))
+        return True if params.get("inline_message_id") else edited
 
     def _api_deleteMessage(self, params: dict) -> bool:
         chat = self._chat(params)
@@ -985,6 +1204,175 @@ class FakeBotAPI:
         self._answers.append(params)
         return True
 
+    def _api_answerInlineQuery(self, params: dict) -> bool:
+        """Checked in the order Telegram checks: the Bot API parses the button and results,
+        TDLib validates them, then the server checks the query id and the rest."""
+        button = self._inline_button(params)
+        results = params.get("results")
+        if results is None or results == "":
+            results = []
+        elif isinstance(results, str):  # not JSON
+            raise _bad("can't parse JSON encoded inline query results: Unexpected symbol")
+        elif not isinstance(results, list):
+            raise _bad("expected an Array of inline query results")
+        if len(results) > MAX_INLINE_RESULTS:
+            raise _bad("too many inline query results specified")
+        parsed = []
+        for result in results:
+            try:
+                parsed.append(self._inline_result(result))
+            except _Invalid as exc:
+                raise _bad(f"can't parse inline query result: {exc}") from None
+        for item in parsed:  # TDLib
+            if item["keyboard_kind"]:
+                raise _bad("inline keyboard expected")
+            item["text"], item["entities"] = _trim(item["text"], item["entities"])
+            if not item["text"]:
+                raise _bad("text must be non-empty")
+        # the server
+        query_id = str(params.get("inline_query_id") or "")
+        record = self._inline_queries.get(query_id)
+        timeout = self.inline_answer_timeout
+        if (record is None or record["offered"] is not None
+                or (timeout is not None and time.monotonic() - record["time"] > timeout)):
+            raise _bad(QUERY_ID_INVALID)
+        if button is not None and not button["text"].strip():
+            raise _bad("SWITCH_PM_TEXT_EMPTY")
+        seen: set[str] = set()
+        for item in parsed:
+            if not item["id"]:
+                raise _bad("RESULT_ID_EMPTY")
+            if len(item["id"].encode("utf-8")) > 64:
+                raise _bad("RESULT_ID_INVALID")
+            if item["id"] in seen:
+                raise _bad("RESULT_ID_DUPLICATE")
+            seen.add(item["id"])
+            if not item["title"].strip():
+                raise _bad("ARTICLE_TITLE_EMPTY")
+            if utf16_len(item["text"]) > MAX_TEXT_LENGTH:
+                raise _bad("MESSAGE_TOO_LONG")
+            if item["thumbnail_url"] and not re.match(r"https?://[^\s/]+", item["thumbnail_url"]):
+                raise _bad("WEBDOCUMENT_URL_INVALID")
+        next_offset = str(params.get("next_offset") or "")
+        if len(next_offset.encode("utf-8")) > 64:
+            raise _bad("NEXT_OFFSET_INVALID")
+        try:
+            cache_time = int(params.get("cache_time", 300))
+        except (TypeError, ValueError):
+            cache_time = 0  # the Bot API reads garbage as 0
+        record["offered"] = {item["id"]: item for item in parsed}
+        self._inline_answers.append({
+            "inline_query_id": query_id, "query": record["query"]["query"], "results": results,
+            "cache_time": min(max(cache_time, 0), 86400),
+            "is_personal": params.get("is_personal") in (True, 1, "true", "True", "1"),
+            "next_offset": next_offset, "button": button, "time": time.time()})
+        return True
+
+    @staticmethod
+    def _inline_button(params: dict) -> dict | None:
+        button = params.get("button")
+        if button in (None, ""):
+            if not params.get("switch_pm_text"):
+                return None
+            button = {"text": str(params["switch_pm_text"]),  # the legacy pair
+                      "start_parameter": str(params.get("switch_pm_parameter") or "")}
+        if isinstance(button, str):
+            raise _bad("can't parse inline query results button JSON object")
+        try:
+            if not isinstance(button, dict):
+                raise _Invalid("InlineQueryResultsButton must be an Object")
+            _str_field(button, "text", required=True)
+            if "start_parameter" in button:
+                start = _str_field(button, "start_parameter", required=True)
+                web_app = None
+            elif "web_app" in button:
+                web_app = _obj_field(button, "web_app", required=True)
+                start = None
+                _str_field(web_app, "url", required=True)
+            else:
+                raise _Invalid("InlineQueryResultsButton must have exactly one optional field")
+        except _Invalid as exc:
+            raise _bad(f"can't parse inline query results button: {exc}") from None
+        if start is not None:  # TDLib
+            if not start:
+                raise _bad("can't use empty start_parameter")
+            if len(start) > 64:
+                raise _bad("too long start_parameter specified")
+            if not re.fullmatch(r"[A-Za-z0-9_-]+", start):
+                raise _bad("unallowed characters in start_parameter are used")
+        elif not str(web_app["url"]).lower().startswith("https://"):
+            raise _bad("inline query button Web App URL must use HTTPS")
+        return copy.deepcopy(button)
+
+    def _inline_result(self, result: Any) -> dict:
+        """Parse one InlineQueryResult as the Bot API does (raises _Invalid)."""
+        if not isinstance(result, dict):
+            raise _Invalid("Inline query result must be an object")
+        kind = _str_field(result, "type", required=True).lower()
+        result_id = _str_field(result, "id", required=True)
+        content = _obj_field(result, "input_message_content")
+        source = result if content is None else content  # message_text at the top: legacy
+        text = _str_field(source, "message_text", required=content is None and kind == "article")
+        if content is not None and not text:
+            if any(k in content for k in ("latitude", "phone_number", "payload")):
+                raise _Invalid("input message content other than text is not emulated by "
+                               "tests/tgserver.py")
+            raise _Invalid("Input message content is not specified")
+        if content is None and kind == "article" and not text:
+            raise _Invalid("Message text is empty")
+        if content is not None:
+            _obj_field(content, "link_preview_options")
+        entities = self._formatted(text, _str_field(source, "parse_mode"), source.get("entities"))
+        markup, keyboard_kind = _obj_field(result, "reply_markup"), None
+        if markup is not None:
+            keyboard_kind = next((k for k in ("keyboard", "remove_keyboard", "force_reply")
+                                  if k in markup), None)
+            try:
+                markup = self._markup({"reply_markup": markup})
+            except TelegramAPIError as exc:
+                message = exc.description.removeprefix("Bad Request: ")
+                if message.isupper():  # the server's verdict (BUTTON_DATA_INVALID, ...)
+                    raise
+                raise _Invalid(_capitalised(message)) from None
+        thumb = "thumbnail"
+        if not any(f"thumbnail_{k}" in result for k in ("url", "width", "height")):
+            thumb = "thumb"
+        thumbnail_url = _str_field(result, f"{thumb}_url")
+        _int_field(result, f"{thumb}_width")
+        _int_field(result, f"{thumb}_height")
+        if kind != "article":
+            if kind in _INLINE_RESULT_TYPES:
+                raise _Invalid(f'type "{kind}" is not emulated by tests/tgserver.py (only '
+                               '"article" is)')
+            raise _Invalid(f'type "{kind}" is unsupported for the inline query result')
+        _str_field(result, "url")
+        _bool_field(result, "hide_url")
+        title = _str_field(result, "title", required=True)
+        _str_field(result, "description")
+        return {"id": result_id, "title": title, "text": entities[0], "entities": entities[1],
+                "markup": markup, "keyboard_kind": keyboard_kind, "thumbnail_url": thumbnail_url}
+
+    def _formatted(self, text: str, parse_mode: str, entities: Any) -> tuple[str, list[dict]]:
+        """The Bot API's get_formatted_text: a parse_mode wins over entities (raises _Invalid)."""
+        if len(text.encode("utf-8", "surrogatepass")) > 1 << 15:
+            raise _Invalid("Text is too long")
+        mode = parse_mode.lower()
+        if text and mode and mode != "none":
+            if mode == "html":
+                try:
+                    return parse_html(text, self.strict_html)
+                except HTMLParseError as exc:
+                    raise _Invalid(f"Can't parse entities: {exc}") from None
+            if mode in ("markdown", "markdownv2"):
+                return text, []  # not emulated: verbatim, as for sendMessage
+            raise _Invalid("Unsupported parse_mode")
+        if not isinstance(entities, list):
+            return text, []
+        if not all(isinstance(e, dict) and {"type", "offset", "length"} <= e.keys()
+                   for e in entities):
+            raise _Invalid("Can't parse MessageEntity: Can't find field \"type\"")
+        return text, copy.deepcopy(entities)
+
     def _api_sendChatAction(self, params: dict) -> bool:
         chat = self._chat(params)
         if params.get("action") not in _CHAT_ACTIONS:
@@ -995,7 +1383,10 @@ class FakeBotAPI:
     @staticmethod
     def _commands_key(params: dict) -> tuple[str, str]:
         scope = params.get("scope") or {"type": "default"}
-        return json.dumps(scope, sort_keys=True), str(params.get("language_code") or "")
+        language = str(params.get("language_code") or "")
+        if language and not re.fullmatch(r"[a-z]{2}", language):  # TDLib: "" or ISO 639-1
+            raise _bad("invalid language code specified")
+        return json.dumps(scope, sort_keys=True), language
 
     def _api_setMyCommands(self, params: dict) -> bool:
         commands = params.get("commands")
@@ -1020,7 +1411,8 @@ class FakeBotAPI:
 
 
 _INJECTORS = ("send_user_message", "send_edited_message", "send_channel_post", "send_sticker",
-              "send_photo", "send_document", "press_button")
+              "send_photo", "send_document", "press_button", "send_inline_query",
+              "choose_inline_result", "send_chosen_inline_result")
 
 
 def _async_injector(name: str):
@@ -1056,7 +1448,7 @@ class FakeBotAPIThread:
     root = property(lambda self: self.api.root)
     bot_user = property(lambda self: self.api.bot_user)
 
-    def start(self, timeout: float = 10.0) -> "FakeBotAPIThread":
+    def start(self, timeout: float = 10.0) -> Self:
         ready, errors = threading.Event(), []
 
         def run() -> None:
@@ -1064,7 +1456,7 @@ class FakeBotAPIThread:
             asyncio.set_event_loop(loop)
             try:
                 loop.run_until_complete(self.api.start())
-            except BaseException as exc:  # report to start() and give up
+            except BaseException as exc:  # noqa: BLE001 -- report to start() and give up
                 errors.append(exc)
                 ready.set()
                 loop.close()
@@ -1090,7 +1482,7 @@ class FakeBotAPIThread:
         self._thread.join(timeout)
         self._loop = self._thread = None
 
-    def __enter__(self) -> "FakeBotAPIThread":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -1131,8 +1523,9 @@ def _delegate(name: str, core_name: str):
 
 for _name in _INJECTORS:
     setattr(FakeBotAPIThread, _name, _delegate(_name, "_" + _name))
-for _name in ("sent", "calls", "callback_answers", "chat_actions", "get_message",
-              "pending_updates", "fail_next", "delay_next", "set_language"):
+for _name in ("sent", "chat_messages", "calls", "callback_answers", "inline_answers",
+              "my_commands", "chat_actions", "get_message", "pending_updates", "fail_next",
+              "delay_next", "set_language"):
     setattr(FakeBotAPIThread, _name, _delegate(_name, _name))
 
 
