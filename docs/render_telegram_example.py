@@ -42,8 +42,8 @@ def main() -> int:
         retriever = Retriever(Index.load(Path(tmp) / "index"))
         settings = BotSettings()
         answer = retriever.ask(QUESTION, settings.results * 4)
-        text, end = render_answer_page(QUESTION, answer, 0, settings.results)
-        keyboard = answer_keyboard(index_generation(retriever.index), 0, end, len(answer.hits))
+        text, end = render_answer_page(QUESTION, answer, 0, settings.results, lang="zh")
+        keyboard = answer_keyboard(index_generation(retriever.index), 0, end, len(answer.hits), lang="zh")
         body = re.sub(r"\n?(</?blockquote>)\n?", r"\1", text)  # blocks make their own line breaks
         rows = ""
         for r in keyboard.inline_keyboard:

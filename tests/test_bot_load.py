@@ -123,7 +123,7 @@ async def test_fuzzed_messages_all_get_a_reply_and_no_bad_request(api, sample_re
         assert EXPECTED in (await ask(api, Q, user_id=4999))["text"]  # still serving
     for t, m in zip(texts, msgs):
         got = [r["text"] for r in replies(api, m)]
-        assert got and APOLOGY not in got, (t, got)
+        assert got and APOLOGY("en") not in got, (t, got)
     assert failed_calls(api) == []  # no Bad Request: every reply was valid HTML within limits
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
@@ -141,9 +141,9 @@ async def test_access_control_cannot_be_bypassed(api, sample_index, encoder, tmp
         answer = await ask(api, Q)  # the allowed user
         assert EXPECTED in answer["text"]
         # strangers: refused in private, silent in groups and channels, whatever they send
-        assert (await ask(api, Q, user_id=STRANGER))["text"] == REFUSED
-        assert (await ask(api, "/reindex", user_id=STRANGER))["text"] == REFUSED
-        assert (await ask(api, "/stats", user_id=STRANGER))["text"] == REFUSED
+        assert (await ask(api, Q, user_id=STRANGER))["text"] == REFUSED("en")
+        assert (await ask(api, "/reindex", user_id=STRANGER))["text"] == REFUSED("en")
+        assert (await ask(api, "/stats", user_id=STRANGER))["text"] == REFUSED("en")
         silent = [await api.send_user_message(f"/ask {Q}", user_id=STRANGER, **group),
                   await api.send_user_message("/reindex@newsbot_test_bot", user_id=STRANGER, **group),
                   await api.send_user_message(f"@newsbot_test_bot {Q}", user_id=STRANGER, chat_type="supergroup"),
@@ -159,12 +159,12 @@ async def test_access_control_cannot_be_bypassed(api, sample_index, encoder, tmp
         await reply(api, mine)
         await api.send_edited_message(mine, "/reindex")
         # a non-admin allowed user cannot rebuild
-        assert (await ask(api, "/reindex"))["text"] == ADMINS_ONLY
+        assert (await ask(api, "/reindex"))["text"] == ADMINS_ONLY("en")
         # a stranger pressing the allowed user's buttons, real or forged
         real = next(d for t, d in buttons(answer) if t.startswith("📄"))
         await api.press_button(answer, real, user_id=STRANGER)
         await api.wait_for(lambda: len(api.callback_answers()) == 1)
-        assert api.callback_answers()[0]["text"] == REFUSED
+        assert api.callback_answers()[0]["text"] == REFUSED("en")
         # forged data from the allowed user: other actions, huge numbers, other generations
         generation = decode_callback(real)[0]
         forged = ["", "x" * 64, "n1|%s|s|99999" % generation, encode_callback(generation, "p", 99999),
@@ -179,7 +179,7 @@ async def test_access_control_cannot_be_bypassed(api, sample_index, encoder, tmp
         await api.wait_for(lambda: len(api.callback_answers()) == 1 + len(forged))
         got = Counter(a.get("text") for a in api.callback_answers()[1:])  # handled concurrently: any order
         # every forged button is refused; the sources page number is clamped (page 2 shown, no text)
-        assert got == Counter({BUTTON_FORGED: 7, BUTTON_STALE: 1, None: 1}), got
+        assert got == Counter({BUTTON_FORGED("en"): 7, BUTTON_STALE("en"): 1, None: 1}), got
         # callbacks for messages from before a rebuild: stale, never served from the new index
         fresh = await ask(api, Q, user_id=USER)
         copy = tmp_path / "rebuilt"
@@ -190,7 +190,7 @@ async def test_access_control_cannot_be_bypassed(api, sample_index, encoder, tmp
             await api.press_button(fresh, data)
         n = 1 + len(forged) + len(buttons(fresh))
         await api.wait_for(lambda: len(api.callback_answers()) == n)
-        assert {a.get("text") for a in api.callback_answers()[1 + len(forged):]} == {BUTTON_STALE}
+        assert {a.get("text") for a in api.callback_answers()[1 + len(forged):]} == {BUTTON_STALE("en")}
         assert EXPECTED in (await ask(api, Q, user_id=ADMIN))["text"]  # still serving, new index
     for m in silent:
         assert replies(api, m) == []
@@ -212,7 +212,7 @@ async def test_token_never_leaks_when_the_server_echoes_urls(api, sample_retriev
         api.fail_next("sendMessage", status=400, description="Bad Request: can't parse entities", echo_url=True)
         question = await api.send_user_message(Q)
         [apology] = await reply(api, question)
-        assert apology["text"] == APOLOGY
+        assert apology["text"] == APOLOGY("en")
         api.fail_next("sendMessage", status=500, echo_url=True, times=2)  # retried, then sent
         answer = await ask(api, Q, user_id=91)
         assert EXPECTED in answer["text"]

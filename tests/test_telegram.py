@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -77,24 +78,24 @@ async def test_question_answered_with_quote_more_and_full_passage(api, sample_re
         sent = api.calls("sendMessage")[-1]["params"]
         assert sent["parse_mode"] == "HTML"
         labels = [t for t, _ in buttons(answer)]
-        assert labels == ["📄 全文 1", "📄 全文 2", "📄 全文 3", "更多 / More ▸"]
+        assert labels == ["📄 Passage 1", "📄 Passage 2", "📄 Passage 3", "More ▸"]
 
-        await api.press_button(answer, button(answer, "更多"))
+        await api.press_button(answer, button(answer, "More"))
         [_, more] = await reply(api, question, 2)
-        assert "results 4–6 of" in more["text"] and "4. " in more["text"]
+        assert "Results 4–6 of" in more["text"] and "4. " in more["text"]
         await api.wait_for(lambda: len(buttons(api.get_message(USER, answer["message_id"]))) == 3)  # More removed
-        assert [t for t, _ in buttons(more)][:3] == ["📄 全文 4", "📄 全文 5", "📄 全文 6"]
+        assert [t for t, _ in buttons(more)][:3] == ["📄 Passage 4", "📄 Passage 5", "📄 Passage 6"]
 
-        await api.press_button(answer, button(answer, "📄 全文 1"))
+        await api.press_button(answer, button(answer, "📄 Passage 1"))
         [passage] = await reply(api, answer)
         full = sample_retriever.ask(Q, k=12).hits[0].text
         assert full.splitlines()[-1] in passage["text"] and EXPECTED in passage["text"]
         assert any(EXPECTED in b for b in entity_texts(passage, "bold"))
         await api.wait_for(lambda: len(api.callback_answers()) == 2)
-        assert [c.get("text", "") for c in api.callback_answers()][1].startswith("全文 1")
+        assert [c.get("text", "") for c in api.callback_answers()][1].startswith("Full passage 1")
 
         off = await ask(api, OFF_TOPIC)
-        assert off["text"] == NOT_FOUND and "reply_markup" not in off
+        assert off["text"] == NOT_FOUND("en") and "reply_markup" not in off
         assert [c["command"] for c in await app.bot.get_my_commands()] == ["ask", "sources", "help", "start"]
     assert failed_calls(api) == []
 
@@ -104,7 +105,7 @@ async def test_stale_forged_and_recovered_buttons(api, sample_retriever, caplog)
     async with running(api, sample_retriever) as app:
         question = await api.send_user_message(Q)
         [answer] = await reply(api, question)
-        generation = decode_callback(button(answer, "📄 全文 1"))[0]
+        generation = decode_callback(button(answer, "📄 Passage 1"))[0]
         forged = ["garbage", "n2|%s|p|0" % generation, encode_callback("deadbeef", "p", 0),
                   encode_callback(generation, "p", 99), encode_callback(generation, "m", 1), "n1|" + "x" * 60]
         keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(str(i), callback_data=d)] for i, d in enumerate(forged)])
@@ -114,12 +115,13 @@ async def test_stale_forged_and_recovered_buttons(api, sample_retriever, caplog)
             await api.press_button(forged_answer.to_dict(), data)
         await api.wait_for(lambda: len(api.callback_answers()) == len(forged))
         texts = [a.get("text") for a in api.callback_answers()]
-        assert texts == [BUTTON_FORGED, BUTTON_FORGED, BUTTON_STALE, BUTTON_FORGED, BUTTON_FORGED, BUTTON_FORGED]
+        forged_, stale = BUTTON_FORGED("en"), BUTTON_STALE("en")
+        assert texts == [forged_, forged_, stale, forged_, forged_, forged_]
         second = await ask(api, Q, user_id=77)  # still serving
 
     # A restarted bot has no memory of the answer: the button finds the question it replied to.
     async with running(api, sample_retriever):
-        await api.press_button(second, button(second, "📄 全文 2"))
+        await api.press_button(second, button(second, "📄 Passage 2"))
         [passage] = await reply(api, second)
         assert passage["text"].startswith("2. ")
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -160,12 +162,12 @@ async def test_allowlists_refuse_in_private_and_stay_silent_in_groups(api, sampl
         group_stranger = await api.send_user_message(f"/ask {Q}", user_id=2002, chat_type="group")
         allowed_in_group = await ask(api, f"/ask {Q}", chat_type="group")
         allowed_chat = await ask(api, f"/ask {Q}", user_id=2002, chat_type="supergroup")
-        await api.press_button(allowed_in_group, button(allowed_in_group, "📄 全文 1"), user_id=2002)
+        await api.press_button(allowed_in_group, button(allowed_in_group, "📄 Passage 1"), user_id=2002)
         await api.wait_for(lambda: api.callback_answers())
-    assert refused["text"] == REFUSED
+    assert refused["text"] == REFUSED("en")
     assert replies(api, group_stranger) == []
     assert EXPECTED in allowed_in_group["text"] and EXPECTED in allowed_chat["text"]
-    assert api.callback_answers()[0]["text"] == REFUSED and api.callback_answers()[0]["show_alert"]
+    assert api.callback_answers()[0]["text"] == REFUSED("en") and api.callback_answers()[0]["show_alert"]
 
 
 @pytest.mark.asyncio
@@ -174,7 +176,7 @@ async def test_rate_limit_length_limits_and_hostile_html(api, sample_retriever):
         for _ in range(2):
             assert EXPECTED in (await ask(api, Q))["text"]
         limited = await ask(api, Q)
-        assert "try again in" in limited["text"] and "秒后再试" in limited["text"]
+        assert re.fullmatch(r"Too many questions: please try again in \d+ s\.", limited["text"]), limited["text"]
         assert EXPECTED in (await ask(api, Q, user_id=31))["text"]  # per user
 
         too_long = await ask(api, "长" * 10_000, user_id=32)
@@ -186,7 +188,7 @@ async def test_rate_limit_length_limits_and_hostile_html(api, sample_retriever):
         answer = await ask(api, nasty, user_id=34)
         assert '<script>alert("x")</script>' in answer["text"] and EXPECTED in answer["text"]
         bare = await ask(api, "<script>alert(1)</script>", user_id=35)
-        assert bare["text"] in (NOT_FOUND,) or "<script>" in bare["text"]
+        assert bare["text"] == NOT_FOUND("en") or "<script>" in bare["text"]
     assert failed_calls(api) == []
     async with running(api, sample_retriever):  # the default limit: 500 characters
         msg = await ask(api, "长" * 10_000, user_id=36)
@@ -219,7 +221,7 @@ async def test_odd_updates_never_crash(api, sample_retriever, caplog):
         await api.send_sticker(chat_type="group", user_id=55)
         unknown = await ask(api, "/frobnicate", user_id=56)
         for msg in (sticker, photo, empty):
-            assert (await reply(api, msg))[0]["text"] == NOT_TEXT
+            assert (await reply(api, msg))[0]["text"] == NOT_TEXT("en")
         assert "/ask" in (await reply(api, blank))[0]["text"]
         assert "/help" in unknown["text"]
         assert EXPECTED in (await ask(api, Q, user_id=57))["text"]  # still alive
@@ -234,21 +236,21 @@ async def test_start_help_and_sources_pagination(api, sample_retriever):
     async with running(api, sample_retriever):
         start = await ask(api, "/start")
         help_ = await ask(api, "/help", user_id=61)
-        assert "8" in start["text"] and "1 个文件" in start["text"] and "/ask" in start["text"]
+        assert "8 newspaper articles from 1 source file;" in start["text"] and "/ask" in start["text"]
         assert "newspaper articles" in help_["text"] and "/reindex" not in help_["text"]
         admin_help = await ask(api, "/help", user_id=ADMIN)
         assert "/reindex" in admin_help["text"] and "/stats" in admin_help["text"]
 
         sources = await ask(api, "/sources")
-        assert "page 1 of 2" in sources["text"] and "1. " in sources["text"] and "6. " not in sources["text"]
-        assert [t for t, _ in buttons(sources)] == ["下一页 / Next ▶"]
-        await api.press_button(sources, button(sources, "下一页"))
+        assert "Page 1 of 2" in sources["text"] and "1. " in sources["text"] and "6. " not in sources["text"]
+        assert [t for t, _ in buttons(sources)] == ["Next ▶"]
+        await api.press_button(sources, button(sources, "Next"))
         page2 = await api.wait_for(lambda: (m := api.get_message(USER, sources["message_id"]))
-                                   and "page 2 of 2" in m["text"] and m)
+                                   and "Page 2 of 2" in m["text"] and m)
         assert "6. " in page2["text"] and "8. " in page2["text"] and "5. " not in page2["text"]
-        assert [t for t, _ in buttons(page2)] == ["◀ 上一页 / Prev"]
+        assert [t for t, _ in buttons(page2)] == ["◀ Prev"]
         await api.press_button(page2, button(page2, "◀"))
-        await api.wait_for(lambda: "page 1 of 2" in api.get_message(USER, sources["message_id"])["text"])
+        await api.wait_for(lambda: "Page 1 of 2" in api.get_message(USER, sources["message_id"])["text"])
         await api.wait_for(lambda: len(api.callback_answers()) == 2)
     titles = [a.title for a in sample_retriever.index.articles]
     assert titles[0] in sources["text"] and titles[-1] in page2["text"]
@@ -263,7 +265,7 @@ async def test_admin_stats_and_reindex_with_stale_buttons(api, own_retriever):
         assert "admins only" in (await ask(api, "/stats", user_id=71))["text"]
         assert "admins only" in (await ask(api, "/reindex", user_id=71))["text"]
         stats = await ask(api, "/stats", user_id=ADMIN)
-        assert "questions served: 1" in stats["text"] and "p50" in stats["text"] and "p95" in stats["text"]
+        assert "Questions served: 1" in stats["text"] and "p50" in stats["text"] and "p95" in stats["text"]
         assert "8 articles" in stats["text"]
 
         command = await api.send_user_message("/reindex", user_id=ADMIN)
@@ -275,14 +277,14 @@ async def test_admin_stats_and_reindex_with_stale_buttons(api, own_retriever):
         assert "Index rebuilt: 8 articles" in done["text"]
         assert app.bot_data.retriever is not retriever
 
-        await api.press_button(answer, button(answer, "📄 全文 1"))
+        await api.press_button(answer, button(answer, "📄 Passage 1"))
         await api.wait_for(lambda: api.callback_answers())
-        assert api.callback_answers()[0]["text"] == BUTTON_STALE
+        assert api.callback_answers()[0]["text"] == BUTTON_STALE("en")
         fresh = await ask(api, Q, user_id=73)
         assert EXPECTED in fresh["text"]
         assert decode_callback(button(fresh, "📄"))[0] != decode_callback(button(answer, "📄"))[0]
         stats = await ask(api, "/stats", user_id=ADMIN)
-        assert "rebuilds: 1" in stats["text"]
+        assert "Rebuilds: 1" in stats["text"]
     assert failed_calls(api) == []
 
 
@@ -447,7 +449,7 @@ def test_pages_stay_under_the_limit_and_are_valid_html():
     answer = Answer("q", True, hits)
     start, seen = 0, []
     while start < len(hits):
-        text, end = render_answer_page("<q>&" * 100, answer, start, 10)
+        text, end = render_answer_page("<q>&" * 100, answer, start, 10, lang="zh" if start else "en")
         assert end > start and utf16_len(text) <= MAX_MESSAGE
         plain, entities = parse_html(text)  # Telegram's parser accepts it
         assert "<script>" in plain and any(e["type"] == "blockquote" for e in entities)
@@ -484,9 +486,11 @@ def test_sources_pages():
     from newsbot.embeddings.types import Article
 
     arts = [Article(i, f"T{i}<&>", f"s{i % 2}.txt", ("p",)) for i in range(12)]
-    text, page, pages = render_sources(arts, 99)
+    text, page, pages = render_sources(arts, 99, lang="zh")
     assert (page, pages) == (2, 3) and "11. " in text and "T11&lt;&amp;&gt;" in text
-    assert "来自 2 个文件" in text
+    assert "来自 2 个文件" in text and "第 3/3 页" in text
+    text, page, pages = render_sources(arts[:1], 0, lang="en")
+    assert "1 article from 1 source file</b>" in text and "Page 1 of 1" in text
 
 
 def test_callback_data_format():

@@ -16,7 +16,7 @@ from ..indexes import sample_corpus
 from ...embeddings.errors import NewsbotError, UsageError
 from ...embeddings.util import percentile
 from . import texts
-from .handlers import is_admin
+from .handlers import is_admin, lang_of
 from .redact import redact
 from .render import esc
 from .send import log, reply, send
@@ -24,8 +24,8 @@ from .state import Context, Runtime, install_retriever
 from .upload import corpus_paths, start_writing
 
 
-def render_stats(rt: Runtime) -> str:
-    """Questions served, latency percentiles, index size (reads the index folder: run in a thread)."""
+def render_stats(rt: Runtime, lang: str) -> str:
+    """Questions served, latency percentiles, index size, in ``lang`` (reads the index folder: run in a thread)."""
     state = rt.state
     idx = state.retriever.index if state else None
     size = 0
@@ -36,23 +36,24 @@ def render_stats(rt: Runtime) -> str:
     s, r = list(rt.search_ms), list(rt.reply_ms)
     uptime = int(time.time() - rt.started)
     lines = [
-        texts.STATS_HEAD,
-        texts.STATS_QUESTIONS.format(questions=rt.questions, answered=rt.answered),
-        texts.STATS_SEARCH.format(p50=percentile(s, 50), p95=percentile(s, 95)),
-        texts.STATS_REPLY.format(p50=percentile(r, 50), p95=percentile(r, 95)),
+        texts.STATS_HEAD(lang),
+        texts.STATS_QUESTIONS(lang, questions=rt.questions, answered=rt.answered),
+        texts.STATS_SEARCH(lang, p50=percentile(s, 50), p95=percentile(s, 95)),
+        texts.STATS_REPLY(lang, p50=percentile(r, 50), p95=percentile(r, 95)),
     ]
     if idx is not None:
         m = idx.manifest
         lines += [
-            texts.STATS_INDEX.format(articles=len(idx.articles), chunks=len(idx.passages), files=len(m.get("files", {})), mb=size / 1e6),
-            texts.STATS_MODEL.format(model=esc(str(m.get("model"))), generation=state.generation, built=esc(str(m.get("created", "?")))),
+            texts.STATS_INDEX(lang, articles=len(idx.articles), chunks=len(idx.passages), files=len(m.get("files", {})), mb=size / 1e6),
+            texts.STATS_MODEL(lang, model=esc(str(m.get("model"))), generation=state.generation, built=esc(str(m.get("created", "?")))),
         ]
-    lines.append(texts.STATS_TAIL.format(rebuilds=rt.reindexes, hours=uptime // 3600, minutes=uptime % 3600 // 60))
+    lines.append(texts.STATS_TAIL(lang, rebuilds=rt.reindexes, hours=uptime // 3600, minutes=uptime % 3600 // 60))
     return "\n".join(lines)
 
 
-def _rebuild(rt: Runtime, retriever) -> tuple[Any, Any]:
-    """Index the corpus again into the current index folder and load it (blocking)."""
+def _rebuild(rt: Runtime, retriever, lang: str) -> tuple[Any, Any]:
+    """Index the corpus again into the current index folder and load it (blocking); problems
+    with the settings are told in ``lang``, the language of the admin who asked."""
     from ...embeddings.chunking import ChunkSettings
     from ...embeddings.index import build_index, open_store, read_corpus
     from ...embeddings.search import Retriever
@@ -62,7 +63,7 @@ def _rebuild(rt: Runtime, retriever) -> tuple[Any, Any]:
     if not rt.settings.corpus:
         _articles, files, _skipped = read_corpus([sample_corpus()], lambda m: None)
         if not set(files) <= set(index.manifest.get("files", {})):
-            raise UsageError(texts.NOT_FROM_SAMPLE.format(path=index.location, sep=os.pathsep))
+            raise UsageError(texts.NOT_FROM_SAMPLE(lang, path=index.location, sep=os.pathsep))
     warned: list[str] = []
     report = build_index(
         paths, index.target, settings=ChunkSettings(**index.manifest["chunker"]), encoder=retriever.encoder,
@@ -75,32 +76,32 @@ def _rebuild(rt: Runtime, retriever) -> tuple[Any, Any]:
     return report, new
 
 
-async def reindex(app: Application, message: Message) -> None:
-    """Rebuild in a worker thread, then swap the retriever; report to the admin who asked."""
+async def reindex(app: Application, message: Message, lang: str) -> None:
+    """Rebuild in a worker thread, then swap the retriever; report to the admin who asked, in ``lang``."""
     rt: Runtime = app.bot_data
     try:
-        await _reindex(app, rt, message)
+        await _reindex(app, rt, message, lang)
     finally:
         rt.reindexing = False
 
 
-async def _reindex(app: Application, rt: Runtime, message: Message) -> None:
+async def _reindex(app: Application, rt: Runtime, message: Message, lang: str) -> None:
     old = rt.state.retriever
     try:
-        report, new = await asyncio.to_thread(_rebuild, rt, old)
+        report, new = await asyncio.to_thread(_rebuild, rt, old, lang)
     except NewsbotError as e:
-        await send(app.bot, message.chat_id, texts.REINDEX_FAILED.format(error=redact(str(e))), reply_to=message.message_id, html_=False)
+        await send(app.bot, message.chat_id, texts.REINDEX_FAILED(lang, error=redact(str(e))), reply_to=message.message_id, html_=False)
         return
     except Exception as e:
         log.exception("reindex failed")
-        await send(app.bot, message.chat_id, texts.REINDEX_CRASHED.format(kind=type(e).__name__), reply_to=message.message_id, html_=False)
+        await send(app.bot, message.chat_id, texts.REINDEX_CRASHED(lang, kind=type(e).__name__), reply_to=message.message_id, html_=False)
         return
     state = install_retriever(app, new)
     rt.reindexes += 1
     await send(
         app.bot, message.chat_id,
-        texts.REINDEX_DONE.format(articles=report.articles, passages=report.passages, reused=report.reused,
-                                  seconds=report.seconds, generation=state.generation),
+        texts.REINDEX_DONE(lang, articles=report.articles, passages=report.passages, reused=report.reused,
+                           seconds=report.seconds, generation=state.generation),
         reply_to=message.message_id, html_=False,
     )
 
@@ -108,16 +109,18 @@ async def _reindex(app: Application, rt: Runtime, message: Message) -> None:
 async def cmd_stats(update: Update, context: Context) -> None:
     """/stats (admins): questions served, latency percentiles, index size."""
     rt = context.bot_data
+    lang = lang_of(update)
     if not is_admin(rt, update):
-        await reply(update, texts.ADMINS_ONLY)
+        await reply(update, texts.ADMINS_ONLY(lang))
         return
-    await reply(update, await asyncio.to_thread(render_stats, rt), html_=True)
+    await reply(update, await asyncio.to_thread(render_stats, rt, lang), html_=True)
 
 
 async def cmd_reindex(update: Update, context: Context) -> None:
     """/reindex (admins): rebuild the index in the background; searches go on meanwhile."""
     rt = context.bot_data
+    lang = lang_of(update)
     if not is_admin(rt, update):
-        await reply(update, texts.ADMINS_ONLY)
+        await reply(update, texts.ADMINS_ONLY(lang))
         return
-    await start_writing(update, context, texts.REINDEX_STARTED, lambda: reindex(context.application, update.effective_message))
+    await start_writing(update, context, texts.REINDEX_STARTED(lang), lambda: reindex(context.application, update.effective_message, lang))

@@ -33,8 +33,24 @@ DEFAULT_API_ROOT = "https://api.telegram.org"
 API_TIMEOUT = 20.0  # seconds to wait for a Bot API answer (the default of `telegram_timeout`); then retry
 ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "edited_channel_post", "callback_query"]
 
-PUBLIC_COMMANDS = [BotCommand(name, description) for name, description in texts.PUBLIC_COMMANDS]
-ADMIN_COMMANDS = [BotCommand(name, description) for name, description in texts.ADMIN_COMMANDS]
+MENU_LANGUAGES = (None, "zh")  # the command menu: English for everyone, Chinese for Chinese-speaking users
+
+
+def commands(lang: str | None, admin: bool = False) -> list[BotCommand]:
+    """The command menu Telegram shows, described in ``lang`` (None: the default, English)."""
+    listed = texts.PUBLIC_COMMANDS + (texts.ADMIN_COMMANDS if admin else [])
+    return [BotCommand(name, description(lang or "en")) for name, description in listed]
+
+
+async def register_commands(app: Application, admins) -> None:
+    """The command menu, in English by default and in Chinese for users whose Telegram is in
+    Chinese; admins' private chats also list the admin commands."""
+    for lang in MENU_LANGUAGES:
+        await app.bot.set_my_commands(commands(lang), language_code=lang)
+    for admin in sorted(admins):
+        with contextlib.suppress(BadRequest, Forbidden):  # an admin who never talked to the bot
+            for lang in MENU_LANGUAGES:
+                await app.bot.set_my_commands(commands(lang, admin=True), scope=BotCommandScopeChat(admin), language_code=lang)
 
 
 async def post_init(app: Application) -> None:
@@ -47,10 +63,7 @@ async def post_init(app: Application) -> None:
         await asyncio.to_thread(retriever.warm_up)
     install_retriever(app, retriever)
     try:
-        await app.bot.set_my_commands(PUBLIC_COMMANDS)
-        for admin in sorted(rt.settings.admins):
-            with contextlib.suppress(BadRequest, Forbidden):  # an admin who never talked to the bot
-                await app.bot.set_my_commands(PUBLIC_COMMANDS + ADMIN_COMMANDS, scope=BotCommandScopeChat(admin))
+        await register_commands(app, rt.settings.admins)
     except TelegramError as e:
         log.warning("could not register the command menu: %s", redact(str(e)))
     state = rt.state

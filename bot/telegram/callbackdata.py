@@ -30,19 +30,20 @@ def index_generation(index) -> str:
     return hashlib.sha1(index.generation().encode()).hexdigest()[:8]
 
 
-def answer_keyboard(generation: str, start: int, end: int, total: int) -> InlineKeyboardMarkup | None:
-    """One "full passage" button per citation shown, and "More" when hits remain."""
-    rows = [[InlineKeyboardButton(texts.FULL_PASSAGE_BUTTON.format(n=i + 1), callback_data=encode_callback(generation, "p", i))
+def answer_keyboard(generation: str, start: int, end: int, total: int, *, lang: str) -> InlineKeyboardMarkup | None:
+    """One "full passage" button per citation shown, and "More" when hits remain (labels in ``lang``)."""
+    rows = [[InlineKeyboardButton(texts.FULL_PASSAGE_BUTTON(lang, n=i + 1), callback_data=encode_callback(generation, "p", i))
              for i in range(start, end)]]
     if end < total:
-        rows.append([InlineKeyboardButton(texts.MORE_BUTTON, callback_data=encode_callback(generation, "m", end))])
+        rows.append([InlineKeyboardButton(texts.MORE_BUTTON(lang), callback_data=encode_callback(generation, "m", end))])
     return InlineKeyboardMarkup([r for r in rows if r]) if any(rows) else None
 
 
-def sources_keyboard(generation: str, page: int, pages: int) -> InlineKeyboardMarkup | None:
+def sources_keyboard(generation: str, page: int, pages: int, *, lang: str) -> InlineKeyboardMarkup | None:
+    """◀ and ▶ around a page of /sources (labels in ``lang``)."""
     row = []
     if page > 0:
-        row.append(InlineKeyboardButton(texts.PREV_BUTTON, callback_data=encode_callback(generation, "s", page - 1)))
+        row.append(InlineKeyboardButton(texts.PREV_BUTTON(lang), callback_data=encode_callback(generation, "s", page - 1)))
     if page + 1 < pages:
-        row.append(InlineKeyboardButton(texts.NEXT_BUTTON, callback_data=encode_callback(generation, "s", page + 1)))
+        row.append(InlineKeyboardButton(texts.NEXT_BUTTON(lang), callback_data=encode_callback(generation, "s", page + 1)))
     return InlineKeyboardMarkup([row]) if row else None

@@ -23,7 +23,7 @@ from ...embeddings.util import scrub_surrogates
 from . import texts
 from .callbackdata import answer_keyboard, decode_callback, sources_keyboard
 from .redact import redact
-from .render import render_answer_page, render_help, render_passage, render_sources, shown_command
+from .render import read_answer_header, render_answer_page, render_help, render_passage, render_sources, shown_command
 from .send import answer_query, log, reply, send, typing, with_retries
 from .state import Context, IndexState, Runtime, Shown, install_retriever
 
@@ -31,6 +31,12 @@ MAX_PAGES = 4  # "More" pages per answer: one search asks for results * MAX_PAGE
 
 
 # -- who a message is for ----------------------------------------------------------------------
+
+
+def lang_of(update: object) -> str:
+    """The language to answer an update in: that of the user who sent it or pressed the button
+    ("zh" or "en"; "en" when there is no user, as for channel posts)."""
+    return texts.reader_language(update.effective_user if isinstance(update, Update) else None)
 
 
 def is_admin(rt: Runtime, update: Update) -> bool:
@@ -83,10 +89,11 @@ async def _search(rt: Runtime, state: IndexState, question: str) -> Answer:
     return answer
 
 
-async def _send_answer_page(bot, rt: Runtime, chat_id: int, reply_to: int, question: str, answer: Answer, generation: str, start: int) -> Message:
-    text, end = render_answer_page(question, answer, start, rt.settings.results)
-    msg = await send(bot, chat_id, text, reply_to=reply_to, markup=answer_keyboard(generation, start, end, len(answer.hits)))
-    rt.remember(chat_id, msg.message_id, Shown(question, answer, generation, start, end))
+async def _send_answer_page(bot, rt: Runtime, chat_id: int, reply_to: int, question: str, answer: Answer, generation: str, start: int,
+                            lang: str) -> Message:
+    text, end = render_answer_page(question, answer, start, rt.settings.results, lang=lang)
+    msg = await send(bot, chat_id, text, reply_to=reply_to, markup=answer_keyboard(generation, start, end, len(answer.hits), lang=lang))
+    rt.remember(chat_id, msg.message_id, Shown(question, answer, generation, start, end, lang=lang))
     return msg
 
 
@@ -94,45 +101,46 @@ async def answer_question(update: Update, context: Context, question: str) -> No
     """Check length and rate, search off the event loop, reply with cited excerpts and buttons."""
     rt = context.bot_data
     message = update.effective_message
+    lang = lang_of(update)
     t0 = time.perf_counter()
     question = scrub_surrogates(question).strip()
     if not question:
-        await reply(update, texts.EMPTY_QUESTION)
+        await reply(update, texts.EMPTY_QUESTION(lang))
         return
     if len(question) > rt.settings.max_question:
         await reply(
             update,
-            texts.TOO_LONG.format(n=len(question), limit=rt.settings.max_question),
+            texts.TOO_LONG(lang, n=len(question), limit=rt.settings.max_question),
         )
         return
     user = update.effective_user.id if update.effective_user else message.chat_id
     wait = rt.limiter.hit(user)
     if wait:
         seconds = max(1, math.ceil(wait))
-        await reply(update, texts.TOO_MANY.format(s=seconds))
+        await reply(update, texts.TOO_MANY(lang, s=seconds))
         return
     state = rt.state
     if state is None:
-        await reply(update, texts.NOT_READY)
+        await reply(update, texts.NOT_READY(lang))
         return
     state = await follow_rebuilds(context.application, rt) or state
     try:
         async with typing(context.bot, message.chat_id):
             answer = await _search(rt, state, question)
     except UsageError as e:
-        await reply(update, texts.CANNOT_ANSWER.format(error=e))
+        await reply(update, texts.CANNOT_ANSWER(lang, error=e))
         return
     except (StoreUnavailable, IndexNotFound) as e:  # Milvus is down, or the build we serve was dropped
         log.warning("search failed: %s", redact(str(e)))
         rt.followed = float("-inf")  # look for a newer build before the next question
-        await reply(update, texts.UNAVAILABLE)
+        await reply(update, texts.UNAVAILABLE(lang))
         return
     rt.questions += 1
     if not answer.answered or not answer.hits:
-        await reply(update, texts.NOT_FOUND)
+        await reply(update, texts.NOT_FOUND(lang))
     else:
         rt.answered += 1
-        await _send_answer_page(context.bot, rt, message.chat_id, message.message_id, question, answer, state.generation, 0)
+        await _send_answer_page(context.bot, rt, message.chat_id, message.message_id, question, answer, state.generation, 0, lang)
     rt.reply_ms.append((time.perf_counter() - t0) * 1000)
 
 
@@ -148,9 +156,9 @@ async def gate(update: Update, context: Context) -> None:
         return
     log.info("ignoring an update from user %s in chat %s (not in the allowlists)", user, chat)
     if update.callback_query:
-        await answer_query(update.callback_query, texts.REFUSED, alert=True)
+        await answer_query(update.callback_query, texts.REFUSED(lang_of(update)), alert=True)
     elif update.message and _private(update):
-        await reply(update, texts.REFUSED)
+        await reply(update, texts.REFUSED(lang_of(update)))
     raise ApplicationHandlerStop
 
 
@@ -158,7 +166,7 @@ async def cmd_help(update: Update, context: Context) -> None:
     """/start and /help: what the bot knows and how to ask."""
     state = _state_or_none(context)
     articles = state.articles if state else []
-    await reply(update, render_help(articles, context.bot.username, is_admin(context.bot_data, update)), html_=True)
+    await reply(update, render_help(articles, context.bot.username, is_admin(context.bot_data, update), lang=lang_of(update)), html_=True)
 
 
 async def cmd_ask(update: Update, context: Context) -> None:
@@ -178,7 +186,7 @@ async def on_text(update: Update, context: Context) -> None:
 async def on_other(update: Update, context: Context) -> None:
     """Stickers, photos, empty text: a hint in private chats, silence in groups."""
     if _private(update):
-        await reply(update, texts.NOT_TEXT)
+        await reply(update, texts.NOT_TEXT(lang_of(update)))
 
 
 async def on_unknown_command(update: Update, context: Context) -> None:
@@ -190,17 +198,18 @@ async def on_unknown_command(update: Update, context: Context) -> None:
     if not _private(update) and not target:
         return
     name = shown_command(name) or "/"
-    await reply(update, texts.UNKNOWN_COMMAND.format(name=name), html_=True)
+    await reply(update, texts.UNKNOWN_COMMAND(lang_of(update), name=name), html_=True)
 
 
 async def cmd_sources(update: Update, context: Context) -> None:
     """/sources: the indexed articles, paginated with inline buttons."""
     state = _state_or_none(context)
+    lang = lang_of(update)
     if state is None:
-        await reply(update, texts.NOT_READY)
+        await reply(update, texts.NOT_READY(lang))
         return
-    text, page, pages = render_sources(state.articles, 0)
-    await reply(update, text, html_=True, markup=sources_keyboard(state.generation, page, pages))
+    text, page, pages = render_sources(state.articles, 0, lang=lang)
+    await reply(update, text, html_=True, markup=sources_keyboard(state.generation, page, pages, lang=lang))
 
 
 def _charge(rt: Runtime, query) -> int:
@@ -210,84 +219,88 @@ def _charge(rt: Runtime, query) -> int:
     return max(1, math.ceil(wait)) if wait else 0
 
 
-async def _too_fast(query, seconds: int) -> None:
+async def _too_fast(query, seconds: int, lang: str) -> None:
     """A short alert instead of the message: the press sends nothing."""
-    await answer_query(query, texts.BUTTON_TOO_FAST.format(s=seconds), alert=True)
+    await answer_query(query, texts.BUTTON_TOO_FAST(lang, s=seconds), alert=True)
 
 
 async def on_button(update: Update, context: Context) -> None:
     """Inline buttons: more results, a citation's full passage, a page of /sources.
 
     📄 and More send a message, and a press on an answer the bot no longer remembers searches
-    again: each counts once against the user's rate limit, as a question does.
+    again: each counts once against the user's rate limit, as a question does.  What the bot
+    says or sends is in the language of whoever pressed.
     """
     query = update.callback_query
     rt = context.bot_data
+    lang = lang_of(update)
     parsed = decode_callback(query.data)
     if parsed is None:
-        await answer_query(query, texts.BUTTON_FORGED)
+        await answer_query(query, texts.BUTTON_FORGED(lang))
         return
     generation, action, arg = parsed
     state = rt.state
     if state is None or generation != state.generation:
-        await answer_query(query, texts.BUTTON_STALE)
+        await answer_query(query, texts.BUTTON_STALE(lang))
         return
     message = query.message
     if not isinstance(message, Message):  # too old for Telegram to show us
-        await answer_query(query, texts.BUTTON_EXPIRED)
+        await answer_query(query, texts.BUTTON_EXPIRED(lang))
         return
     if action == "s":
-        await _sources_page(query, message, state, arg)
+        await _sources_page(query, message, state, arg, lang)
         return
     shown = rt.shown.get((message.chat_id, message.message_id))
     charged = False
     if shown is None:  # searching again costs what a question costs
         if wait := _charge(rt, query):
-            await _too_fast(query, wait)
+            await _too_fast(query, wait, lang)
             return
         charged = True
-        shown = await _recover_shown(context, rt, state, message)
+        shown = await _recover_shown(context, rt, state, message, lang)
     if shown is None or shown.generation != state.generation:
-        await answer_query(query, texts.BUTTON_EXPIRED)
+        await answer_query(query, texts.BUTTON_EXPIRED(lang))
         return
     hits = shown.answer.hits
     if action == "p":
         if not 0 <= arg < len(hits):
-            await answer_query(query, texts.BUTTON_FORGED)
+            await answer_query(query, texts.BUTTON_FORGED(lang))
             return
         if not charged and (wait := _charge(rt, query)):
-            await _too_fast(query, wait)
+            await _too_fast(query, wait, lang)
             return
-        await answer_query(query, texts.FULL_PASSAGE_SENT.format(n=arg + 1))
+        await answer_query(query, texts.FULL_PASSAGE_SENT(lang, n=arg + 1))
         await send(context.bot, message.chat_id, render_passage(hits[arg], arg + 1), reply_to=message.message_id)
         return
     if arg != shown.end or not 0 < arg < len(hits):  # "m": only the next page of this message
-        await answer_query(query, texts.BUTTON_FORGED)
+        await answer_query(query, texts.BUTTON_FORGED(lang))
         return
     if shown.more_sent:
         await answer_query(query)
         return
     if not charged and (wait := _charge(rt, query)):
-        await _too_fast(query, wait)
+        await _too_fast(query, wait, lang)
         return
     shown.more_sent = True
-    await answer_query(query, texts.MORE_SENT)
+    await answer_query(query, texts.MORE_SENT(lang))
     reply_to = message.reply_to_message.message_id if message.reply_to_message else message.message_id
     try:
-        await _send_answer_page(context.bot, rt, message.chat_id, reply_to, shown.question, shown.answer, state.generation, arg)
+        await _send_answer_page(context.bot, rt, message.chat_id, reply_to, shown.question, shown.answer, state.generation, arg, lang)
     except BaseException:
         shown.more_sent = False  # let the user press again
         raise
-    with contextlib.suppress(BadRequest):  # the old message keeps only its passage buttons
-        await with_retries(lambda: message.edit_reply_markup(answer_keyboard(state.generation, shown.start, shown.end, shown.end)))
+    # The old message keeps only its passage buttons, labelled in the language it was sent in.
+    keyboard = answer_keyboard(state.generation, shown.start, shown.end, shown.end, lang=shown.lang)
+    with contextlib.suppress(BadRequest):
+        await with_retries(lambda: message.edit_reply_markup(keyboard))
 
 
-async def _sources_page(query, message: Message, state: IndexState, page: int) -> None:
-    text, page, pages = render_sources(state.articles, page)
+async def _sources_page(query, message: Message, state: IndexState, page: int, lang: str) -> None:
+    text, page, pages = render_sources(state.articles, page, lang=lang)
     await answer_query(query)
     try:
         await with_retries(
-            lambda: message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=sources_keyboard(state.generation, page, pages),
+            lambda: message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=sources_keyboard(state.generation, page, pages, lang=lang),
                                       link_preview_options=LinkPreviewOptions(is_disabled=True))
         )
     except BadRequest as e:
@@ -295,8 +308,9 @@ async def _sources_page(query, message: Message, state: IndexState, page: int) -
             raise
 
 
-async def _recover_shown(context, rt: Runtime, state: IndexState, message: Message) -> Shown | None:
-    """After a restart (or cache eviction): search again for the question the answer replied to."""
+async def _recover_shown(context, rt: Runtime, state: IndexState, message: Message, lang: str) -> Shown | None:
+    """After a restart (or cache eviction): search again for the question the answer replied to.
+    The answer's header tells which hits it shows and its language (else ``lang``, the presser's)."""
     replied = message.reply_to_message
     if replied is None or not replied.text or message.from_user is None or message.from_user.id != context.bot.id:
         return None
@@ -309,12 +323,11 @@ async def _recover_shown(context, rt: Runtime, state: IndexState, message: Messa
         return None
     if not answer.answered or not answer.hits:
         return None
-    _text, end = render_answer_page(question, answer, 0, rt.settings.results)
+    _text, end = render_answer_page(question, answer, 0, rt.settings.results, lang=lang)
     start = 0
-    m = re.search(r"results (\d+)–(\d+) of", (message.text or "").split("\n\n", 1)[0])
-    if m:  # a "More" page: which hits it shows is written in its header
-        start, end = int(m.group(1)) - 1, int(m.group(2))
-    shown = Shown(question, answer, state.generation, start, min(end, len(answer.hits)))
+    if header := read_answer_header(message.text or ""):  # a "More" page: which hits it shows is written in its header
+        start, end, lang = header
+    shown = Shown(question, answer, state.generation, start, min(end, len(answer.hits)), lang=lang)
     rt.remember(message.chat_id, message.message_id, shown)
     return shown
 
@@ -349,11 +362,12 @@ async def on_error(update: object, context: Context) -> None:
     log.error("error while handling an update: %s", redact(f"{type(err).__name__}: {err}"), exc_info=err)
     if not isinstance(update, Update) or update.effective_chat is None or update.effective_chat.type == ChatType.CHANNEL:
         return
+    apology = texts.APOLOGY(lang_of(update))
     if update.callback_query:  # a no-op when the query was answered already
         with contextlib.suppress(TelegramError):
-            await answer_query(update.callback_query, texts.APOLOGY)
+            await answer_query(update.callback_query, apology)
     message = update.effective_message
     try:
-        await send(update.get_bot(), update.effective_chat.id, texts.APOLOGY, reply_to=message.message_id if message else None, html_=False)
+        await send(update.get_bot(), update.effective_chat.id, apology, reply_to=message.message_id if message else None, html_=False)
     except TelegramError as e:
         log.warning("could not send the apology: %s", redact(str(e)))

@@ -110,19 +110,45 @@ def render_hit(hit: Hit, number: int, expandable: bool = False) -> str:
     )
 
 
-def _answer_header(question: str, start: int, end: int, total: int) -> str:
-    return texts.ANSWER_HEADER.format(question=esc(clip(question, QUESTION_ECHO_CHARS)), first=start + 1, last=end, total=total)
+def _answer_header(question: str, start: int, end: int, total: int, lang: str) -> str:
+    return texts.ANSWER_HEADER(lang, question=esc(clip(question, QUESTION_ECHO_CHARS)), first=start + 1, last=end, total=total)
 
 
-def render_answer_page(question: str, answer: Answer, start: int, per_page: int) -> tuple[str, int]:
+def _counts_pattern(template: str) -> re.Pattern:
+    """The last line of an answer header (``Results {first}–{last} of {total}``) as a regex."""
+    line = template.rsplit("\n", 1)[-1]
+    parts = re.split(r"(\{\w+\})", line)
+    body = "".join(rf"(?P<{p[1:-1]}>\d+)" if p.startswith("{") else re.escape(p) for p in parts)
+    return re.compile(body + r"\s*$", re.IGNORECASE)  # search(): the old bilingual line ended in English
+
+
+_HEADER_COUNTS = {lang: _counts_pattern(getattr(texts.ANSWER_HEADER, lang)) for lang in texts.Text._fields}
+
+
+def read_answer_header(text: str) -> tuple[int, int, str] | None:
+    """Which hits an answer message shows, read back from its plain text (after a restart):
+    ``(start, end, lang)`` from the header's counts line (in either language), or None."""
+    header = (text or "").split("\n\n", 1)[0]
+    if "\n" not in header:
+        return None
+    line = header.rsplit("\n", 1)[1]  # not the echoed question (one line, above)
+    for lang, pattern in _HEADER_COUNTS.items():
+        if m := pattern.search(line):
+            first, last = int(m.group("first")), int(m.group("last"))
+            return (first - 1, last, lang) if 1 <= first <= last else None
+    return None
+
+
+def render_answer_page(question: str, answer: Answer, start: int, per_page: int, *, lang: str) -> tuple[str, int]:
     """The message for hits ``start..``: up to ``per_page`` citations, cut at citation boundaries
-    so it stays within 4096 characters.  Returns the HTML and the index after the last hit shown."""
+    so it stays within 4096 characters.  Returns the HTML and the index after the last hit shown.
+    ``lang`` ("zh"/"en") is the language of the header; the citations are the corpus's own words."""
     hits = answer.hits
     total = len(hits)
     start = max(0, min(start, total - 1))
     page = next_page(hits, hits[:start], per_page)
     blocks: list[str] = []
-    budget = MAX_MESSAGE - tg_len(_answer_header(question, start, start + len(page), total)) - 2
+    budget = MAX_MESSAGE - tg_len(_answer_header(question, start, start + len(page), total, lang)) - 2
     used = 0
     for hit in page:
         block = render_hit(hit, hit.rank, expandable=bool(blocks))  # the first citation in full
@@ -132,7 +158,7 @@ def render_answer_page(question: str, answer: Answer, start: int, per_page: int)
         blocks.append(block)
         used += cost
     end = start + len(blocks)
-    text = _answer_header(question, start, end, total) + "\n\n" + "\n\n".join(blocks)
+    text = _answer_header(question, start, end, total, lang) + "\n\n" + "\n\n".join(blocks)
     return text, end
 
 
@@ -154,12 +180,13 @@ def render_passage(hit: Hit, number: int) -> str:
         n = max(1, min(n - 1, int(n * budget / tg_len(body)) - 2))
 
 
-def render_sources(articles: Sequence, page: int, per_page: int = SOURCES_PER_PAGE) -> tuple[str, int, int]:
-    """One page of the article list; returns ``(html, page, pages)`` with ``page`` clamped."""
+def render_sources(articles: Sequence, page: int, per_page: int = SOURCES_PER_PAGE, *, lang: str) -> tuple[str, int, int]:
+    """One page of the article list, its header in ``lang``; returns ``(html, page, pages)`` with ``page`` clamped."""
     files = len({a.source for a in articles})
     pages = max(1, math.ceil(len(articles) / per_page))
     page = max(0, min(page, pages - 1))
-    lines = [texts.SOURCES_HEADER.format(articles=len(articles), files=files, s="s" if files != 1 else "", page=page + 1, pages=pages)]
+    lines = [texts.SOURCES_HEADER(lang, articles=len(articles), a=_plural(len(articles)), files=files, s=_plural(files),
+                                  page=page + 1, pages=pages)]
     for i, art in enumerate(articles[page * per_page : (page + 1) * per_page], page * per_page + 1):
         lines.append(f"{i}. <b>{esc(clip(art.title, SOURCE_LIST_CHARS))}</b>\n    📰 <i>{_article_where(art)}</i> · {len(art.paragraphs)} ¶")
     return "\n\n".join(lines), page, pages
@@ -173,9 +200,13 @@ def _article_where(art) -> str:
     return " · ".join(parts)
 
 
-def render_help(articles: Sequence, username: str, admin: bool) -> str:
-    """/start and /help: what the bot knows and how to ask it, in Chinese and English."""
+def _plural(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
+def render_help(articles: Sequence, username: str, admin: bool, *, lang: str) -> str:
+    """/start and /help: what the bot knows and how to ask it, in ``lang``."""
     files = len({a.source for a in articles})
     bot = f"@{username}" if username else "@bot"
-    text = texts.HELP.format(articles=len(articles), files=files, s="s" if files != 1 else "", bot=esc(bot))
-    return text + texts.HELP_ADMIN if admin else text
+    text = texts.HELP(lang, articles=len(articles), a=_plural(len(articles)), files=files, s=_plural(files), bot=esc(bot))
+    return text + texts.HELP_ADMIN(lang) if admin else text

@@ -117,6 +117,7 @@ class Shown:
     start: int
     end: int
     more_sent: bool = False
+    lang: str = "en"  # of its header and buttons
 
 
 class Runtime:

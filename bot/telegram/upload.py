@@ -25,7 +25,7 @@ from ..indexes import sample_corpus
 from ...embeddings.errors import NewsbotError
 from ...embeddings.formats import supported
 from . import texts
-from .handlers import is_admin
+from .handlers import is_admin, lang_of
 from .redact import redact
 from .render import clip
 from .send import log, reply, send
@@ -46,7 +46,17 @@ class Added(NamedTuple):
 
 
 class NotAdded(Exception):
-    """Why a document was not added, for the admin (already indexed, unreadable, …)."""
+    """Why a document was not added, for the admin (already indexed, unreadable, …): a
+    :class:`~.texts.Text` and its values, told in the admin's language by :meth:`say`; a value
+    that is a Text too is filled in from the same values.  ``str()`` is the English, for logs."""
+
+    def __init__(self, text: texts.Text, **values: Any):
+        self.text, self.values = text, values
+        super().__init__(self.say("en"))
+
+    def say(self, lang: str) -> str:
+        values = self.values
+        return self.text(lang, **{k: v(lang, **values) if isinstance(v, texts.Text) else v for k, v in values.items()})
 
 
 def uploads_dir(rt: Runtime, index) -> Path:
@@ -104,7 +114,7 @@ def add_document(rt: Runtime, retriever, name: str, data: bytes) -> Added:
     index = retriever.index
     known = indexed_as(index, data)
     if known:
-        raise NotAdded(texts.ALREADY_INDEXED.format(source=clip(known, MAX_NAME_CHARS)))
+        raise NotAdded(texts.ALREADY_INDEXED, source=clip(known, MAX_NAME_CHARS))
     folder = uploads_dir(rt, index)
     folder.mkdir(parents=True, exist_ok=True)
     path = _free_path(folder, safe_name(name))
@@ -124,8 +134,8 @@ def add_document(rt: Runtime, retriever, name: str, data: bytes) -> Added:
     mine = [a for a in new.index.articles if a.source == path.name]
     if not mine:
         path.unlink(missing_ok=True)  # ours, and nothing came of it: /reindex would only warn about it again
-        why = next((w for w in warned if path.name in w), texts.NO_ARTICLES)
-        raise NotAdded(texts.NOT_ADDED.format(name=clip(name, MAX_NAME_CHARS), why=redact(why.replace(str(path), path.name))))
+        why = next((redact(w.replace(str(path), path.name)) for w in warned if path.name in w), texts.NO_ARTICLES)
+        raise NotAdded(texts.NOT_ADDED, name=clip(name, MAX_NAME_CHARS), why=why)
     new.warm_up()
     for w in warned:
         log.warning("upload: %s", w)
@@ -140,10 +150,10 @@ def add_link(rt: Runtime, retriever, url: str) -> Added:
     try:
         got = fetch(url)
     except FetchError as e:
-        raise NotAdded(texts.LINK_FAILED.format(url=clip(url, MAX_NAME_CHARS), why=e)) from None
+        raise NotAdded(texts.LINK_FAILED, url=clip(url, MAX_NAME_CHARS), why=str(e)) from None
     suffix = suffix_for(got.content_type)
     if not suffix:
-        raise NotAdded(texts.LINK_FAILED.format(url=clip(url, MAX_NAME_CHARS), why=f"not a page or document ({got.content_type})"))
+        raise NotAdded(texts.LINK_FAILED, url=clip(url, MAX_NAME_CHARS), why=texts.NOT_A_PAGE, content_type=got.content_type)
     parts = urlsplit(got.url)
     slug = re.sub(r"[^\w.-]+", "_", f"{parts.hostname or 'page'}{parts.path}").strip("_.")[:80]
     slug = os.path.splitext(slug)[0] if slug.lower().endswith(suffix) else slug
@@ -151,19 +161,19 @@ def add_link(rt: Runtime, retriever, url: str) -> Added:
     return add_document(rt, retriever, slug + suffix, data)
 
 
-async def _run_add(app: Application, rt: Runtime, chat_id: int, reply_to: int, work) -> None:
-    """Run ``work(retriever)`` in a thread, install the new retriever, tell the admin."""
+async def _run_add(app: Application, rt: Runtime, chat_id: int, reply_to: int, work, lang: str) -> None:
+    """Run ``work(retriever)`` in a thread, install the new retriever, tell the admin (in ``lang``)."""
     try:
         added: Added = await asyncio.to_thread(work, rt.state.retriever)
     except NotAdded as e:
-        await send(app.bot, chat_id, str(e), reply_to=reply_to, html_=False)
+        await send(app.bot, chat_id, e.say(lang), reply_to=reply_to, html_=False)
         return
     except NewsbotError as e:
-        await send(app.bot, chat_id, texts.ADD_FAILED.format(error=redact(str(e))), reply_to=reply_to, html_=False)
+        await send(app.bot, chat_id, texts.ADD_FAILED(lang, error=redact(str(e))), reply_to=reply_to, html_=False)
         return
     except Exception as e:
         log.exception("adding a document failed")
-        await send(app.bot, chat_id, texts.REINDEX_CRASHED.format(kind=type(e).__name__), reply_to=reply_to, html_=False)
+        await send(app.bot, chat_id, texts.REINDEX_CRASHED(lang, kind=type(e).__name__), reply_to=reply_to, html_=False)
         return
     finally:
         rt.reindexing = False
@@ -172,10 +182,10 @@ async def _run_add(app: Application, rt: Runtime, chat_id: int, reply_to: int, w
     titles = "\n".join(f"• {clip(t, MAX_NAME_CHARS)}" for t in added.titles[:MAX_TITLES_SHOWN])
     more = len(added.titles) - MAX_TITLES_SHOWN
     if more > 0:
-        titles += "\n" + texts.ADDED_MORE.format(n=more)
+        titles += "\n" + texts.ADDED_MORE(lang, n=more)
     await send(
         app.bot, chat_id,
-        texts.ADDED.format(name=added.name, articles=len(added.titles), paragraphs=added.paragraphs, titles=titles, generation=state.generation),
+        texts.ADDED(lang, name=added.name, articles=len(added.titles), paragraphs=added.paragraphs, titles=titles, generation=state.generation),
         reply_to=reply_to, html_=False,
     )
 
@@ -183,13 +193,13 @@ async def _run_add(app: Application, rt: Runtime, chat_id: int, reply_to: int, w
 async def start_writing(update: Update, context: Context, started: str, job) -> None:
     """One writer at a time (/reindex, uploads): refuse while the index is loading or another
     write runs; else say ``started`` and run the coroutine ``job()`` as a task, which clears
-    ``rt.reindexing`` when it ends."""
+    ``rt.reindexing`` when it ends.  ``started`` is in the sender's language already."""
     rt = context.bot_data
     if rt.state is None:
-        await reply(update, texts.NOT_READY)
+        await reply(update, texts.NOT_READY(lang_of(update)))
         return
     if rt.reindexing:
-        await reply(update, texts.REINDEX_RUNNING)
+        await reply(update, texts.REINDEX_RUNNING(lang_of(update)))
         return
     rt.reindexing = True  # check and set with no await between: a second writer sees it
     try:
@@ -202,40 +212,42 @@ async def start_writing(update: Update, context: Context, started: str, job) -> 
 
 async def _start(update: Update, context: Context, what: str, work) -> None:
     message = update.effective_message
-    await start_writing(update, context, texts.ADDING.format(name=clip(what, MAX_NAME_CHARS)),
-                        lambda: _run_add(context.application, context.bot_data, message.chat_id, message.message_id, work))
+    lang = lang_of(update)
+    await start_writing(update, context, texts.ADDING(lang, name=clip(what, MAX_NAME_CHARS)),
+                        lambda: _run_add(context.application, context.bot_data, message.chat_id, message.message_id, work, lang))
 
 
 async def on_document(update: Update, context: Context) -> None:
     """A document: admins' supported files are added to the index; everyone else is told no
     (in groups, only admins hear back: other members share files with each other)."""
     rt = context.bot_data
+    lang = lang_of(update)
     doc = update.effective_message.document
     private = update.effective_chat.type == "private"
     if not is_admin(rt, update):
         if private:
-            await reply(update, texts.ADD_ADMINS_ONLY)
+            await reply(update, texts.ADD_ADMINS_ONLY(lang))
         return
     name = doc.file_name or "document"
     if not supported(name):
-        await reply(update, texts.UNSUPPORTED_FILE.format(name=clip(name, MAX_NAME_CHARS)))
+        await reply(update, texts.UNSUPPORTED_FILE(lang, name=clip(name, MAX_NAME_CHARS)))
         return
     limit = rt.settings.max_upload_mb
     if doc.file_size and doc.file_size > limit * 1024 * 1024:
-        await reply(update, texts.FILE_TOO_BIG.format(name=clip(name, MAX_NAME_CHARS), mb=doc.file_size / 2**20, limit=limit))
+        await reply(update, texts.FILE_TOO_BIG(lang, name=clip(name, MAX_NAME_CHARS), mb=doc.file_size / 2**20, limit=limit))
         return
     try:
         data = bytes(await (await context.bot.get_file(doc.file_id)).download_as_bytearray())
     except Exception as e:  # Telegram refused the file (too big for the Bot API, gone)
         log.warning("download of %s failed: %s", name, e)
-        await reply(update, texts.DOWNLOAD_FAILED.format(name=clip(name, MAX_NAME_CHARS)))
+        await reply(update, texts.DOWNLOAD_FAILED(lang, name=clip(name, MAX_NAME_CHARS)))
         return
     if len(data) > limit * 1024 * 1024:
-        await reply(update, texts.FILE_TOO_BIG.format(name=clip(name, MAX_NAME_CHARS), mb=len(data) / 2**20, limit=limit))
+        await reply(update, texts.FILE_TOO_BIG(lang, name=clip(name, MAX_NAME_CHARS), mb=len(data) / 2**20, limit=limit))
         return
     known = rt.state and indexed_as(rt.state.retriever.index, data)
     if known:
-        await reply(update, texts.ALREADY_INDEXED.format(source=clip(known, MAX_NAME_CHARS)))
+        await reply(update, texts.ALREADY_INDEXED(lang, source=clip(known, MAX_NAME_CHARS)))
         return
     await _start(update, context, name, lambda retriever: add_document(rt, retriever, name, data))
 
@@ -244,7 +256,7 @@ async def on_link_message(update: Update, context: Context) -> None:
     """A private message that is nothing but one link: admins' pages are fetched and added."""
     rt = context.bot_data
     if not is_admin(rt, update):
-        await reply(update, texts.ADD_ADMINS_ONLY)
+        await reply(update, texts.ADD_ADMINS_ONLY(lang_of(update)))
         return
     url = URL_ONLY.match(update.effective_message.text).group(1)
     await _start(update, context, url, lambda retriever: add_link(rt, retriever, url))
