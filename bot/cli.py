@@ -162,18 +162,23 @@ def cmd_telegram(args, cfg: Config) -> int:
 
     if args.check:
         return check(cfg, args.index_dir)
+    from .indexes import named_indexes
     from .telegram.app import run
+    from .telegram.chats import Bindings, default_bindings_file
     from .telegram.state import BotSettings
 
     token, problem = configured_token(cfg)
     if token is None:
         err(problem)
         return EXIT_USAGE
+    spec = index_spec(args.index_dir, cfg)
+    bindings = Bindings(cfg["chats"], Path(cfg.get("chat_bindings_file") or default_bindings_file()))
     return run(
-        token, index_spec(args.index_dir, cfg), BotSettings.from_config(cfg),
+        token, spec, BotSettings.from_config(cfg),
         api_root=cfg.get("telegram_api_url"), timeout=cfg["telegram_timeout"],
         webhook_url=cfg.get("webhook_url"), webhook_secret=cfg.get("webhook_secret"),
         listen=cfg["webhook_listen"], port=cfg["webhook_port"],
+        indexes=named_indexes(cfg, spec), bindings=bindings,
     )
 
 

@@ -16,14 +16,17 @@ from urllib.parse import urlparse
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError, TimedOut
-from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
+from telegram.ext import (Application, ApplicationBuilder, CallbackQueryHandler, ChosenInlineResultHandler, CommandHandler, InlineQueryHandler,
+                          MessageHandler, TypeHandler, filters)
 
 from ..common import EXIT_OK, EXIT_USAGE
-from ..indexes import IndexSpec, default_index_dir
+from ..indexes import IndexSpec, NamedIndex, default_index_dir
 from ...embeddings.errors import NewsbotError
 from . import texts
-from .admin import cmd_reindex, cmd_stats
+from .admin import cmd_reindex, cmd_stats, cmd_use
+from .chats import Bindings
 from .handlers import cmd_ask, cmd_help, cmd_sources, gate, on_button, on_error, on_other, on_text, on_unknown_command
+from .inline import on_chosen_inline_result, on_inline_query
 from .redact import install_log_redaction, redact
 from .send import MessageRateLimiter, RedactingRequest, log
 from .state import CONTEXT_TYPES, BotSettings, Runtime, install_retriever
@@ -31,7 +34,7 @@ from .upload import URL_ONLY, on_document, on_link_message
 
 DEFAULT_API_ROOT = "https://api.telegram.org"
 API_TIMEOUT = 20.0  # seconds to wait for a Bot API answer (the default of `telegram_timeout`); then retry
-ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "edited_channel_post", "callback_query"]
+ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "edited_channel_post", "callback_query", "inline_query", "chosen_inline_result"]
 
 MENU_LANGUAGES = (None, "zh")  # the command menu: English for everyone, Chinese for Chinese-speaking users
 
@@ -99,6 +102,8 @@ def build_application(
     settings: BotSettings | None = None,
     retriever=None,
     timeout: float | None = None,
+    indexes: dict[str, NamedIndex] | None = None,
+    bindings: Bindings | None = None,
 ) -> Application:
     """The bot, ready for ``run_polling``/``run_webhook`` (or for a test's own updater).
 
@@ -106,7 +111,8 @@ def build_application(
     ``post_init``; otherwise ``index`` (a folder, or an :class:`IndexSpec`; default: the per-user
     default index) is loaded there, as ``newsbot ask`` would. ``timeout`` (default 20 s) bounds
     each Bot API call; a call that times out is retried with backoff (``send.with_retries``), so
-    the reply still arrives.
+    the reply still arrives. ``indexes`` (from :func:`..indexes.named_indexes`) are the indexes
+    chats may be bound to, ``bindings`` which chat uses which (default: every chat the default).
     """
     install_log_redaction(token)
     settings = settings or BotSettings()
@@ -130,7 +136,7 @@ def build_application(
         .post_init(post_init)
         .build()
     )
-    app.bot_data.configure(settings, index, retriever)
+    app.bot_data.configure(settings, index, retriever, indexes=indexes, bindings=bindings)
     only_messages = filters.UpdateType.MESSAGE
     app.add_handler(TypeHandler(Update, gate), group=-1)
     app.add_handler(CommandHandler(["start", "help"], cmd_help, filters=only_messages))
@@ -138,12 +144,15 @@ def build_application(
     app.add_handler(CommandHandler("sources", cmd_sources, filters=only_messages))
     app.add_handler(CommandHandler("stats", cmd_stats, filters=only_messages))
     app.add_handler(CommandHandler("reindex", cmd_reindex, filters=only_messages))
+    app.add_handler(CommandHandler("use", cmd_use, filters=only_messages))
     app.add_handler(MessageHandler(only_messages & filters.COMMAND, on_unknown_command))
     app.add_handler(MessageHandler(only_messages & filters.ChatType.PRIVATE & filters.Regex(URL_ONLY), on_link_message))
     app.add_handler(MessageHandler(only_messages & filters.TEXT, on_text))
     app.add_handler(MessageHandler(only_messages & filters.Document.ALL, on_document))
     app.add_handler(MessageHandler(only_messages, on_other))
     app.add_handler(CallbackQueryHandler(on_button))
+    app.add_handler(InlineQueryHandler(on_inline_query))
+    app.add_handler(ChosenInlineResultHandler(on_chosen_inline_result))
     app.add_error_handler(on_error)
     return app
 
@@ -163,6 +172,8 @@ def run(
     webhook_secret: str | None = None,
     listen: str = "127.0.0.1",
     port: int = 8443,
+    indexes: dict[str, NamedIndex] | None = None,
+    bindings: Bindings | None = None,
 ) -> int:
     """Build the bot, then long-poll or (with ``webhook_url``) serve a webhook; returns the exit code.
 
@@ -180,7 +191,7 @@ def run(
     ptb_log = logging.getLogger("telegram.ext")
     ptb_log.addFilter(_QUIET_STARTUP)
     root = (api_root or DEFAULT_API_ROOT).rstrip("/")
-    app = build_application(token, index, api_root=root, settings=settings, timeout=timeout)
+    app = build_application(token, index, api_root=root, settings=settings, timeout=timeout, indexes=indexes, bindings=bindings)
     asyncio.set_event_loop(asyncio.new_event_loop())  # PTB runs (and closes) the current loop
     try:
         if webhook_url:

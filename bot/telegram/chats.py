@@ -123,3 +123,50 @@ def open_named(spec, default_retriever):
     retriever = Retriever(store, encoder=default_retriever.encoder if shared else None, model=spec.model)
     retriever.warm_up()
     return retriever
+
+
+async def chat_state(rt, chat_id: int | None):
+    """``(name, state, problem)`` for a chat: the index it uses, loaded (opening a named index on
+    first use), or why it cannot be used now. ``state`` is None with no problem while the
+    default index is still loading."""
+    name = rt.bindings.name_for(chat_id)
+    state, problem = await index_state(rt, name)
+    return name, state, problem
+
+
+async def index_state(rt, name: str):
+    """``(state, problem)`` of the index ``name``, opening a named index on first use."""
+    import asyncio
+
+    from ...embeddings.errors import NewsbotError
+    from .callbackdata import index_generation
+    from .state import IndexState
+
+    if name == DEFAULT_INDEX:
+        return rt.state, None
+    if name not in rt.named:
+        return None, f"the settings name no index {name!r} any more"
+    lock = rt.opening.setdefault(name, asyncio.Lock())
+    async with lock:  # one load per index, however many questions wait for it
+        if (state := rt.states.get(name)) is not None:
+            return state, None
+        failed = rt.unopened.get(name)
+        if failed is not None and not failed.expired():
+            return None, failed.reason
+        default = rt.state.retriever if rt.state is not None else None
+        try:
+            retriever = await asyncio.to_thread(open_named, rt.named[name].spec, default)
+        except NewsbotError as e:
+            reason = str(e)
+        except Exception as e:  # a broken index must not take the chat's questions down with it
+            log.exception("opening the index %r failed", name)
+            reason = f"{type(e).__name__} (see the bot's log)"
+        else:
+            rt.unopened.pop(name, None)
+            state = IndexState(retriever, index_generation(retriever.index), name)
+            rt.states[name] = state
+            log.info("opened the index %r: %d articles", name, len(state.articles))
+            return state, None
+        log.warning("the index %r cannot be opened: %s", name, reason)
+        rt.unopened[name] = Unopened(reason)
+        return None, reason

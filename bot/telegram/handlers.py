@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import math
 import re
 import time
@@ -25,9 +24,11 @@ from .callbackdata import answer_keyboard, decode_callback, sources_keyboard
 from .redact import redact
 from .render import read_answer_header, render_answer_page, render_help, render_passage, render_sources, shown_command
 from .send import answer_query, log, reply, send, typing, with_retries
+from .chats import chat_state
+from .inline import refuse_inline
+from .questions import previous_answer, search, search_followup
 from .state import Context, IndexState, Runtime, Shown, install_retriever
 
-MAX_PAGES = 4  # "More" pages per answer: one search asks for results * MAX_PAGES hits
 
 
 # -- who a message is for ----------------------------------------------------------------------
@@ -76,17 +77,21 @@ def question_of(text: str, username: str) -> str:
     return _strip_mention(text, username)
 
 
-def _state_or_none(context: Context) -> IndexState | None:
-    return context.bot_data.state
-
-
-async def _search(rt: Runtime, state: IndexState, question: str) -> Answer:
-    t0 = time.perf_counter()
-    # Pages of results are cut from one search; the reader pages on with "More", so keep weak tail results.
-    async with rt.search_slots:
-        answer = await asyncio.to_thread(functools.partial(state.retriever.ask, question, rt.settings.results * MAX_PAGES, trim=False))
-    rt.search_ms.append((time.perf_counter() - t0) * 1000)
-    return answer
+async def chat_index(update: Update, context: Context) -> IndexState | None:
+    """The loaded index of the update's chat; None (after telling the chat why) when it cannot
+    be used: still loading, or bound to an index that cannot be opened."""
+    rt = context.bot_data
+    chat = update.effective_chat.id if update.effective_chat else None
+    name, state, problem = await chat_state(rt, chat)
+    if state is not None:
+        return await follow_rebuilds(context.application, rt, state) or state
+    lang = lang_of(update)
+    text = texts.CHAT_INDEX_UNAVAILABLE(lang, name=name, why=redact(problem)) if problem else texts.NOT_READY(lang)
+    if update.callback_query:
+        await answer_query(update.callback_query, text, alert=True)
+    else:
+        await reply(update, text)
+    return None
 
 
 async def _send_answer_page(bot, rt: Runtime, chat_id: int, reply_to: int, question: str, answer: Answer, generation: str, start: int,
@@ -119,20 +124,22 @@ async def answer_question(update: Update, context: Context, question: str) -> No
         seconds = max(1, math.ceil(wait))
         await reply(update, texts.TOO_MANY(lang, s=seconds))
         return
-    state = rt.state
+    state = await chat_index(update, context)
     if state is None:
-        await reply(update, texts.NOT_READY(lang))
         return
-    state = await follow_rebuilds(context.application, rt) or state
     try:
         async with typing(context.bot, message.chat_id):
-            answer = await _search(rt, state, question)
+            previous = await previous_answer(rt, state, context.bot.id, message, lang)
+            if previous is not None:
+                answer = await search_followup(rt, state, previous, question)
+            else:
+                answer = await search(rt, state, question)
     except UsageError as e:
         await reply(update, texts.CANNOT_ANSWER(lang, error=e))
         return
     except (StoreUnavailable, IndexNotFound) as e:  # Milvus is down, or the build we serve was dropped
         log.warning("search failed: %s", redact(str(e)))
-        rt.followed = float("-inf")  # look for a newer build before the next question
+        rt.followed[state.name] = float("-inf")  # look for a newer build before the next question
         await reply(update, texts.UNAVAILABLE(lang))
         return
     rt.questions += 1
@@ -155,7 +162,9 @@ async def gate(update: Update, context: Context) -> None:
     if rt.settings.allows(user, chat):
         return
     log.info("ignoring an update from user %s in chat %s (not in the allowlists)", user, chat)
-    if update.callback_query:
+    if update.inline_query:
+        await refuse_inline(update.inline_query, texts.REFUSED(lang_of(update)))
+    elif update.callback_query:
         await answer_query(update.callback_query, texts.REFUSED(lang_of(update)), alert=True)
     elif update.message and _private(update):
         await reply(update, texts.REFUSED(lang_of(update)))
@@ -164,7 +173,7 @@ async def gate(update: Update, context: Context) -> None:
 
 async def cmd_help(update: Update, context: Context) -> None:
     """/start and /help: what the bot knows and how to ask."""
-    state = _state_or_none(context)
+    _name, state, _problem = await chat_state(context.bot_data, update.effective_chat.id if update.effective_chat else None)
     articles = state.articles if state else []
     await reply(update, render_help(articles, context.bot.username, is_admin(context.bot_data, update), lang=lang_of(update)), html_=True)
 
@@ -175,8 +184,12 @@ async def cmd_ask(update: Update, context: Context) -> None:
 
 
 async def on_text(update: Update, context: Context) -> None:
-    """Private text is a question; in groups only mentions of the bot and replies to it are."""
+    """Private text is a question; in groups only mentions of the bot and replies to it are.
+    A reply to one of the bot's answers is a follow-up on it. An excerpt a reader posted through
+    inline mode (``via_bot`` this bot) is not a question."""
     message = update.effective_message
+    if message.via_bot is not None and message.via_bot.id == context.bot.id:
+        return
     if _private(update):
         await answer_question(update, context, _strip_mention(message.text, context.bot.username))
     elif _replies_to_bot(message, context.bot.id) or _mentions_bot(message, context.bot.id, context.bot.username):
@@ -203,10 +216,9 @@ async def on_unknown_command(update: Update, context: Context) -> None:
 
 async def cmd_sources(update: Update, context: Context) -> None:
     """/sources: the indexed articles, paginated with inline buttons."""
-    state = _state_or_none(context)
+    state = await chat_index(update, context)
     lang = lang_of(update)
     if state is None:
-        await reply(update, texts.NOT_READY(lang))
         return
     text, page, pages = render_sources(state.articles, 0, lang=lang)
     await reply(update, text, html_=True, markup=sources_keyboard(state.generation, page, pages, lang=lang))
@@ -239,7 +251,8 @@ async def on_button(update: Update, context: Context) -> None:
         await answer_query(query, texts.BUTTON_FORGED(lang))
         return
     generation, action, arg = parsed
-    state = rt.state
+    chat = query.message.chat.id if query.message is not None else None  # None: a message posted inline
+    _name, state, _problem = await chat_state(rt, chat)
     if state is None or generation != state.generation:
         await answer_query(query, texts.BUTTON_STALE(lang))
         return
@@ -318,7 +331,7 @@ async def _recover_shown(context, rt: Runtime, state: IndexState, message: Messa
     if not question or len(question) > rt.settings.max_question:
         return None
     try:
-        answer = await _search(rt, state, question)
+        answer = await search(rt, state, question)
     except (UsageError, StoreUnavailable, IndexNotFound):
         return None
     if not answer.answered or not answer.hits:
@@ -332,15 +345,15 @@ async def _recover_shown(context, rt: Runtime, state: IndexState, message: Messa
     return shown
 
 
-async def follow_rebuilds(app, rt: Runtime):
+async def follow_rebuilds(app, rt: Runtime, state: IndexState):
     """A shared index (Milvus) may be rebuilt by `newsbot index` on another machine: at most every
     ``refresh_seconds``, ask the store and serve the new build when there is one."""
-    index = rt.state.retriever.index if rt.state else None
-    refresh = getattr(index, "refresh", None)
+    refresh = getattr(state.retriever.index, "refresh", None)
     now = time.monotonic()
-    if refresh is None or now - rt.followed < rt.settings.refresh_seconds or rt.reindexing:
+    last = rt.followed.setdefault(state.name, now)
+    if refresh is None or now - last < rt.settings.refresh_seconds or rt.reindexing:
         return None
-    rt.followed = now
+    rt.followed[state.name] = now
     try:
         fresh = await asyncio.to_thread(refresh)
     except (StoreUnavailable, IndexNotFound):
@@ -349,11 +362,11 @@ async def follow_rebuilds(app, rt: Runtime):
         return None
     from ...embeddings.search import Retriever
 
-    old = rt.state.retriever
+    old = state.retriever
     new = Retriever(fresh, encoder=old.encoder, settings=old.settings)
     await asyncio.to_thread(new.warm_up)
-    log.info("following a rebuild of the shared index: %s", fresh.generation())
-    return install_retriever(app, new)
+    log.info("following a rebuild of the shared index %r: %s", state.name, fresh.generation())
+    return install_retriever(app, new, state.name)
 
 
 async def on_error(update: object, context: Context) -> None:

@@ -15,18 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
-from ..config import Config
+from ..config import DEFAULT_INDEX, Config
+from .chats import Bindings, Unopened
 from ...embeddings.types import Answer
 from .callbackdata import index_generation
 
 if TYPE_CHECKING:
     from telegram.ext import Application
 
-    from ..indexes import IndexSpec
+    from ..indexes import IndexSpec, NamedIndex
 
 ANSWER_CACHE_SIZE = 1000  # answer messages remembered for their buttons
 SEARCH_THREADS = max(1, min(4, os.cpu_count() or 1))  # searches run at once (the rest queue)
 MAX_RESULTS = 10  # citations on one answer page, whatever `results` says
+INLINE_BUDGET = 3  # inline queries per minute per user, as a multiple of rate_limit (typing sends several)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class BotSettings:
     uploads_dir: str | None = None  # where admins' documents and links are kept (None: beside the index)
     max_upload_mb: int = 20
     refresh_seconds: float = 30.0  # a shared (Milvus) index is checked for rebuilds elsewhere this often
+    inline_cache_seconds: int = 60  # how long Telegram may cache an inline answer
 
     @classmethod
     def from_config(cls, cfg: Config) -> "BotSettings":
@@ -58,6 +61,7 @@ class BotSettings:
             max_file_chars=cfg.get("max_file_chars") if cfg.configured("max_file_chars") else None,
             uploads_dir=cfg.get("uploads_dir"),
             max_upload_mb=cfg["max_upload_mb"],
+            inline_cache_seconds=cfg["inline_cache_seconds"],
             refresh_seconds=cfg["refresh_seconds"],
         )
 
@@ -100,6 +104,7 @@ class IndexState:
 
     retriever: Any
     generation: str
+    name: str = DEFAULT_INDEX  # "default", or the name in [indexes]
     loaded_at: float = field(default_factory=time.time)
 
     @property
@@ -131,8 +136,15 @@ class Runtime:
         self.settings = BotSettings()
         self.index: IndexSpec | None = None  # loaded in post_init unless a retriever was given
         self.preloaded: Any = None  # a retriever given to build_application
-        self.state: IndexState | None = None
+        self.states: dict[str, IndexState] = {}  # loaded indexes by name; "default" is loaded in post_init
+        self.named: dict[str, NamedIndex] = {}  # the indexes chats may be bound to ([indexes]), default aside
+        self.bindings = Bindings()
+        self.unopened: dict[str, Unopened] = {}  # named indexes that failed to open, tried again later
+        self.opening: dict[str, asyncio.Lock] = {}
         self.limiter = RateLimiter(self.settings.rate_limit)
+        self.inline_limiter = RateLimiter(self.settings.rate_limit * INLINE_BUDGET)
+        self.inline_queries = 0
+        self.inline_chosen = 0
         self.shown: OrderedDict[tuple[int, int], Shown] = OrderedDict()
         self.started = time.time()
         self.questions = 0
@@ -142,15 +154,31 @@ class Runtime:
         self.reindexes = 0
         self.reindex_task: asyncio.Task | None = None
         self.reindexing = False  # set before the first await of /reindex, cleared when the rebuild ends
-        self.followed = time.monotonic()  # when a shared index was last checked for a rebuild elsewhere
+        self.followed: dict[str, float] = {}  # per index: when a shared one was last checked for a rebuild elsewhere
         # Searches are CPU-bound (numpy, FAISS): more at once than cores only thrashes them.
         self.search_slots = asyncio.Semaphore(SEARCH_THREADS)
 
-    def configure(self, settings: BotSettings, index: IndexSpec | None, retriever: Any = None) -> None:
+    def configure(self, settings: BotSettings, index: IndexSpec | None, retriever: Any = None, *,
+                  indexes: dict[str, NamedIndex] | None = None, bindings: Bindings | None = None) -> None:
         self.settings = settings
         self.index = index
         self.preloaded = retriever
         self.limiter = RateLimiter(settings.rate_limit)
+        self.inline_limiter = RateLimiter(settings.rate_limit * INLINE_BUDGET)
+        self.named = {name: ix for name, ix in (indexes or {}).items() if name != DEFAULT_INDEX}
+        self.bindings = bindings or Bindings()
+
+    @property
+    def state(self) -> IndexState | None:
+        """The default index (the one inline queries and unbound chats use)."""
+        return self.states.get(DEFAULT_INDEX)
+
+    @state.setter
+    def state(self, value: IndexState | None) -> None:
+        if value is None:
+            self.states.pop(DEFAULT_INDEX, None)
+        else:
+            self.states[DEFAULT_INDEX] = value
 
     @property
     def retriever(self) -> Any:
@@ -168,8 +196,8 @@ CONTEXT_TYPES = ContextTypes(bot_data=Runtime)
 Context = CallbackContext[ExtBot[None], dict, dict, Runtime]  # what handlers receive: context.bot_data is a Runtime
 
 
-def install_retriever(app: Application, retriever) -> IndexState:
-    """Make ``retriever`` the one searches use, atomically (one assignment)."""
-    state = IndexState(retriever, index_generation(retriever.index))
-    app.bot_data.state = state
+def install_retriever(app: Application, retriever, name: str = DEFAULT_INDEX) -> IndexState:
+    """Make ``retriever`` the one searches of index ``name`` use, atomically (one assignment)."""
+    state = IndexState(retriever, index_generation(retriever.index), name)
+    app.bot_data.states[name] = state
     return state

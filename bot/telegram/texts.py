@@ -65,6 +65,8 @@ HELP = Text(
     "<b>怎么问</b>\n"
     "• 私聊：直接发送问题。\n"
     "• 群组：<code>/ask 问题</code>、提到 {bot}，或回复我的消息。\n"
+    "• 追问：直接回复我的某条回答，例如“他是哪里人？”，我会先在那篇文章里找。\n"
+    "• 任何聊天中输入 <code>{bot} 问题</code>，可以把引文直接发到当前聊天。\n"
     "例如：<code>/ask 杭州电信工会和哪家医院合作？</code>\n\n"
     "<b>命令</b>\n"
     "/ask — 提问\n"
@@ -76,14 +78,16 @@ HELP = Text(
     "<b>How to ask</b>\n"
     "• Private chat: just send your question.\n"
     "• Groups: <code>/ask QUESTION</code>, mention {bot}, or reply to one of my messages.\n"
+    "• Follow-ups: reply to one of my answers (\"And how many?\"); I look in the article it cited first.\n"
+    "• In any chat, type <code>{bot} QUESTION</code> to post a cited excerpt there.\n"
     "For example: <code>/ask 杭州电信工会和哪家医院合作？</code>\n\n"
     "<b>Commands</b>\n"
     "/ask — ask a question\n"
     "/sources — the indexed articles\n"
     "/help — this help",
 )
-HELP_ADMIN = Text("\n/stats — 运行统计\n/reindex — 重建索引",
-                  "\n/stats — usage and index statistics\n/reindex — rebuild the index")
+HELP_ADMIN = Text("\n/stats — 运行统计\n/reindex — 重建索引\n/use — 本聊天使用哪个索引",
+                  "\n/stats — usage and index statistics\n/reindex — rebuild the index\n/use — which index this chat uses")
 STATS_HEAD = Text("<b>📊 统计</b>", "<b>📊 Stats</b>")
 STATS_QUESTIONS = Text("已回答问题：{questions}（找到内容 {answered}）", "Questions served: {questions} (answered {answered})")
 STATS_SEARCH = Text("检索延迟：p50 {p50:.0f} ms · p95 {p95:.0f} ms", "Search latency: p50 {p50:.0f} ms · p95 {p95:.0f} ms")
@@ -162,7 +166,27 @@ PUBLIC_COMMANDS = [
     ("help", Text("帮助", "help")),
     ("start", Text("开始", "start")),
 ]
-ADMIN_COMMANDS = [("stats", Text("运行统计", "statistics")), ("reindex", Text("重建索引", "rebuild the index"))]
+ADMIN_COMMANDS = [("stats", Text("运行统计", "statistics")), ("reindex", Text("重建索引", "rebuild the index")),
+                  ("use", Text("本聊天使用的索引", "the index this chat uses"))]
+
+# -- one index per chat (/use, [chats]) -----------------------------------------------------------
+
+CHAT_INDEX_UNAVAILABLE = Text(
+    "这个聊天使用的索引“{name}”现在打不开：{why}\n请管理员检查设置，或用 /use 换一个索引。",
+    "This chat uses the index \"{name}\", which cannot be opened now: {why}\nAn admin can fix the settings, or pick another index with /use.",
+)
+USE_LIST = Text("这个聊天现在使用索引“{current}”。可用的索引：{names}。\n用 /use 名称 切换。",
+                "This chat uses the index \"{current}\". Indexes: {names}.\nSwitch with /use NAME.")
+USE_UNKNOWN = Text("没有名为“{name}”的索引。可用的索引：{names}。",
+                   "There is no index named \"{name}\". Indexes: {names}.")
+USE_CANNOT_OPEN = Text("索引“{name}”打不开，没有切换：{why}", "The index \"{name}\" cannot be opened, so nothing changed: {why}")
+USE_NOT_SAVED = Text("没能保存这个设置（{why}），没有切换。请检查 chat_bindings_file 所在的文件夹。",
+                     "Could not save the choice ({why}), so nothing changed: check the folder of chat_bindings_file.")
+USE_DONE = Text("✅ 这个聊天现在使用索引“{name}”（{articles} 篇文章）。", "✅ This chat now uses the index \"{name}\" ({articles} articles).")
+NO_CORPUS = Text(
+    "索引“{name}”没有设置来源文件，无法重建或加入文章：请在 newsbot.toml 的 [indexes] 中为它写上 corpus = [\"文件夹\"]。",
+    "The index \"{name}\" has no corpus in the settings, so it cannot be rebuilt or added to: give it corpus = [\"FOLDER\"] under [indexes] in newsbot.toml.",
+)
 
 # -- start-up errors (the terminal of whoever runs `newsbot telegram`) --------------------------
 

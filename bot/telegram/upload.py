@@ -21,15 +21,17 @@ from urllib.parse import urlsplit
 from telegram import Update
 from telegram.ext import Application
 
+from ..config import DEFAULT_INDEX
 from ..indexes import sample_corpus
-from ...embeddings.errors import NewsbotError
+from ...embeddings.errors import NewsbotError, UsageError
 from ...embeddings.formats import supported
 from . import texts
-from .handlers import is_admin, lang_of
+from .chats import chat_state
+from .handlers import chat_index, is_admin, lang_of
 from .redact import redact
 from .render import clip
 from .send import log, reply, send
-from .state import Context, Runtime, install_retriever
+from .state import Context, IndexState, Runtime, install_retriever
 
 MAX_NAME_CHARS = 120  # of a kept file's name
 MAX_TITLES_SHOWN = 5  # article titles listed in the reply
@@ -59,10 +61,11 @@ class NotAdded(Exception):
         return self.text(lang, **{k: v(lang, **values) if isinstance(v, texts.Text) else v for k, v in values.items()})
 
 
-def uploads_dir(rt: Runtime, index) -> Path:
-    """``uploads_dir``, else beside the index folder (``<index>-uploads``), else for a Milvus
-    collection ``uploads/<collection>`` in the per-user data folder."""
-    if rt.settings.uploads_dir:
+def uploads_dir(rt: Runtime, index, name: str = DEFAULT_INDEX) -> Path:
+    """For the default index ``uploads_dir`` when set; else beside the index folder
+    (``<index>-uploads``), else for a Milvus collection ``uploads/<collection>`` in the per-user
+    data folder."""
+    if rt.settings.uploads_dir and name == DEFAULT_INDEX:
         return Path(rt.settings.uploads_dir).expanduser()
     folder = index.target.folder
     if folder is not None:
@@ -73,11 +76,18 @@ def uploads_dir(rt: Runtime, index) -> Path:
     return Path(user_data_dir("newsbot")) / "uploads" / index.target.collection
 
 
-def corpus_paths(rt: Runtime, index) -> list:
-    """What the served index is built from: the configured corpus (else the sample page), plus
-    the uploads folder when it exists."""
-    paths: list = list(rt.settings.corpus) or [sample_corpus()]
-    up = uploads_dir(rt, index)
+def corpus_paths(rt: Runtime, index, name: str = DEFAULT_INDEX, lang: str = "en") -> list:
+    """What the index ``name`` is built from: for the default index the ``corpus`` setting (else
+    the sample page), for a named one its ``corpus`` in ``[indexes]``; plus the uploads folder
+    when it exists. A named index without a corpus cannot be rebuilt: that would drop its
+    articles (UsageError, in ``lang``)."""
+    if name == DEFAULT_INDEX:
+        paths: list = list(rt.settings.corpus) or [sample_corpus()]
+    else:
+        paths = list(rt.named[name].corpus) if name in rt.named else []
+        if not paths:
+            raise UsageError(texts.NO_CORPUS(lang, name=name))
+    up = uploads_dir(rt, index, name)
     if up.is_dir() and not any(str(up) == str(p) for p in paths):
         paths.append(up)
     return paths
@@ -105,7 +115,7 @@ def indexed_as(index, data: bytes) -> str | None:
     return next((src for src, h in index.manifest.get("files", {}).items() if h == sha), None)
 
 
-def add_document(rt: Runtime, retriever, name: str, data: bytes) -> Added:
+def add_document(rt: Runtime, retriever, name: str, data: bytes, index_name: str = DEFAULT_INDEX) -> Added:
     """Keep ``data`` as ``name`` in the uploads folder and update the index (blocking: run in a thread)."""
     from ...embeddings.chunking import ChunkSettings
     from ...embeddings.index import build_index, open_store
@@ -115,7 +125,8 @@ def add_document(rt: Runtime, retriever, name: str, data: bytes) -> Added:
     known = indexed_as(index, data)
     if known:
         raise NotAdded(texts.ALREADY_INDEXED, source=clip(known, MAX_NAME_CHARS))
-    folder = uploads_dir(rt, index)
+    paths = corpus_paths(rt, index, index_name)  # before anything is written: a named index may have no corpus
+    folder = uploads_dir(rt, index, index_name)
     folder.mkdir(parents=True, exist_ok=True)
     path = _free_path(folder, safe_name(name))
     tmp = folder / f".{path.name}.part"
@@ -123,8 +134,10 @@ def add_document(rt: Runtime, retriever, name: str, data: bytes) -> Added:
     os.replace(tmp, path)
     warned: list[str] = []
     try:
+        if folder not in paths:
+            paths.append(folder)
         build_index(
-            corpus_paths(rt, index), index.target, settings=ChunkSettings(**index.manifest["chunker"]), encoder=retriever.encoder,
+            paths, index.target, settings=ChunkSettings(**index.manifest["chunker"]), encoder=retriever.encoder,
             warn=warned.append, max_file_chars=rt.settings.max_file_chars,
         )
         new = Retriever(open_store(index.target), encoder=retriever.encoder, settings=retriever.settings)
@@ -142,7 +155,7 @@ def add_document(rt: Runtime, retriever, name: str, data: bytes) -> Added:
     return Added(path.name, [a.title for a in mine], sum(len(a.paragraphs) for a in mine), new, warned)
 
 
-def add_link(rt: Runtime, retriever, url: str) -> Added:
+def add_link(rt: Runtime, retriever, url: str, index_name: str = DEFAULT_INDEX) -> Added:
     """Fetch ``url`` and add it like a document; an HTML page keeps its address in the browsers'
     ``saved from url`` comment, so that its citations link to it."""
     from ...embeddings.fetch import FetchError, fetch, saved_page, suffix_for
@@ -158,15 +171,19 @@ def add_link(rt: Runtime, retriever, url: str) -> Added:
     slug = re.sub(r"[^\w.-]+", "_", f"{parts.hostname or 'page'}{parts.path}").strip("_.")[:80]
     slug = os.path.splitext(slug)[0] if slug.lower().endswith(suffix) else slug
     data = saved_page(got) if suffix in (".html", ".xhtml") else got.data
-    return add_document(rt, retriever, slug + suffix, data)
+    return add_document(rt, retriever, slug + suffix, data, index_name)
 
 
-async def _run_add(app: Application, rt: Runtime, chat_id: int, reply_to: int, work, lang: str) -> None:
-    """Run ``work(retriever)`` in a thread, install the new retriever, tell the admin (in ``lang``)."""
+async def _run_add(app: Application, rt: Runtime, chat_id: int, reply_to: int, work, lang: str, state: IndexState) -> None:
+    """Run ``work(retriever, index name)`` in a thread on the chat's index, install the new
+    retriever, tell the admin (in ``lang``)."""
     try:
-        added: Added = await asyncio.to_thread(work, rt.state.retriever)
+        added: Added = await asyncio.to_thread(work, state.retriever, state.name)
     except NotAdded as e:
         await send(app.bot, chat_id, e.say(lang), reply_to=reply_to, html_=False)
+        return
+    except UsageError as e:  # a named index without a corpus: the message says what to set
+        await send(app.bot, chat_id, redact(str(e)), reply_to=reply_to, html_=False)
         return
     except NewsbotError as e:
         await send(app.bot, chat_id, texts.ADD_FAILED(lang, error=redact(str(e))), reply_to=reply_to, html_=False)
@@ -177,7 +194,7 @@ async def _run_add(app: Application, rt: Runtime, chat_id: int, reply_to: int, w
         return
     finally:
         rt.reindexing = False
-    state = install_retriever(app, added.retriever)
+    state = install_retriever(app, added.retriever, state.name)
     rt.reindexes += 1
     titles = "\n".join(f"• {clip(t, MAX_NAME_CHARS)}" for t in added.titles[:MAX_TITLES_SHOWN])
     more = len(added.titles) - MAX_TITLES_SHOWN
@@ -191,12 +208,13 @@ async def _run_add(app: Application, rt: Runtime, chat_id: int, reply_to: int, w
 
 
 async def start_writing(update: Update, context: Context, started: str, job) -> None:
-    """One writer at a time (/reindex, uploads): refuse while the index is loading or another
-    write runs; else say ``started`` and run the coroutine ``job()`` as a task, which clears
-    ``rt.reindexing`` when it ends.  ``started`` is in the sender's language already."""
+    """One writer at a time (/reindex, uploads): refuse while the chat's index is loading or
+    another write runs; else say ``started`` and run the coroutine ``job(state)`` (the chat's
+    index) as a task, which clears ``rt.reindexing`` when it ends.  ``started`` is in the
+    sender's language already."""
     rt = context.bot_data
-    if rt.state is None:
-        await reply(update, texts.NOT_READY(lang_of(update)))
+    state = await chat_index(update, context)
+    if state is None:
         return
     if rt.reindexing:
         await reply(update, texts.REINDEX_RUNNING(lang_of(update)))
@@ -204,7 +222,7 @@ async def start_writing(update: Update, context: Context, started: str, job) -> 
     rt.reindexing = True  # check and set with no await between: a second writer sees it
     try:
         await reply(update, started)
-        rt.reindex_task = context.application.create_task(job(), update=update)
+        rt.reindex_task = context.application.create_task(job(state), update=update)
     except BaseException:
         rt.reindexing = False
         raise
@@ -214,7 +232,7 @@ async def _start(update: Update, context: Context, what: str, work) -> None:
     message = update.effective_message
     lang = lang_of(update)
     await start_writing(update, context, texts.ADDING(lang, name=clip(what, MAX_NAME_CHARS)),
-                        lambda: _run_add(context.application, context.bot_data, message.chat_id, message.message_id, work, lang))
+                        lambda state: _run_add(context.application, context.bot_data, message.chat_id, message.message_id, work, lang, state))
 
 
 async def on_document(update: Update, context: Context) -> None:
@@ -245,11 +263,12 @@ async def on_document(update: Update, context: Context) -> None:
     if len(data) > limit * 1024 * 1024:
         await reply(update, texts.FILE_TOO_BIG(lang, name=clip(name, MAX_NAME_CHARS), mb=len(data) / 2**20, limit=limit))
         return
-    known = rt.state and indexed_as(rt.state.retriever.index, data)
+    _index, state, _problem = await chat_state(rt, update.effective_chat.id)
+    known = state and indexed_as(state.retriever.index, data)
     if known:
         await reply(update, texts.ALREADY_INDEXED(lang, source=clip(known, MAX_NAME_CHARS)))
         return
-    await _start(update, context, name, lambda retriever: add_document(rt, retriever, name, data))
+    await _start(update, context, name, lambda retriever, index_name: add_document(rt, retriever, name, data, index_name))
 
 
 async def on_link_message(update: Update, context: Context) -> None:
@@ -259,4 +278,4 @@ async def on_link_message(update: Update, context: Context) -> None:
         await reply(update, texts.ADD_ADMINS_ONLY(lang_of(update)))
         return
     url = URL_ONLY.match(update.effective_message.text).group(1)
-    await _start(update, context, url, lambda retriever: add_link(rt, retriever, url))
+    await _start(update, context, url, lambda retriever, index_name: add_link(rt, retriever, url, index_name))

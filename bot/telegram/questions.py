@@ -1,0 +1,77 @@
+"""Searching for a chat's question off the event loop: plain questions, and follow-ups.
+
+A follow-up is a reply to one of the bot's answers ("他是哪里人？"): it is resolved against that
+answer (:func:`newsbot.embeddings.followup.ask_followup`: the cited article first, the earlier
+question's key terms filling in what the follow-up leaves out, else a normal search). The
+earlier answer is the one the bot remembers for that message; after a restart, the question
+echoed in the answer's header is searched again to find it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+
+from telegram import Message
+
+from ...embeddings.errors import IndexNotFound, StoreUnavailable, UsageError
+from ...embeddings.types import Answer
+from .render import QUESTION_ECHO_CHARS
+from .state import IndexState, Runtime, Shown
+
+MAX_PAGES = 4  # "More" pages per answer: one search asks for results * MAX_PAGES hits
+ECHO_MARK = "🔎 "  # how an answer's header starts, before the echoed question
+
+
+async def _timed(rt: Runtime, call) -> Answer:
+    t0 = time.perf_counter()
+    async with rt.search_slots:  # searches are CPU-bound: at most SEARCH_THREADS at once
+        answer = await asyncio.to_thread(call)
+    rt.search_ms.append((time.perf_counter() - t0) * 1000)
+    return answer
+
+
+async def search(rt: Runtime, state: IndexState, question: str) -> Answer:
+    """Pages of results are cut from one search; the reader pages on with "More", so weak tail
+    results are kept (``trim=False``)."""
+    return await _timed(rt, functools.partial(state.retriever.ask, question, rt.settings.results * MAX_PAGES, trim=False))
+
+
+async def search_followup(rt: Runtime, state: IndexState, previous: Shown, question: str) -> Answer:
+    from ...embeddings.followup import ask_followup
+
+    call = functools.partial(ask_followup, state.retriever, previous.question, previous.answer.hits, question,
+                             rt.settings.results * MAX_PAGES, trim=False)
+    return (await _timed(rt, call)).answer
+
+
+def echoed_question(text: str | None) -> str | None:
+    """The question an answer message echoes in its first line, unless it was cut short."""
+    first = (text or "").split("\n", 1)[0]
+    if not first.startswith(ECHO_MARK):
+        return None
+    question = first[len(ECHO_MARK):].strip()
+    if not question or (question.endswith("…") and len(question) >= QUESTION_ECHO_CHARS):
+        return None
+    return question
+
+
+async def previous_answer(rt: Runtime, state: IndexState, bot_id: int, message: Message, lang: str) -> Shown | None:
+    """The answer of the bot's that ``message`` replies to, if it replies to one."""
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or replied.from_user.id != bot_id:
+        return None
+    shown = rt.shown.get((message.chat_id, replied.message_id))
+    if shown is not None and shown.generation == state.generation:
+        return shown
+    question = echoed_question(replied.text)
+    if question is None or len(question) > rt.settings.max_question:
+        return None
+    try:
+        answer = await search(rt, state, question)
+    except (UsageError, StoreUnavailable, IndexNotFound):
+        return None
+    if not answer.answered or not answer.hits:
+        return None
+    return Shown(question, answer, state.generation, 0, 0, lang=lang)
