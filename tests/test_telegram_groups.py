@@ -13,7 +13,7 @@ from newsbot.bot.config import load_config
 from newsbot.bot.indexes import IndexSpec, NamedIndex, index_spec, named_indexes
 from newsbot.bot.telegram.chats import Bindings
 from newsbot.bot.telegram.state import BotSettings
-from tgserver import DEFAULT_GROUP_ID, DEFAULT_USER_ID, parse_html, reply
+from tgserver import DEFAULT_GROUP_ID, DEFAULT_USER_ID, parse_html, replies, reply
 
 USER = DEFAULT_USER_ID
 GROUP = DEFAULT_GROUP_ID
@@ -70,6 +70,13 @@ async def test_inline_answers_choosing_posts_the_excerpt_and_forged_results_are_
         assert EXPECTED in posted["text"] and "sample_page.txt ¶" in posted["text"] and Q in posted["text"]
         assert any(e["type"] == "blockquote" for e in posted["entities"])
         await api.wait_for(lambda: app.bot_data.inline_chosen == 1)
+        # Posted in the reader's private chat with the bot, the excerpt reaches the bot as a
+        # message: it is not a question to answer.
+        mine = await api.choose_inline_result(query, results[1]["id"] if len(results) > 1 else first["id"])
+        await api.wait_for(lambda: app.bot_data.inline_chosen == 2)
+        probe0 = await api.send_user_message("/sources")
+        await reply(api, probe0)
+        assert replies(api, mine) == []
 
         # A chosen result the bot never offered: logged, ignored, nothing sent, nothing counted.
         before = len(api.sent())
@@ -77,7 +84,7 @@ async def test_inline_answers_choosing_posts_the_excerpt_and_forged_results_are_
         await api.send_chosen_inline_result("ffffffff:9", Q)
         probe = await api.send_user_message("/help")
         await reply(api, probe)
-        assert app.bot_data.inline_chosen == 1 and len(api.sent()) == before + 1
+        assert app.bot_data.inline_chosen == 2 and len(api.sent()) == before + 1
         assert not failed_calls(api)
 
 
@@ -239,3 +246,49 @@ def test_inline_message_is_valid_html_within_limits(sample_retriever):
     assert parse_result_id(result_id("0123abcd", 3)) == ("0123abcd", 3)
     for forged in ("0123abcd:3\n", "x:1", "", None, "0123abcd:10", 5):
         assert parse_result_id(forged) is None
+
+
+NOTICE = (
+    "# 游泳馆暑期延长开放时间\n\n"
+    "本报讯 市体育中心游泳馆宣布，7月15日至8月31日每天延长开放至晚上10时30分，周末增开早场。\n"
+).encode("utf-8")
+
+
+@pytest.mark.asyncio
+async def test_uploads_and_reindex_in_a_bound_chat_change_that_chat_s_index_only(api, own_retriever, pool_index, tmp_path):
+    import shutil
+
+    pool = tmp_path / "pool"
+    shutil.copytree(pool_index, pool)
+    corpus = tmp_path / "pool-corpus"
+    corpus.mkdir()
+    (corpus / "pool.txt").write_text(POOL, encoding="utf-8")
+    indexes = {"default": NamedIndex("default", IndexSpec(own_retriever.index.path)),
+               "pool": NamedIndex("pool", IndexSpec(pool), (str(corpus),)),
+               "bare": NamedIndex("bare", IndexSpec(pool_index))}  # no corpus: cannot be rebuilt
+    bindings = Bindings({GROUP: "pool", -4444: "bare"}, None)
+    async with running(api, own_retriever, indexes=indexes, bindings=bindings) as app:
+        doc = await api.send_document(NOTICE, "延长开放.md", user_id=ADMIN, chat_type="group")
+        started, done = await reply(api, doc, 2, timeout=60)
+        assert "延长开放.md" in done["text"], done["text"]
+        assert (tmp_path / "pool-uploads" / "延长开放.md").read_bytes() == NOTICE
+        q = await api.send_user_message("/ask 游泳馆暑期开放到几点？", chat_type="group")
+        [r] = await reply(api, q)
+        assert "10时30分" in _text(r)
+        assert app.bot_data.retriever is own_retriever  # the default index was not touched
+        p = await api.send_user_message("游泳馆暑期开放到几点？")
+        [pr] = await reply(api, p)
+        assert "10时30分" not in _text(pr)
+
+        bare = await api.send_document(NOTICE, "x.md", user_id=ADMIN, chat_id=-4444, chat_type="group")
+        [_started, no] = await reply(api, bare, 2, timeout=60)
+        assert "no corpus" in _text(no) and "[indexes]" in _text(no)
+        assert not (pool_index.parent / "index-uploads").exists()
+
+        rebuild = await api.send_user_message("/reindex", chat_type="group", user_id=ADMIN)
+        [_s, rebuilt] = await reply(api, rebuild, 2, timeout=60)
+        assert "2 articles" in _text(rebuilt) or "2 article" in _text(rebuilt), _text(rebuilt)
+        stats = await api.send_user_message("/stats", chat_type="group", user_id=ADMIN)
+        [st] = await reply(api, stats)
+        assert "2 articles" in _text(st)
+    assert not failed_calls(api)
