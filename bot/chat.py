@@ -49,7 +49,8 @@ def _setup_readline():
         try:
             readline.write_history_file(str(path))
         except OSError as e:
-            print(f"newsbot: cannot save the history to {path}: {e.strerror or e}.", file=sys.stderr)
+            print(f"newsbot: cannot save the chat history to {path}: {e.strerror or e}. Make that folder writable to keep it "
+                  "(your questions were answered; only the history is lost).", file=sys.stderr)
 
     return save
 

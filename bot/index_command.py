@@ -24,7 +24,7 @@ def cmd_index(args, cfg: Config) -> int:
             args.chunk_target or defaults.target, args.chunk_max or max(defaults.maximum, args.chunk_target or 0), defaults.overlap if args.chunk_overlap is None else args.chunk_overlap
         )
     except ValueError as e:
-        err(f"bad chunk settings: {e}. See `newsbot index --help` for the defaults.")
+        err(f"bad chunk settings: {e}. Leave the --chunk-* flags out to use the defaults (--chunk-target 160 --chunk-max 250 --chunk-overlap 40).")
         return EXIT_USAGE
     model = args.model or cfg.get("model")
     progress = IndexProgress(sys.stderr.isatty() and not args.json)

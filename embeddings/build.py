@@ -91,7 +91,7 @@ def read_corpus(
                 for a in parse_page(page.text, source, start_id=len(articles) + len(arts)):
                     arts.append(replace(a, **{k: v for k, v in page.meta.__dict__.items() if v}))
         if not arts:
-            _warn(f"skipped {cf.path}: no text after cleaning")
+            _warn(f"skipped {cf.path}: no article text left after cleaning (only headings, captions or page furniture?); check that it holds an article")
             continue
         files[source] = cf.sha256
         articles.extend(arts)

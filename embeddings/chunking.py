@@ -30,9 +30,9 @@ class ChunkSettings:
 
     def __post_init__(self):
         if not (0 < self.target <= self.maximum):
-            raise ValueError("chunk target must be > 0 and <= maximum")
+            raise ValueError(f"the chunk target ({self.target}) must be at least 1 and at most the chunk maximum ({self.maximum})")
         if not (0 <= self.overlap < self.target):
-            raise ValueError("chunk overlap must be >= 0 and < target")
+            raise ValueError(f"the chunk overlap ({self.overlap}) must be 0 or more and less than the chunk target ({self.target})")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -15,6 +15,8 @@ from typing import NamedTuple
 # caps how many characters are kept).
 READ_CHUNK = 1 << 20
 SNIFF_BYTES = 64 * 1024  # bytes after the first non-ASCII byte used to detect the encoding
+NOT_TEXT = ("looks binary (NUL or control bytes), not text: if it is a document or a scan, "
+            "give it its real extension (.pdf, .docx, .png …) and index it again")
 # A file is binary when its first BINARY_SNIFF_BYTES hold a NUL, or more control bytes (other
 # than tab, line feed, form feed, carriage return and escape) than 1 in CONTROL_DIVISOR, and
 # more than MIN_CONTROL.
@@ -126,10 +128,10 @@ def _sniff(sample: bytes, final: bool) -> tuple[str, str]:
             try:
                 codecs.getincrementaldecoder(enc)().decode(sample, final)
             except UnicodeDecodeError as e:
-                raise SkipFile(f"starts with a {enc} byte-order mark but is not valid {enc} ({e.reason})")
+                raise SkipFile(f"starts with a {enc} byte-order mark but is not valid {enc} ({e.reason}); open it in a text editor and save it again as UTF-8")
             return enc, enc.replace("-sig", " with BOM")
     if _looks_binary(sample):
-        raise SkipFile("looks binary (NUL or control bytes), not text")
+        raise SkipFile(NOT_TEXT)
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final)
         return "utf-8", "utf-8"
@@ -146,7 +148,7 @@ def _sniff(sample: bytes, final: bool) -> tuple[str, str]:
         text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(sample, final)
         if few_broken(text.count("\ufffd"), len(text)):
             return "utf-8", "utf-8"  # mostly UTF-8 with a few broken bytes: they are replaced
-        raise SkipFile("is not UTF-8, UTF-16, GB18030/GBK or Big5 text")
+        raise SkipFile("is not UTF-8, UTF-16, GB18030/GBK or Big5 text; open it in a text editor and save it as UTF-8")
     return max(candidates)[1], max(candidates)[1]
 
 
@@ -207,7 +209,7 @@ def read_text(f: Path, max_chars: int) -> Decoded:
                 if first and pending:
                     first = False
                     if not bom and _looks_binary(pending):
-                        raise SkipFile("looks binary (NUL or control bytes), not text")
+                        raise SkipFile(NOT_TEXT)
                 m = 0 if bom else _first_high(pending)
                 if m < 0 and not eof:
                     if len(pending) >= SNIFF_BYTES:

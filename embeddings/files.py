@@ -54,7 +54,7 @@ def _walk(root: Path, warn: Warn) -> Iterator[Path]:
             continue
         key = (st.st_dev, st.st_ino)
         if key in seen_dirs:
-            warn(f"skipped {dirpath}: symlink loop")
+            warn(f"skipped {dirpath}: symlink loop (the folder it leads to is read once already; nothing is missed)")
             dirnames[:] = []
             continue
         seen_dirs.add(key)
@@ -90,9 +90,10 @@ def read_pages(name: str, data: bytes, warn: Warn, meta: Meta = Meta()) -> list[
     except SkipFile:
         raise
     except (MemoryError, RecursionError) as e:
-        raise SkipFile(f"too complex to read ({type(e).__name__})") from None
+        raise SkipFile(f"too complex to read ({type(e).__name__}); open it and save or export it again (e.g. as PDF), then index that") from None
     except Exception as e:  # a parser library failing on a damaged file: skip it, never crash the build
-        raise SkipFile(f"could not be read as {Path(name).suffix.lower() or 'this type'} ({type(e).__name__}: {str(e)[:200]})") from None
+        raise SkipFile(f"could not be read as {Path(name).suffix.lower() or 'this type'} ({type(e).__name__}: {str(e)[:200]}); "
+                       "it may be damaged: open it and save it again, then index it again") from None
     if meta != Meta():
         pages = [p._replace(meta=replace(p.meta, **{k: v for k, v in meta.__dict__.items() if v and not getattr(p.meta, k)})) for p in pages]
     return pages
@@ -105,7 +106,7 @@ def _read_bytes(f: Path) -> bytes:
             raise SkipFile(f"larger than {MAX_FILE_BYTES // 2**20} MB ({size / 2**20:.0f} MB); split it or index its text")
         data = fh.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        raise SkipFile(f"larger than {MAX_FILE_BYTES // 2**20} MB")
+        raise SkipFile(f"larger than {MAX_FILE_BYTES // 2**20} MB; split it or index its text")
     if not data:
         raise SkipFile("empty file")
     return data
@@ -128,7 +129,7 @@ def _text_file(f: Path, source: str, warn: Warn, cap: int) -> CorpusFile | None:
         # A few broken byte sequences (a damaged file): keep the text, mark them; a file
         # mostly undecodable is not text at all.
         if not few_broken(bad, len(text)):
-            raise SkipFile(f"{bad} invalid byte sequences in {enc}: not text, or a mix of encodings")
+            raise SkipFile(f"{bad} invalid byte sequences in {enc}: not text, or a mix of encodings; save it again as UTF-8 text")
         enc = f"{enc} ({bad} invalid byte sequence(s) replaced)"
         warn(f"{f}: {enc}")
     return CorpusFile(f, source, sha, text, enc, truncated)
@@ -143,7 +144,7 @@ def _url(url: str, warn: Warn, cap: int, reuse: Mapping[str, tuple[Article, ...]
         return CorpusFile(url, display_name(url), sha, reused=reuse[sha])
     suffix = suffix_for(got.content_type)
     if not suffix:
-        raise SkipFile(f"not a page or document newsbot reads ({got.content_type or 'no content type'})")
+        raise SkipFile(f"not a page or document newsbot reads ({got.content_type or 'no content type'}); link to the article's own page or its PDF instead")
     name = "page" + suffix
     pages, truncated = cap_pages(read_pages(name, saved_page(got), lambda m: warn(f"{url}: {m}"), Meta(url=got.url)), cap)
     if not any(p.text.strip() for p in pages):
@@ -191,7 +192,7 @@ def iter_corpus(
             warn(f"skipped {root}: {e.strerror or e}")
             continue
         if not exists:
-            kind = "broken symlink" if root.is_symlink() else "no such file or folder"
+            kind = "broken symlink" if root.is_symlink() else "no such file or folder (check the spelling of the path)"
             warn(f"skipped {root}: {kind}")
             continue
         if is_dir:
