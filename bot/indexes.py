@@ -100,7 +100,9 @@ def load_retriever(spec: IndexSpec, warn: Callable[[str], None] = err):
     try:
         return Retriever.load(spec.target, model=spec.model)
     except (IndexNotFound, IndexMismatch, IndexCorrupt) as e:
-        if not spec.default:
+        # The default index is rebuilt from the sample page, with the default model: that cannot
+        # help when another model was named (--model), which would not match it either.
+        if not spec.default or (spec.model and isinstance(e, IndexMismatch)):
             raise
         if not isinstance(e, IndexNotFound):
             warn(f"{e}\nRebuilding the default index.")

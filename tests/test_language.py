@@ -31,7 +31,7 @@ CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 def english_words(text: str) -> list[str]:
     """Latin-script words in a Chinese message, leaving out what is not wording: HTML tags,
     placeholders, /commands, @names, file extensions, and names that stay as they are."""
-    keep = {"Telegram", "MB", "ms", "p50", "p95", "NEWSBOT_CORPUS", "newsbot", "toml", "corpus", "indexes", "chat_bindings_file"}
+    keep = {"Telegram", "MB", "ms", "p50", "p95", "NEWSBOT_CORPUS", "newsbot", "toml", "corpus", "indexes", "chat_bindings_file", "systemd", "journalctl", "u"}
     text = re.sub(r"<[^>]*>|\{[^}]*\}|/\w+|@\w+|\.\w+", " ", text)
     return [w for w in re.findall(r"[A-Za-z][A-Za-z0-9_]*", text) if w not in keep]
 

@@ -49,7 +49,7 @@ NOT_READY = Text("索引还在加载，请稍候。", "The index is still loadin
 TOO_LONG = Text("问题太长（{n} 字），请控制在 {limit} 字以内。",
                 "Your question is {n} characters long; please keep it under {limit}.")
 TOO_MANY = Text("提问太频繁了，请 {s} 秒后再试。", "Too many questions: please try again in {s} s.")
-CANNOT_ANSWER = Text("无法回答这个问题：{error}", "I can't answer that: {error}")
+CANNOT_ANSWER = Text("无法回答这个问题，请换一种说法再问。", "I can't answer that: {error}")
 UNKNOWN_COMMAND = Text("未知命令 {name}。发送 /help 查看用法。", "Unknown command {name}: send /help to see what I can do.")
 
 # -- rendered messages (HTML; the values are escaped by the caller) -----------------------------
@@ -118,7 +118,8 @@ REINDEX_STARTED = Text("正在后台重建索引，期间照常回答问题。",
                        "Rebuilding the index in the background; questions are still answered meanwhile.")
 REINDEX_RUNNING = Text("索引正在重建中。", "A rebuild is already running.")
 REINDEX_FAILED = Text("重建失败：{error}", "Rebuild failed: {error}")
-REINDEX_CRASHED = Text("重建失败（{kind}），详见日志。", "Rebuild failed ({kind}); see the log.")
+REINDEX_CRASHED = Text("重建失败（{kind}）。原因写在机器人的日志里（用 systemd 运行时：journalctl -u newsbot）。",
+                       "Rebuild failed ({kind}); the reason is in the bot's log (under systemd: journalctl -u newsbot).")
 REINDEX_DONE = Text("✅ 索引已更新：{articles} 篇文章，{passages} 段（沿用 {reused} 个已有向量），"
                     "用时 {seconds:.1f} 秒 · 版本 {generation}。",
                     "✅ Index rebuilt: {articles} articles, {passages} chunks "
@@ -194,6 +195,6 @@ WEBHOOK_NOT_HTTPS = "--webhook-url must be an https:// URL (Telegram only delive
 TOKEN_REJECTED = ("Telegram rejected the bot token: check TELEGRAM_BOT_TOKEN or --token-file "
                   "(@BotFather shows the token, or issues a new one).")
 API_UNREACHABLE = "cannot talk to the Telegram Bot API at {root}: {error}. Check the network (and NEWSBOT_TELEGRAM_API_URL)."
-TELEGRAM_ERROR = "Telegram error: {error}"
+TELEGRAM_ERROR = "Telegram error: {error}. Run `newsbot telegram --check` to test the token, the indexes and the settings."
 NO_TOKEN = ("no Telegram bot token: set TELEGRAM_BOT_TOKEN or pass --token-file FILE "
             "(create a bot and get its token from @BotFather in Telegram).")

@@ -57,7 +57,7 @@ def _check_zip(data: bytes) -> None:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as e:
         raise SkipFile(f"not a Word .docx file (damaged or not a zip archive: {e}); open it in Word and save it again") from None
     if len(members) > MAX_MEMBERS:
-        raise SkipFile(f"damaged .docx: {len(members):,} files inside the zip (the limit is {MAX_MEMBERS:,})")
+        raise SkipFile(f"damaged .docx: {len(members):,} files inside the zip (the limit is {MAX_MEMBERS:,}); open it in Word and save it again")
     total = sum(m.file_size for m in members)
     if total > MAX_UNZIPPED_BYTES:
         raise SkipFile(

@@ -81,7 +81,7 @@ def read(path: Path, data: bytes, warn: Callable[[str], None]) -> list[Page]:
     try:
         tree = lxml.html.document_fromstring(re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1))
     except Exception:  # lxml: "Document is empty", parser errors
-        raise SkipFile("an empty web page: no markup to read") from None
+        raise SkipFile("an empty web page: no markup to read; save the page again from the browser (Save Page As…, complete page)") from None
     for bad in tree.xpath("//script[not(@type='application/ld+json')]|//style|//noscript|//template|//iframe|//object|//embed"):
         bad.drop_tree()
     enp = _enp_fields(text)

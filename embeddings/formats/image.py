@@ -56,7 +56,7 @@ def read(path: Path, data: bytes, warn: Callable[[str], None]) -> list[Page]:
             raise _too_large(data, e) from None
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError, struct.error) as e:
             why = "unknown format" if isinstance(e, UnidentifiedImageError) else str(e)
-            raise SkipFile(f"not an image that can be read ({why}): damaged, or another kind of file with an image's name?") from None
+            raise SkipFile(f"not an image that can be read ({why}): damaged, or another kind of file with an image's name? Scan or export the page again as .png or .jpg") from None
     frames = getattr(image, "n_frames", 1)
     pages = []
     for i in range(min(frames, MAX_FRAMES)):

@@ -188,8 +188,8 @@ def read(path: Path, data: bytes, warn: Callable[[str], None]) -> list[Page]:
         if missing:
             raise SkipFile(f"scanned PDF: no text layer on its {len(scans)} page(s), and OCR is not installed: {OCR_EXTRA}")
         if scans:
-            raise SkipFile(f"scanned PDF: OCR found no text on its {len(scans)} page(s)")
-        raise SkipFile("no text in this PDF (blank pages?)")
+            raise SkipFile(f"scanned PDF: OCR found no text on its {len(scans)} page(s); scan it again at 300 dpi or more, upright")
+        raise SkipFile("no text in this PDF (blank pages?); check that it is the right file")
     if missing:
         warn(f"{len(missing)} scanned page(s) without a text layer skipped (page {', '.join(str(i + 1) for i in missing)}): "
              f"OCR is not installed: {OCR_EXTRA}")
