@@ -7,11 +7,13 @@ import os
 import re
 import threading
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
 
+from . import choose, highlight, offtopic, plausible, refusal, rerank
 from .chunking import Unit
 from .encoders import Encoder, encode_query, load_encoder
 from .errors import UsageError
@@ -19,7 +21,6 @@ from .excerpt import build_excerpt, char_ngrams, idf, query_grams, score_sentenc
 from .fusion import Candidate, fuse_candidates, merge_runs, top_n
 from .index import open_store
 from .store import Store, Target
-from . import choose, highlight, offtopic, plausible, refusal, rerank
 from .tokenize import STOPWORDS, query_terms, tokenize
 from .types import Answer, Evidence, Hit
 from .util import LRU, scrub_surrogates
@@ -62,9 +63,9 @@ class _Results:
     excerpt could not show all of its matched sentences, the rest competes again (by its best
     chunk's score) for a later rank. A hit passed over (implausible) leaves both alone."""
 
-    def __init__(self, retriever: "Retriever", queue: list, weights, grams, fused, qvec, question: str):
+    def __init__(self, retriever: Retriever, queue: list, weights, grams, fused, qvec, question: str, searched=None):
         self.r, self.queue, self.args = retriever, queue, (weights, grams, fused)
-        self.qvec, self.question = qvec, question
+        self.qvec, self.question, self.searched = qvec, question, searched
         heapq.heapify(queue)
         self.shown: dict[int, set[int]] = {}
         self.tie, self.count = len(queue), 0
@@ -74,7 +75,7 @@ class _Results:
             _neg, _n, members = heapq.heappop(self.queue)
             weights, grams, fused = self.args
             made = self.r._hit(self.count + 1, members, weights, grams, fused, self.shown.setdefault(members[0].article, set()),
-                               self.qvec, question=self.question)
+                               self.qvec, question=self.question, searched=self.searched)
             if made is not None:
                 self.count += 1
                 return made
@@ -137,11 +138,16 @@ class SearchSettings:
     offtopic_floor: bool = True
 
     @classmethod
-    def for_model(cls, model: str, **changes) -> "SearchSettings":
+    def for_model(cls, model: str, **changes) -> SearchSettings:
         """The defaults with ``model``'s calibration (calibration.py), then ``changes``."""
         from .calibration import overrides
 
         return cls(**(overrides(model) | changes))
+
+
+def _clean(text: str) -> str:
+    """``text`` as searched: NFC, control characters dropped, spaces collapsed."""
+    return " ".join("".join(c for c in unicodedata.normalize("NFC", text) if unicodedata.category(c)[0] != "C" or c in "\n\t").split())
 
 
 class Retriever:
@@ -160,6 +166,7 @@ class Retriever:
         self._articles: LRU[ArticleUnits] = LRU(ARTICLE_CACHE)
         self._sentence_vecs: LRU[np.ndarray] = LRU(SENTENCE_VECTOR_CACHE)
         self._bags: LRU[tuple] = LRU(ARTICLE_CACHE)  # refusal's view of whole articles
+        self._passages_of: dict[int, list[int]] | None = None  # article id -> its passage ids (searches within articles)
         # One question at a time: FAISS's OpenMP threads only spin against numpy's BLAS threads
         # (measured on a 10k flat index: p50 8 ms with the default threads, 0.9 ms with one).
         import faiss
@@ -167,7 +174,7 @@ class Retriever:
         faiss.omp_set_num_threads(1)
 
     @classmethod
-    def load(cls, where: str | os.PathLike | Target, model: str | None = None, settings: SearchSettings | None = None) -> "Retriever":
+    def load(cls, where: str | os.PathLike | Target, model: str | None = None, settings: SearchSettings | None = None) -> Retriever:
         """A retriever over the index in a folder, or wherever ``where`` (a :class:`.store.Target`) says."""
         return cls(open_store(where, model=model), settings=settings, model=model)
 
@@ -213,23 +220,36 @@ class Retriever:
     def _idf(self, term: str) -> float:
         return idf(int(self.index.df.get(term, 0)), self.index.n_docs)
 
-    def candidates(self, query: str, terms: list[str], n: int) -> Candidates:
+    def candidates(self, query: str, terms: list[str], n: int, within: Collection[int] | None = None) -> Candidates:
         """The search proper, fit for large indexes: BM25's top ``n`` and the dense top ``n``,
-        each scored both ways and fused with whole-collection statistics."""
+        each scored both ways and fused with whole-collection statistics. ``within`` (article ids):
+        every passage of those articles is a candidate, and no other."""
         q = encode_query(self.encoder, [query])[0]
         k = min(n, self.index.size)
         if k == 0:
             empty = np.zeros(0, np.float32)
             return Candidates(np.zeros(0, np.int64), empty, empty, empty, 0.0, q)
         lexical = self.index.lexical(terms, query, k)
-        dense_ids, dense_scores = self.index.dense_search(q, k)
-        cand = np.unique(np.concatenate([dense_ids, lexical.top]).astype(np.int64))
-        dense = self.index.vectors(cand) @ q
+        if within is None:
+            dense_ids, top = self.index.dense_search(q, k)
+            cand = np.unique(np.concatenate([dense_ids, lexical.top]).astype(np.int64))
+        else:
+            cand, top = self.passages_of(within), None
+        dense = self.index.vectors(cand) @ q if cand.size else np.zeros(0, np.float32)
         bm25 = lexical.scores(cand)
         sample = self._dense_sample() @ q
         fused = fuse_candidates(bm25, dense, (lexical.mean, lexical.std), (float(sample.mean()), float(sample.std())), self.settings.bm25_weight)
-        best_dense = float(dense_scores[0]) if dense_ids.size else 0.0
+        best_dense = float(max(dense if top is None else top, default=0.0))  # within articles: the best of theirs
         return Candidates(cand, fused, bm25, dense, best_dense, q)
+
+    def passages_of(self, articles: Collection[int]) -> np.ndarray:
+        """The passage ids of ``articles`` (article ids; unknown ones ignored), ascending."""
+        if self._passages_of is None:  # once (two threads may both build it: the same map)
+            by_article: dict[int, list[int]] = {}
+            for p in self.index.passages:
+                by_article.setdefault(p.article, []).append(p.id)
+            self._passages_of = by_article
+        return np.array(sorted(i for a in set(articles) for i in self._passages_of.get(int(a), ())), dtype=np.int64)
 
     # -- answering ---------------------------------------------------------------------------
 
@@ -241,37 +261,40 @@ class Retriever:
         units, tokens = self.index.sentences(article)  # as chunked when the index was built
         return ArticleUnits(units, [frozenset(t) for t in tokens], [frozenset(char_ngrams(u.text)) for u in units])
 
-    def ask(self, query: str, k: int = 5, *, trim: bool = True) -> Answer:
+    def ask(self, query: str, k: int = 5, *, trim: bool = True, within: Collection[int] | None = None, focus: str | None = None,
+            abstain: bool = True) -> Answer:
         """Answer ``query`` with up to ``k`` cited excerpts, or refuse when evidence is weak.
 
         ``trim`` drops trailing results far weaker than the first (``min_relative``); paging
-        front ends ("more results") pass ``trim=False``.
-        """
+        front ends ("more results") pass ``trim=False``. For follow-ups (:mod:`.followup`): ``within``
+        searches only those articles (ids); ``focus``, the question the answering sentence is chosen
+        for when ``query`` adds words to it (whether to answer is judged on ``query``);
+        ``abstain=False`` answers with what was found however weak the evidence."""
         if not isinstance(query, str):
             raise UsageError("The question must be text.")
-        # Lone surrogates (possible in a Python str) cannot be printed or sent: replace them.
-        query = scrub_surrogates(query)
-        clean = " ".join(
-            "".join(c for c in unicodedata.normalize("NFC", query) if unicodedata.category(c)[0] != "C" or c in "\n\t").split()
-        )
+        query = scrub_surrogates(query)  # lone surrogates (possible in a str) cannot be printed or sent
+        clean = _clean(query)
         if len(clean) > MAX_QUESTION_CHARS:
             raise UsageError(f"The question is {len(clean)} characters long; ask in at most {MAX_QUESTION_CHARS}.")
         if not any(ch.isalnum() for ch in clean):
             return Answer(query, False, (), "The question has no words to search for.")
+        asked = _clean(scrub_surrogates(focus)) if focus and any(ch.isalnum() for ch in focus) else clean
+        chosen_for = asked != clean  # the sentence is chosen for other words than those searched
         k = max(1, int(k))
         terms = query_terms(clean)
         n = max(self.settings.candidates, k * self.settings.candidates_per_result)
-        found = self.candidates(clean, terms, n)
-        best_dense, qvec = found.best_dense, found.query_vector
+        found = self.candidates(clean, terms, n, within=within)
+        best_dense, qvec = found.best_dense, encode_query(self.encoder, [asked])[0] if chosen_for else found.query_vector
         fused = dict(zip(found.ids.tolist(), found.fused.tolist()))
         order = found.ids[top_n(found.fused, n)]
         passages = self.index.passages
         cands = [Candidate(int(i), passages[i].article, passages[i].paragraphs, fused[int(i)]) for i in order]
         weights = {t: self._idf(t) for t in dict.fromkeys(terms) if t.strip()}
         grams = query_grams(clean)
+        choice = ({t: self._idf(t) for t in dict.fromkeys(query_terms(asked)) if t.strip()}, query_grams(asked)) if chosen_for else (weights, grams)
 
         queue = [(-cands[g[0]].score, n, [cands[i] for i in g]) for n, g in enumerate(merge_runs(cands))]
-        results = _Results(self, queue, weights, grams, fused, qvec, clean)
+        results = _Results(self, queue, *choice, fused, qvec, asked, weights if chosen_for else None)
         pool = []
         while (self.settings.rerank or rerank.RECORD is not None) and len(pool) < rerank.POOL and (made := results.next()):
             pool.append(results.keep(made))  # the pool's results are all kept: none repeats another's sentences
@@ -301,7 +324,7 @@ class Retriever:
                 results.keep(made)
         coverage = judged.coverage if judged else 0.0
         evidence = Evidence(round(best_dense, SCORE_DIGITS), round(coverage, SCORE_DIGITS))
-        if not hits or not self._answerable(best_dense, coverage, bool(_CJK.search(clean)), judged.hit, weights, grams):
+        if not hits or (abstain and not self._answerable(best_dense, coverage, bool(_CJK.search(clean)), judged.hit, weights, grams)):
             return Answer(query, False, (), "Nothing relevant found in the indexed articles.", evidence)
         return Answer(query, True, tuple(hits), evidence=evidence)
 
@@ -345,11 +368,11 @@ class Retriever:
 
     def _evidence(self, hit: Hit, weights, grams, dense: float, coverage: float) -> dict[str, float]:
         """:func:`refusal.features` of the question and ``hit``'s whole article."""
-        text, tokens, article_grams = self._article_bag(hit.article)
+        text, tokens, article_grams = self.article_bag(hit.article)
         return refusal.features(weights or {}, grams or set(), self.index.df, text, tokens, article_grams, dense, coverage)
 
-    def _article_bag(self, article: int) -> tuple[str, frozenset, frozenset]:
-        """An article's normalised text, word set and bigram set (headline included; cached)."""
+    def article_bag(self, article: int) -> tuple[str, frozenset, frozenset]:
+        """An article's normalised text (NFKC, lower case), word set and bigram set (headline included; cached)."""
         return self._bags.get(article, lambda: self._make_article_bag(article))
 
     def _make_article_bag(self, article: int) -> tuple[str, frozenset, frozenset]:
@@ -376,10 +399,12 @@ class Retriever:
         )
 
     def _hit(
-        self, rank, members: list[Candidate], weights, grams, fused, exclude: set[int], query_vec: np.ndarray, question: str = ""
+        self, rank, members: list[Candidate], weights, grams, fused, exclude: set[int], query_vec: np.ndarray, question: str = "",
+        searched: dict[str, float] | None = None,
     ) -> CitedHit | None:
         """Build one hit from a group of chunks of one article, skipping sentences in ``exclude``;
-        None when every matched sentence was already shown."""
+        None when every matched sentence was already shown. Coverage is of ``searched`` (the words
+        searched when the sentence is chosen for others: ``ask(focus=…)``), else of ``weights``."""
         article = self.index.articles[members[0].article]
         units, unit_tokens, unit_grams = self._article_units(article.id)
         # Units covered by the matched chunks, with the best fused score of a chunk holding each.
@@ -438,7 +463,8 @@ class Retriever:
         used = {first + j for j in chosen}
         seen = frozenset().union(*(unit_tokens[i] for i in matched))
         # Coverage: the share of the question's information (IDF mass) found in the matched chunks.
-        coverage = sum(w for t, w in weights.items() if t in seen) / (sum(weights.values()) or 1.0)
+        judged_by = weights if searched is None else searched
+        coverage = sum(w for t, w in judged_by.items() if t in seen) / (sum(judged_by.values()) or 1.0)
         left = [i for i in matched if i not in used]
         rest = float(chunk_score[left].max()) if left else None
         cited = sorted({units[i][0] for i in used})  # the paragraphs the excerpt quotes
