@@ -115,27 +115,40 @@ async def test_inline_hints_for_short_unanswerable_and_refused_queries(api, samp
 # -- follow-up questions --------------------------------------------------------------------------
 
 
-FIRST = "甬江街道总工会主席是谁?"
-FOLLOW = "这张对账单有多少项？"  # "this": the statement the first answer quoted
-FOLLOW_ANSWER = "17大项52个分项"
+FIRST = "“建才之家”是什么时候揭牌的?"
+FOLLOW = "它服务多少人?"  # "it": the 建才之家 of the first answer; alone, the question finds the wrong article
+FOLLOW_ANSWER = "近20万"
 
 
 @pytest.mark.asyncio
 async def test_a_reply_to_an_answer_is_a_follow_up_on_the_cited_article(api, sample_retriever):
+    alone = sample_retriever.ask(FOLLOW, 12, trim=False)
+    assert not alone.answered or FOLLOW_ANSWER not in alone.hits[0].excerpt  # what resolution has to fix
     async with running(api, sample_retriever) as app:
         first = await api.send_user_message(FIRST)
         [answer] = await reply(api, first)
-        assert "郑亚萍" in answer["text"]
+        assert "建才之家" in answer["text"]
         follow = await api.send_user_message(FOLLOW, reply_to_message_id=answer["message_id"])
         [resolved] = await reply(api, follow)
         top = _text(resolved).split("2. ")[0]
-        assert FOLLOW_ANSWER in top and "“甬”当先锋" in top
+        assert FOLLOW_ANSWER in top
+        raw = resolved["text"].encode("utf-16-le")  # entity offsets count UTF-16 units
+        bold = [raw[2 * e["offset"]: 2 * (e["offset"] + e["length"])].decode("utf-16-le") for e in resolved["entities"] if e["type"] == "bold"]
+        assert any(FOLLOW_ANSWER in b for b in bold)  # the marked sentence is the follow-up's answer
         # After a restart the bot no longer remembers its answer: the question in the answer's
         # header is enough to resolve the follow-up again.
         app.bot_data.shown.clear()
         again = await api.send_user_message(FOLLOW, reply_to_message_id=answer["message_id"])
         [resolved2] = await reply(api, again)
         assert FOLLOW_ANSWER in _text(resolved2).split("2. ")[0]
+        # A follow-up neither the article nor the index can answer: nothing found, not a quote.
+        other = await api.send_user_message("她毕业于哪所大学？", reply_to_message_id=answer["message_id"])
+        [none] = await reply(api, other)
+        assert "No relevant passage" in _text(none)
+        # The same words as a new question (not a reply): searched as they are.
+        plain = await api.send_user_message(FOLLOW)
+        [p] = await reply(api, plain)
+        assert FOLLOW_ANSWER not in _text(p).split("2. ")[0]
 
 
 # -- one knowledge base per chat ------------------------------------------------------------------
