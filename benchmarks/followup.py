@@ -6,7 +6,10 @@
 a first question ``q1``, a follow-up ``q`` asked in reply to its answer, the follow-up's answers
 ``a`` (exact substrings of ``source``), and where the follow-up should be answered from
 (``expect``: "article", the article ``q1``'s answer cited; "search", elsewhere, its ``q1`` then
-having its own ``q1_source``). Each set's index is built once under ``--cache`` (as
+having its own ``q1_source``). Unanswerable follow-ups, ``{"q1", "q", "a": [], "abstain": true,
+"source", "set", "expect": "none"}``: a natural follow-up whose answer is in neither the article
+``q1``'s answer cited (``source``) nor anywhere else in the set; the right reply is "nothing found".
+Each set's index is built once under ``--cache`` (as
 ``precision.py`` does: the sample page, the CMRC 2018 trial and the DRCD dev corpora).
 
 For each pair, at the default settings (what a reader sees, k = 3 results): ``q1`` is asked (a
@@ -17,9 +20,11 @@ normal search) and its results are the previous answer; then the follow-up is ju
 
 Metrics (:mod:`newsbot.embeddings.metrics`): ``hit@1`` (rank 1 quotes an answer from ``source``),
 ``highlight@1`` (and its marked sentence holds the answer); ``q1_hit@1`` (the first question's
-own hit@1, for context); ``article``: share of follow-ups answered from the cited article
+own hit@1, for context), all over the answerable pairs only; ``article``: share of follow-ups answered from the cited article
 (``with`` only), ``route_ok``: share resolved where ``expect`` says, ``p50_ms``: median time of
-``ask_followup`` (two or three searches).
+``ask_followup`` (two or three searches). Over the unanswerable follow-ups: ``false answers``,
+how many (and what share) got an answer (``answer.answered`` with hits: a quote that cannot be
+right), without and with resolution.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from precision import log, parser, short
 
 PAIRS = HERE / "data" / "followups.jsonl"
 SETS = ("sample", "cmrc", "drcd")
+NONE = "none"  # the expect of an unanswerable follow-up: nothing should be found
 
 
 def load_pairs(path: Path = PAIRS) -> list[dict]:
@@ -53,8 +59,10 @@ def load_pairs(path: Path = PAIRS) -> list[dict]:
         if line.strip():
             row = json.loads(line)
             missing = {"q1", "q", "a", "source", "set"} - row.keys()
-            if missing or row["set"] not in SETS or row.get("expect", ARTICLE) not in (ARTICLE, SEARCH):
+            if missing or row["set"] not in SETS or row.get("expect", ARTICLE) not in (ARTICLE, SEARCH, NONE):
                 raise ValueError(f"{path}:{n}: not a follow-up pair (missing {sorted(missing)} or unknown set/expect)")
+            if bool(row.get("abstain")) != (row.get("expect") == NONE) or bool(row.get("abstain")) == bool(row["a"]):
+                raise ValueError(f"{path}:{n}: an unanswerable follow-up has abstain, expect none and no answers; only it")
             rows.append(row)
     return rows
 
@@ -64,37 +72,50 @@ def corpora(shared: Path) -> dict[str, Path]:
 
 
 def measure(retriever, pairs: list[dict], k: int = READER_K) -> list[dict]:
-    """One row per pair: the first question judged, and the follow-up without and with resolution."""
+    """One row per pair: the first question judged, and the follow-up without and with resolution
+    (``answered``: it got a reply quoting something, a false answer when the pair is ``abstain``)."""
     out = []
     for p in pairs:
         first_q = Question(p["q1"], (), p.get("q1_source", p["source"]))
         first = retriever.ask(p["q1"], k=k)
-        follow = Question(p["q"], tuple(p["a"]), p["source"])
+        follow = Question(p["q"], tuple(p["a"]), p["source"], abstain=bool(p.get("abstain")))
         alone = retriever.ask(p["q"], k=k)
         t = time.perf_counter()
         resolved = ask_followup(retriever, p["q1"], first.hits if first.answered else (), p["q"], k=k)
         ms = (time.perf_counter() - t) * 1000
         j_alone, j_with = judge(follow, alone, reader_k=k), judge(follow, resolved.answer, reader_k=k)
         top = resolved.answer.hits[0] if resolved.answer.answered and resolved.answer.hits else None
+        ok = not follow.abstain  # an unanswerable follow-up has no right quote to hit
         out.append({
             "set": p["set"], "q1": p["q1"], "q": p["q"], "a": p["a"], "expect": p.get("expect", ARTICLE),
+            "abstain": follow.abstain,
             "q1_hit": judge(first_q, first, reader_k=k).doc_rank == 1,
-            "without": {"hit": j_alone.hit_rank == 1, "highlight": j_alone.highlight},
-            "with": {"hit": j_with.hit_rank == 1, "highlight": j_with.highlight, "resolved_in": resolved.resolved_in,
+            "without": {"hit": ok and j_alone.hit_rank == 1, "highlight": ok and j_alone.highlight, "answered": j_alone.answered},
+            "with": {"hit": ok and j_with.hit_rank == 1, "highlight": ok and j_with.highlight, "answered": j_with.answered,
+                     "resolved_in": resolved.resolved_in,
                      "query": resolved.query, "ms": round(ms, 1),
                      "marked": highlight_text(top) if top else None, "source": top.source if top else None},
         })
     return out
 
 
-def summary(rows: list[dict]) -> dict:
+def summary(all_rows: list[dict]) -> dict:
+    """hit@1 and the rest over the answerable pairs; false answers over the unanswerable ones."""
+    rows = [r for r in all_rows if not r["abstain"]]
+    unanswerable = [r for r in all_rows if r["abstain"]]
     n = len(rows) or 1
 
     def share(pred) -> float:
         return round(sum(1 for r in rows if pred(r)) / n, 3)
 
+    def false_answers(how: str) -> dict:
+        count = sum(1 for r in unanswerable if r[how]["answered"])
+        return {"count": count, "share": round(count / (len(unanswerable) or 1), 3)}
+
     return {
         "pairs": len(rows),
+        "unanswerable": len(unanswerable),
+        "false_answers": {"without": false_answers("without"), "with": false_answers("with")},
         "q1_hit@1": share(lambda r: r["q1_hit"]),
         "without": {"hit@1": share(lambda r: r["without"]["hit"]), "highlight@1": share(lambda r: r["without"]["highlight"])},
         "with": {"hit@1": share(lambda r: r["with"]["hit"]), "highlight@1": share(lambda r: r["with"]["highlight"]),
@@ -129,17 +150,26 @@ def main(argv: list[str] | None = None) -> dict:
     if args.show:
         for r in rows:
             w, o = r["with"], r["without"]
-            log(f"{r['set']:6} {'+' if o['hit'] else '-'}{'+' if o['highlight'] else '-'} -> {'+' if w['hit'] else '-'}"
-                f"{'+' if w['highlight'] else '-'} {w['resolved_in']:7} {r['q1']} / {r['q']} | {w['query']} | {w['marked']}")
+            if r["abstain"]:  # x: answered (falsely), .: nothing found
+                outcome = f"{'x' if o['answered'] else '.'}  -> {'x' if w['answered'] else '.'} "
+            else:
+                outcome = (f"{'+' if o['hit'] else '-'}{'+' if o['highlight'] else '-'} -> {'+' if w['hit'] else '-'}"
+                           f"{'+' if w['highlight'] else '-'}")
+            log(f"{r['set']:6} {outcome} {w['resolved_in']:7} {r['q1']} / {r['q']} | {w['query']} | {w['marked']}")
     if args.json:
         print(json.dumps(result | {"pairs": rows}, ensure_ascii=False))
         return result
     print(f"model: {result['model']}; follow-ups, k = {READER_K}; hit@1 / highlight@1 without -> with resolution")
-    print(f"{'set':8}{'pairs':>6}{'q1 hit@1':>10}{'hit@1':>16}{'highlight@1':>16}{'article':>9}{'route ok':>10}{'p50 ms':>8}")
+    print("(over the answerable pairs; false answers: unanswerable follow-ups that got a quote, without -> with)")
+    print(f"{'set':8}{'pairs':>6}{'q1 hit@1':>10}{'hit@1':>16}{'highlight@1':>16}{'article':>9}{'route ok':>10}{'p50 ms':>8}"
+          f"{'unans':>7}{'false answers':>24}")
     for name, m in [*result["sets"].items(), ("all", result["all"])]:
         wo, wi = m["without"], m["with"]
+        fo, fw = m["false_answers"]["without"], m["false_answers"]["with"]
+        false = f"{fo['count']} ({fo['share']:.2f}) -> {fw['count']} ({fw['share']:.2f})"
         print(f"{name:8}{m['pairs']:>6}{m['q1_hit@1']:>10.2f}{wo['hit@1']:>8.2f} -> {wi['hit@1']:.2f}"
-              f"{wo['highlight@1']:>8.2f} -> {wi['highlight@1']:.2f}{wi['article']:>9.2f}{m['route_ok']:>10.2f}{m['p50_ms']:>8.0f}")
+              f"{wo['highlight@1']:>8.2f} -> {wi['highlight@1']:.2f}{wi['article']:>9.2f}{m['route_ok']:>10.2f}{m['p50_ms']:>8.0f}"
+              f"{m['unanswerable']:>7}{false:>24}")
     return result
 
 
