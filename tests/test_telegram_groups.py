@@ -305,3 +305,28 @@ async def test_uploads_and_reindex_in_a_bound_chat_change_that_chat_s_index_only
         [st] = await reply(api, stats)
         assert "2 articles" in _text(st)
     assert not failed_calls(api)
+
+
+@pytest.mark.asyncio
+async def test_a_chat_can_use_a_milvus_collection(api, sample_retriever, sample_index, encoder, tmp_path):
+    """A named index kept in Milvus (an embedded Milvus Lite file here) serves a chat like a folder."""
+    pytest.importorskip("pymilvus", reason='pymilvus is not installed (pip install "newsbot-cite[milvus]")')
+    pytest.importorskip("milvus_lite", reason='Milvus Lite is not installed (pip install "newsbot-cite[milvus]")')
+    from newsbot.embeddings.index import build_index
+    from newsbot.embeddings.store import Target
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "pool.txt").write_text(POOL, encoding="utf-8")
+    db = str(tmp_path / "papers.db")
+    build_index([corpus], Target(milvus=db, collection="pool"), encoder=encoder)
+    indexes = {"default": NamedIndex("default", IndexSpec(sample_index)),
+               "pool": NamedIndex("pool", IndexSpec(None, milvus=db, collection="pool"))}
+    async with running(api, sample_retriever, indexes=indexes, bindings=Bindings({}, tmp_path / "b.json")):
+        bind = await api.send_user_message("/use pool", chat_type="group", user_id=ADMIN)
+        [ok] = await reply(api, bind, timeout=60)
+        assert "pool" in _text(ok) and "1 article" in _text(ok), _text(ok)
+        q = await api.send_user_message(f"/ask {POOL_Q}", chat_type="group")
+        [r] = await reply(api, q)
+        assert POOL_A in _text(r) and "pool.txt" in _text(r)
+    assert not failed_calls(api)
