@@ -207,7 +207,7 @@ FIELDS: tuple[Field, ...] = (
           flag="--milvus", shown_default="a local index folder"),
     Field("collection", "NEWSBOT_COLLECTION", _str, "newsbot", "the Milvus collection (an alias) holding the index", flag="--collection"),
     Field("refresh_seconds", "NEWSBOT_REFRESH_SECONDS", _float(0.0), 30.0,
-          "how often a bot serving a Milvus index checks whether another process rebuilt it"),
+          "how often the bot checks whether another process (`newsbot index`) rebuilt its index, then serves the new build"),
     Field("results", "NEWSBOT_RESULTS", _int(1), 3, "results per answer (the Telegram bot shows at most 10 a page; `newsbot eval` defaults to 10)", flag="-k"),
     Field("model", "NEWSBOT_MODEL", _str, None, "encoder for `newsbot index`", flag="--model", shown_default="multilingual USE"),
     Field("max_file_chars", "NEWSBOT_MAX_FILE_CHARS", _int(1), 2_000_000,

@@ -49,7 +49,7 @@ def locked(index_dir: Path):
         os.close(fd)
 
 
-def _read_manifest(path: Path) -> dict | None:
+def read_manifest(path: Path) -> dict | None:
     """The folder's manifest if it is a newsbot manifest (a JSON object with our keys), else None."""
     try:
         m = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
@@ -66,7 +66,7 @@ def _ours(path: Path) -> bool:
     """A folder newsbot may replace or delete: one it built (marker or manifest), or an empty one."""
     if path.is_symlink() or not path.is_dir():
         return False
-    return has_marker(path) or _read_manifest(path) is not None or not any(path.iterdir())
+    return has_marker(path) or read_manifest(path) is not None or not any(path.iterdir())
 
 
 def check_index_dir(index_dir: Path, corpus: Sequence[str | os.PathLike] = ()) -> None:
@@ -98,7 +98,7 @@ def recover(index_dir: Path) -> None:
     """Finish or undo a swap that a killed build left half done (caller holds the lock).
     Only folders carrying newsbot's marker are touched."""
     for old in backups(index_dir):
-        if _read_manifest(index_dir) is not None:
+        if read_manifest(index_dir) is not None:
             shutil.rmtree(old, ignore_errors=True)
         elif not index_dir.exists():
             os.rename(old, index_dir)

@@ -44,6 +44,7 @@ from .folder import (
     fsync_dir,
     locked,
     read_jsonl,
+    read_manifest,
     recover,
     start_temp,
     swap,
@@ -246,6 +247,7 @@ class Index:
         self.df = df
         self.n_docs = n_docs
         self._sentences = sentences
+        self.asked = path  # the folder asked for (``path`` may be the previous build, mid-swap)
         self._units = [0] * len(articles)  # units per article: where its last passage stops
         for p in passages:
             self._units[p.article] = max(self._units[p.article], p.sentences[1])
@@ -300,6 +302,15 @@ class Index:
         ids = np.unique(np.linspace(0, max(d.ntotal - 1, 0), num=min(d.ntotal, n)).astype(np.int64))
         return d.reconstruct_batch(ids) if d.ntotal else np.zeros((0, d.d), np.float32)
 
+    def refresh(self) -> "Index | None":
+        """The index anew when its folder was rebuilt since this one was loaded (by `newsbot index`,
+        maybe in another process), else None: one small file read, for servers that follow
+        rebuilds. The model must stay the one this index was built with (IndexMismatch)."""
+        current = read_manifest(self.asked)
+        if current is None or current == self.manifest:
+            return None
+        return Index.load(self.asked, model=self.manifest["model"])
+
     def generation(self) -> str:
         """Changes whenever the folder is rebuilt (the manifest's time and content)."""
         h = hashlib.sha1(json.dumps(self.manifest, sort_keys=True, default=str).encode())
@@ -314,7 +325,7 @@ class Index:
     @classmethod
     def load(cls, index_dir: str | os.PathLike, model: str | None = None) -> "Index":
         """Load and check an index; ``model``, when given, must be the one it was built with."""
-        path = Path(index_dir).expanduser().absolute()
+        path = asked = Path(index_dir).expanduser().absolute()
         if not (path / MANIFEST).exists():
             old = [p for p in backups(path) if (p / MANIFEST).exists()]
             if old:
@@ -363,7 +374,9 @@ class Index:
             problems += bm25.problems()  # a memory-mapped (large) index is checked as it is read
         if problems:
             raise IndexCorrupt(f"The index at {path} is inconsistent: {'; '.join(problems[:MAX_PROBLEMS_SHOWN])}. {rebuild_hint(path)}")
-        return cls(path, manifest, articles, passages, dense, bm25, stats["df"], stats["n_docs"], sentence_lines)
+        index = cls(path, manifest, articles, passages, dense, bm25, stats["df"], stats["n_docs"], sentence_lines)
+        index.asked = asked
+        return index
 
 
 def open_store(where: str | os.PathLike | Target, model: str | None = None):

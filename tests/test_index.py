@@ -404,3 +404,25 @@ def test_sentence_transformers_model(tmp_path):
     assert r2.ask("亚运会").hits
     with pytest.raises(IndexMismatch):
         Index.load(out, model="use-multilingual-v3")
+
+
+def test_refresh_follows_a_rebuild_of_the_folder(tmp_path, encoder):
+    """A server holding an Index learns of a rebuild by another process (Index.refresh), and is
+    not handed an index built with another model."""
+    import json as _json
+
+    folder = tmp_path / "idx"
+    build_index([SAMPLE_DIR], folder, encoder=encoder)
+    idx = Index.load(folder)
+    assert idx.refresh() is None  # nothing changed
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "note.txt").write_text("# 通知\n\n本报讯 市图书馆从下月起延长开放时间至晚上九点。\n", encoding="utf-8")
+    build_index([SAMPLE_DIR, extra], folder, encoder=encoder)
+    fresh = idx.refresh()
+    assert fresh is not None and len(fresh.articles) == len(idx.articles) + 1
+    assert fresh.refresh() is None
+    manifest = _json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    (folder / "manifest.json").write_text(_json.dumps({**manifest, "model": "another-model"}), encoding="utf-8")
+    with pytest.raises(IndexMismatch):
+        fresh.refresh()

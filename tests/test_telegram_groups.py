@@ -330,3 +330,31 @@ async def test_a_chat_can_use_a_milvus_collection(api, sample_retriever, sample_
         [r] = await reply(api, q)
         assert POOL_A in _text(r) and "pool.txt" in _text(r)
     assert not failed_calls(api)
+
+
+@pytest.mark.asyncio
+async def test_a_bot_follows_a_rebuild_of_its_folder_by_another_process(api, own_retriever, encoder, tmp_path):
+    """Several bots, one folder, one writer: `newsbot index` rebuilds the folder; the bots serve
+    the new build within refresh_seconds, without a restart (and keep the old one if the new one
+    was built with another model)."""
+    from helpers import SAMPLE_DIR
+    from newsbot.embeddings.index import build_index
+
+    folder = own_retriever.index.path
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "pool.txt").write_text(POOL, encoding="utf-8")
+    settings = BotSettings(admins=frozenset({ADMIN}), refresh_seconds=0.0)
+    async with running(api, own_retriever, settings) as app:
+        before = await api.send_user_message(POOL_Q)
+        [b] = await reply(api, before)
+        assert POOL_A not in _text(b)
+        build_index([SAMPLE_DIR, extra], folder, encoder=encoder)  # the writer, elsewhere
+        after = await api.send_user_message(POOL_Q)
+        [a] = await reply(api, after)
+        assert POOL_A in _text(a) and "pool.txt" in _text(a)
+        assert app.bot_data.retriever is not own_retriever
+        p = await api.send_user_message(Q)
+        [pa] = await reply(api, p)
+        assert EXPECTED in _text(pa)
+    assert not failed_calls(api)

@@ -16,7 +16,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from ...embeddings.errors import IndexNotFound, StoreUnavailable, UsageError
+from ...embeddings.errors import IndexNotFound, NewsbotError, StoreUnavailable, UsageError
 from ...embeddings.types import Answer
 from ...embeddings.util import scrub_surrogates
 from . import texts
@@ -346,8 +346,9 @@ async def _recover_shown(context, rt: Runtime, state: IndexState, message: Messa
 
 
 async def follow_rebuilds(app, rt: Runtime, state: IndexState):
-    """A shared index (Milvus) may be rebuilt by `newsbot index` on another machine: at most every
-    ``refresh_seconds``, ask the store and serve the new build when there is one."""
+    """The index may be rebuilt by `newsbot index` in another process (a folder) or on another
+    machine (Milvus): at most every ``refresh_seconds``, ask the store and serve the new build
+    when there is one."""
     refresh = getattr(state.retriever.index, "refresh", None)
     now = time.monotonic()
     last = rt.followed.setdefault(state.name, now)
@@ -358,6 +359,9 @@ async def follow_rebuilds(app, rt: Runtime, state: IndexState):
         fresh = await asyncio.to_thread(refresh)
     except (StoreUnavailable, IndexNotFound):
         return None  # the search says so
+    except NewsbotError as e:  # rebuilt with another model, or damaged: keep serving the build loaded
+        log.warning("the index %r was rebuilt but cannot be served: %s", state.name, redact(str(e)))
+        return None
     if fresh is None:
         return None
     from ...embeddings.search import Retriever
