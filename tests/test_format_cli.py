@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import SAMPLE_DIR, SEED_DEV, needs_shared
+from helpers import SEED_DEV, needs_shared
 from test_cli_people import QUESTION, newsbot
 
 FORMATS = Path(__file__).resolve().parent / "data" / "formats"
