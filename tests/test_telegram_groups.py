@@ -135,6 +135,8 @@ async def test_a_reply_to_an_answer_is_a_follow_up_on_the_cited_article(api, sam
         raw = resolved["text"].encode("utf-16-le")  # entity offsets count UTF-16 units
         bold = [raw[2 * e["offset"]: 2 * (e["offset"] + e["length"])].decode("utf-16-le") for e in resolved["entities"] if e["type"] == "bold"]
         assert any(FOLLOW_ANSWER in b for b in bold)  # the marked sentence is the follow-up's answer
+        # A follow-up of this answer carries what "它" stood for, not just "它服务多少人?".
+        assert "建才之家" in app.bot_data.shown[(resolved["chat"]["id"], resolved["message_id"])].searched
         # After a restart the bot no longer remembers its answer: the question in the answer's
         # header is enough to resolve the follow-up again.
         app.bot_data.shown.clear()

@@ -95,10 +95,10 @@ async def chat_index(update: Update, context: Context) -> IndexState | None:
 
 
 async def _send_answer_page(bot, rt: Runtime, chat_id: int, reply_to: int, question: str, answer: Answer, generation: str, start: int,
-                            lang: str) -> Message:
+                            lang: str, searched: str = "") -> Message:
     text, end = render_answer_page(question, answer, start, rt.settings.results, lang=lang)
     msg = await send(bot, chat_id, text, reply_to=reply_to, markup=answer_keyboard(generation, start, end, len(answer.hits), lang=lang))
-    rt.remember(chat_id, msg.message_id, Shown(question, answer, generation, start, end, lang=lang))
+    rt.remember(chat_id, msg.message_id, Shown(question, answer, generation, start, end, lang=lang, searched=searched))
     return msg
 
 
@@ -130,8 +130,10 @@ async def answer_question(update: Update, context: Context, question: str) -> No
     try:
         async with typing(context.bot, message.chat_id):
             previous = await previous_answer(rt, state, context.bot.id, message, lang)
+            searched = ""
             if previous is not None:
-                answer = await search_followup(rt, state, previous, question)
+                followup = await search_followup(rt, state, previous, question)
+                answer, searched = followup.answer, followup.query
             else:
                 answer = await search(rt, state, question)
     except UsageError as e:
@@ -147,7 +149,7 @@ async def answer_question(update: Update, context: Context, question: str) -> No
         await reply(update, texts.NOT_FOUND(lang))
     else:
         rt.answered += 1
-        await _send_answer_page(context.bot, rt, message.chat_id, message.message_id, question, answer, state.generation, 0, lang)
+        await _send_answer_page(context.bot, rt, message.chat_id, message.message_id, question, answer, state.generation, 0, lang, searched)
     rt.reply_ms.append((time.perf_counter() - t0) * 1000)
 
 
@@ -298,7 +300,8 @@ async def on_button(update: Update, context: Context) -> None:
     await answer_query(query, texts.MORE_SENT(lang))
     reply_to = message.reply_to_message.message_id if message.reply_to_message else message.message_id
     try:
-        await _send_answer_page(context.bot, rt, message.chat_id, reply_to, shown.question, shown.answer, state.generation, arg, lang)
+        await _send_answer_page(context.bot, rt, message.chat_id, reply_to, shown.question, shown.answer, state.generation, arg, lang,
+                                shown.searched)
     except BaseException:
         shown.more_sent = False  # let the user press again
         raise

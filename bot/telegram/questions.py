@@ -24,12 +24,13 @@ MAX_PAGES = 4  # "More" pages per answer: one search asks for results * MAX_PAGE
 ECHO_MARK = "🔎 "  # how an answer's header starts, before the echoed question
 
 
-async def _timed(rt: Runtime, call) -> Answer:
+async def _timed(rt: Runtime, call):
+    """``call()`` in a worker thread, timed for /stats."""
     t0 = time.perf_counter()
     async with rt.search_slots:  # searches are CPU-bound: at most SEARCH_THREADS at once
-        answer = await asyncio.to_thread(call)
+        result = await asyncio.to_thread(call)
     rt.search_ms.append((time.perf_counter() - t0) * 1000)
-    return answer
+    return result
 
 
 async def search(rt: Runtime, state: IndexState, question: str) -> Answer:
@@ -38,12 +39,14 @@ async def search(rt: Runtime, state: IndexState, question: str) -> Answer:
     return await _timed(rt, functools.partial(state.retriever.ask, question, rt.settings.results * MAX_PAGES, trim=False))
 
 
-async def search_followup(rt: Runtime, state: IndexState, previous: Shown, question: str) -> Answer:
+async def search_followup(rt: Runtime, state: IndexState, previous: Shown, question: str):
+    """A :class:`~newsbot.embeddings.followup.FollowUp`: ``previous`` is the answer replied to (a
+    follow-up of a follow-up carries the words its own resolution searched)."""
     from ...embeddings.followup import ask_followup
 
-    call = functools.partial(ask_followup, state.retriever, previous.question, previous.answer.hits, question,
+    call = functools.partial(ask_followup, state.retriever, previous.searched or previous.question, previous.answer.hits, question,
                              rt.settings.results * MAX_PAGES, trim=False)
-    return (await _timed(rt, call)).answer
+    return await _timed(rt, call)
 
 
 def echoed_question(text: str | None) -> str | None:

@@ -123,6 +123,7 @@ class Shown:
     end: int
     more_sent: bool = False
     lang: str = "en"  # of its header and buttons
+    searched: str = ""  # a resolved follow-up's words (with the names it points back to): what a follow-up of this answer carries
 
 
 class Runtime:
