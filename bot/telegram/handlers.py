@@ -26,7 +26,7 @@ from .render import read_answer_header, render_answer_page, render_help, render_
 from .send import answer_query, log, reply, send, typing, with_retries
 from .chats import chat_state
 from .inline import refuse_inline
-from .questions import previous_answer, search, search_followup
+from .questions import previous_answer, search, search_again, search_followup
 from .state import Context, IndexState, Runtime, Shown, install_retriever
 
 
@@ -331,13 +331,8 @@ async def _recover_shown(context, rt: Runtime, state: IndexState, message: Messa
     if replied is None or not replied.text or message.from_user is None or message.from_user.id != context.bot.id:
         return None
     question = question_of(replied.text, context.bot.username)
-    if not question or len(question) > rt.settings.max_question:
-        return None
-    try:
-        answer = await search(rt, state, question)
-    except (UsageError, StoreUnavailable, IndexNotFound):
-        return None
-    if not answer.answered or not answer.hits:
+    answer = await search_again(rt, state, question)
+    if answer is None:
         return None
     _text, end = render_answer_page(question, answer, 0, rt.settings.results, lang=lang)
     start = 0

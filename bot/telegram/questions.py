@@ -69,12 +69,17 @@ async def previous_answer(rt: Runtime, state: IndexState, bot_id: int, message: 
     if shown is not None and shown.generation == state.generation:
         return shown
     question = echoed_question(replied.text)
-    if question is None or len(question) > rt.settings.max_question:
+    answer = await search_again(rt, state, question)
+    return Shown(question, answer, state.generation, 0, 0, lang=lang) if answer else None
+
+
+async def search_again(rt: Runtime, state: IndexState, question: str | None) -> Answer | None:
+    """The answer to a question read back from an old message (after a restart), or None when
+    there is none to give (no question, too long, refused, or the index unavailable)."""
+    if not question or len(question) > rt.settings.max_question:
         return None
     try:
         answer = await search(rt, state, question)
     except (UsageError, StoreUnavailable, IndexNotFound):
         return None
-    if not answer.answered or not answer.hits:
-        return None
-    return Shown(question, answer, state.generation, 0, 0, lang=lang)
+    return answer if answer.answered and answer.hits else None
