@@ -144,13 +144,24 @@ def cmd_config(args, cfg: Config) -> int:
         if v is None or v == [] or v == {}:
             shown = f"(not set: {f.shown_default})" if f.shown_default else "(not set)"
         else:
-            shown = ",".join(map(str, v)) if isinstance(v, list) else str(v)
+            shown = ",".join(map(str, v)) if isinstance(v, list) else _shown_table(v) if isinstance(v, dict) else str(v)
         src = d["source"]
         src = f"${f.env}" if src == "env" else ("command line" if src == "flag" else src)
         print(f"{f.key:<{width}}  {printable(shown)}  [{src}]")
     print("\nnote: " + user_only_note())
     print("config files: " + printable(", ".join(cfg.files) if cfg.files else "none (looked for " + " and ".join(map(str, config_files())) + ")"))
     return EXIT_OK
+
+
+def _shown_table(table: dict) -> str:
+    """``indexes`` / ``chats`` on one line, as the environment variable would give them."""
+    def entry(v) -> str:
+        if not isinstance(v, dict):
+            return str(v)
+        where = v.get("folder") or f"{v.get('milvus')} (collection {v.get('collection')})"
+        return where + (f" (corpus {','.join(v['corpus'])})" if v.get("corpus") else "")
+
+    return "; ".join(f"{k}={entry(v)}" for k, v in table.items())
 
 
 def cmd_telegram(args, cfg: Config) -> int:

@@ -219,7 +219,7 @@ async def test_a_chat_bound_to_a_missing_index_says_so_and_other_chats_go_on(api
     assert not failed_calls(api)
 
 
-def test_static_bindings_and_named_indexes_come_from_the_config(tmp_path, monkeypatch):
+def test_static_bindings_and_named_indexes_come_from_the_config(tmp_path, capsys):
     (tmp_path / "newsbot.toml").write_text(
         '[indexes]\nunion = "~/idx/union"\narchive = { milvus = "http://127.0.0.1:19530", collection = "arch", corpus = ["~/papers"] }\n'
         '[chats]\n"-1001234567890" = "union"\n', encoding="utf-8")
@@ -229,6 +229,12 @@ def test_static_bindings_and_named_indexes_come_from_the_config(tmp_path, monkey
     assert named["archive"].spec.milvus == "http://127.0.0.1:19530" and named["archive"].spec.collection == "arch"
     assert named["union"].spec.path.name == "union" and named["archive"].corpus[0].endswith("papers")
     assert cfg["chats"] == {-1001234567890: "union"}
+    from newsbot.bot.cli import main
+
+    assert main(["config"]) == 0
+    shown = capsys.readouterr().out
+    assert "chats                 -1001234567890=union" in shown
+    assert "archive=http://127.0.0.1:19530 (collection arch) (corpus " in shown
     (tmp_path / "newsbot.toml").write_text('[chats]\n"-100" = "nosuch"\n', encoding="utf-8")
     with pytest.raises(Exception, match="nosuch"):
         load_config()
