@@ -175,7 +175,7 @@ def cmd_telegram(args, cfg: Config) -> int:
         return check(cfg, args.index_dir)
     from .indexes import named_indexes
     from .telegram.app import run
-    from .telegram.chats import Bindings, default_bindings_file
+    from .telegram.chats import Bindings, bindings_file
     from .telegram.state import BotSettings
 
     token, problem = configured_token(cfg)
@@ -183,7 +183,7 @@ def cmd_telegram(args, cfg: Config) -> int:
         err(problem)
         return EXIT_USAGE
     spec = index_spec(args.index_dir, cfg)
-    bindings = Bindings(cfg["chats"], Path(cfg.get("chat_bindings_file") or default_bindings_file()))
+    bindings = Bindings(cfg["chats"], bindings_file(cfg))
     return run(
         token, spec, BotSettings.from_config(cfg),
         api_root=cfg.get("telegram_api_url"), timeout=cfg["telegram_timeout"],

@@ -26,7 +26,10 @@ BINDINGS_VERSION = 1
 RETRY_SECONDS = 30.0  # before trying again to open an index that failed
 
 
-def default_bindings_file() -> Path:
+def bindings_file(cfg) -> Path:
+    """``chat_bindings_file``, else ``chat-indexes.json`` in the per-user data folder."""
+    if cfg.get("chat_bindings_file"):
+        return Path(cfg["chat_bindings_file"])
     from platformdirs import user_data_dir  # imported here: only the bot needs it
 
     return Path(user_data_dir("newsbot")) / "chat-indexes.json"
@@ -139,8 +142,6 @@ async def index_state(rt, name: str):
     import asyncio
 
     from ...embeddings.errors import NewsbotError
-    from .callbackdata import index_generation
-    from .state import IndexState
 
     if name == DEFAULT_INDEX:
         return rt.state, None
@@ -163,8 +164,7 @@ async def index_state(rt, name: str):
             reason = f"{type(e).__name__} (see the bot's log)"
         else:
             rt.unopened.pop(name, None)
-            state = IndexState(retriever, index_generation(retriever.index), name)
-            rt.states[name] = state
+            state = rt.install(retriever, name)
             log.info("opened the index %r: %d articles", name, len(state.articles))
             return state, None
         log.warning("the index %r cannot be opened: %s", name, reason)

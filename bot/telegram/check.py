@@ -207,10 +207,10 @@ def _indexes(cfg: Config, index_arg: Path | None, r: _Report) -> dict[str, int |
 
 
 def _chats(cfg: Config, served: dict[str, int | None], r: _Report) -> None:
-    from .chats import default_bindings_file
+    from .chats import bindings_file
 
     bound = cfg["chats"]
-    path = cfg.get("chat_bindings_file") or str(default_bindings_file())
+    path = bindings_file(cfg)
     r.ok("chats", f"{len(bound)} bound in the settings; bindings made with /use kept in {path}")
     for chat, name in sorted(bound.items()):
         r.note(f"chat {chat} -> index {name}" + ("" if name in served else " (which fails: see above)"))

@@ -9,11 +9,9 @@ against a per-user budget of :data:`.state.INLINE_BUDGET` times ``rate_limit``.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import math
 import re
-import time
 
 from telegram import (
     InlineQueryResultArticle,
@@ -38,6 +36,7 @@ from .render import (
     where,
     window,
 )
+from .questions import timed
 from .send import log, with_retries
 from .state import Context, Runtime
 
@@ -122,10 +121,8 @@ async def on_inline_query(update: Update, context: Context) -> None:
     if state is None:
         await _answer(query, [], cache_time=0, personal=True, hint=texts.INLINE_NOT_READY(lang))
         return
-    t0 = time.perf_counter()
     try:
-        async with rt.search_slots:
-            answer = await asyncio.to_thread(functools.partial(state.retriever.ask, question, MAX_RESULTS))
+        answer = await timed(rt, functools.partial(state.retriever.ask, question, MAX_RESULTS))
     except UsageError:
         await _answer(query, [], cache_time=0, personal=True, hint=texts.INLINE_NOTHING(lang))
         return
@@ -133,7 +130,6 @@ async def on_inline_query(update: Update, context: Context) -> None:
         log.warning("inline search failed: %s", e)
         await _answer(query, [], cache_time=0, personal=True, hint=texts.INLINE_UNAVAILABLE(lang))
         return
-    rt.search_ms.append((time.perf_counter() - t0) * 1000)
     rt.inline_queries += 1
     if not answer.answered or not answer.hits:
         await _answer(query, [], cache_time=cache, personal=personal, hint=texts.INLINE_NOTHING(lang))

@@ -24,7 +24,7 @@ MAX_PAGES = 4  # "More" pages per answer: one search asks for results * MAX_PAGE
 ECHO_MARK = "🔎 "  # how an answer's header starts, before the echoed question
 
 
-async def _timed(rt: Runtime, call):
+async def timed(rt: Runtime, call):
     """``call()`` in a worker thread, timed for /stats."""
     t0 = time.perf_counter()
     async with rt.search_slots:  # searches are CPU-bound: at most SEARCH_THREADS at once
@@ -36,7 +36,7 @@ async def _timed(rt: Runtime, call):
 async def search(rt: Runtime, state: IndexState, question: str) -> Answer:
     """Pages of results are cut from one search; the reader pages on with "More", so weak tail
     results are kept (``trim=False``)."""
-    return await _timed(rt, functools.partial(state.retriever.ask, question, rt.settings.results * MAX_PAGES, trim=False))
+    return await timed(rt, functools.partial(state.retriever.ask, question, rt.settings.results * MAX_PAGES, trim=False))
 
 
 async def search_followup(rt: Runtime, state: IndexState, previous: Shown, question: str):
@@ -46,7 +46,7 @@ async def search_followup(rt: Runtime, state: IndexState, previous: Shown, quest
 
     call = functools.partial(ask_followup, state.retriever, previous.searched or previous.question, previous.answer.hits, question,
                              rt.settings.results * MAX_PAGES, trim=False)
-    return await _timed(rt, call)
+    return await timed(rt, call)
 
 
 def echoed_question(text: str | None) -> str | None:

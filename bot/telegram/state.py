@@ -174,12 +174,11 @@ class Runtime:
         """The default index (the one inline queries and unbound chats use)."""
         return self.states.get(DEFAULT_INDEX)
 
-    @state.setter
-    def state(self, value: IndexState | None) -> None:
-        if value is None:
-            self.states.pop(DEFAULT_INDEX, None)
-        else:
-            self.states[DEFAULT_INDEX] = value
+    def install(self, retriever, name: str = DEFAULT_INDEX) -> IndexState:
+        """Make ``retriever`` the one searches of index ``name`` use, atomically (one assignment)."""
+        state = IndexState(retriever, index_generation(retriever.index), name)
+        self.states[name] = state
+        return state
 
     @property
     def retriever(self) -> Any:
@@ -198,7 +197,5 @@ Context = CallbackContext[ExtBot[None], dict, dict, Runtime]  # what handlers re
 
 
 def install_retriever(app: Application, retriever, name: str = DEFAULT_INDEX) -> IndexState:
-    """Make ``retriever`` the one searches of index ``name`` use, atomically (one assignment)."""
-    state = IndexState(retriever, index_generation(retriever.index), name)
-    app.bot_data.states[name] = state
-    return state
+    """:meth:`Runtime.install` on the application's ``bot_data``."""
+    return app.bot_data.install(retriever, name)

@@ -178,6 +178,7 @@ async def _run_add(app: Application, rt: Runtime, chat_id: int, reply_to: int, w
     """Run ``work(retriever, index name)`` in a thread on the chat's index, install the new
     retriever, tell the admin (in ``lang``)."""
     try:
+        corpus_paths(rt, state.retriever.index, state.name, lang)  # a named index without corpus: say so in the admin's language
         added: Added = await asyncio.to_thread(work, state.retriever, state.name)
     except NotAdded as e:
         await send(app.bot, chat_id, e.say(lang), reply_to=reply_to, html_=False)
