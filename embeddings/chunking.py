@@ -38,11 +38,36 @@ class ChunkSettings:
         return asdict(self)
 
 
+# Not a sentence end: the period of an initial ("S.G. Tallentyre", "John H. McArthur") or of a
+# common abbreviation ("St. John", "Dr. Sun"), names that Chinese text quotes in Latin script.
+_ABBREVIATION = re.compile(
+    r"(?:(?<![A-Za-z])[A-Z]|(?<![A-Za-z])(?:St|Mt|Mr|Mrs|Ms|Dr|Jr|Sr|Prof|Rev|Gen|Col|Capt|Lt|Sgt|Gov|Sen|Rep|Inc|Ltd|Co|Corp|No|Vol|vs|etc|approx|ca))\.$"
+)
+# A book, film or song title (《卡拉OK.LIVE！‧台北‧我》) is one name, never cut inside: a sentence
+# end found with its 《 still open and its 》 close after is skipped.
+_TITLE_CLOSE = 40
+
+
+def _inside_title(text: str, start: int, end: int) -> bool:
+    opened = text.rfind("《", start, end)
+    if opened < 0 or text.rfind("》", opened, end) >= 0:
+        return False
+    close = text.find("》", end, end + _TITLE_CLOSE)
+    return close >= 0 and text.find("《", end, close) < 0
+
+
+def _is_end(text: str, start: int, m: re.Match) -> bool:
+    """Is match ``m`` of :data:`_END` (in the sentence that began at ``start``) a sentence end?"""
+    if m.group().startswith(".") and _ABBREVIATION.search(text, max(start, m.start() - 8), m.start() + 1):
+        return False
+    return not _inside_title(text, start, m.start())
+
+
 def split_sentences(text: str) -> list[str]:
     """Split ``text`` into sentences; ``"".join(result) == text``."""
     out, start = [], 0
     for m in _END.finditer(text):
-        if m.end() > start:
+        if m.end() > start and _is_end(text, start, m):
             out.append(text[start : m.end()])
             start = m.end()
     if start < len(text):

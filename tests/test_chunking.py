@@ -45,6 +45,16 @@ def test_split_keeps_closing_quotes():
     assert split_sentences("没有标点") == ["没有标点"]
 
 
+def test_initials_abbreviations_and_titles_do_not_end_a_sentence():
+    assert split_sentences("霍尔以笔名S.G. Tallentyre写作。下一句。") == ["霍尔以笔名S.G. Tallentyre写作。", "下一句。"]
+    assert split_sentences("麦克阿瑟（John H. McArthur）教授。现任总裁。") == ["麦克阿瑟（John H. McArthur）教授。", "现任总裁。"]
+    assert split_sentences("圣若望（St. John of Matha）及St. Felix的雕像。") == ["圣若望（St. John of Matha）及St. Felix的雕像。"]
+    assert split_sentences("《卡拉OK.LIVE！‧台北‧我》是第六张专辑。更缔造了纪录。") == ["《卡拉OK.LIVE！‧台北‧我》是第六张专辑。", "更缔造了纪录。"]
+    # an unclosed 《 does not swallow the rest of the paragraph
+    assert split_sentences("没有闭合《书名！后面很长的文字。后面。") == ["没有闭合《书名！", "后面很长的文字。", "后面。"]
+    assert split_sentences("I met Dr. Sun. He was kind.") == ["I met Dr. Sun. ", "He was kind."]
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(para_st, min_size=1, max_size=6), chunk_settings())
 def test_pack_covers_all_units_in_order(paras, cs):
