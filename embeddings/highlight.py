@@ -13,6 +13,14 @@ import re
 MAX_CHARS = 160  # a highlight grown past this stays the single chosen unit
 MAX_TIED_CHARS = 200  # two near-tied neighbouring sentences are both marked up to this length
 _CLAUSE_END = re.compile(r"[；;，,：:]\s*[”’」』\"'）)\]】》]*\s*$")
+# A question that asks for an account rather than a name or a figure (为什么, 如何, 有哪些,
+# 什么特征…): its answer often runs on into the next sentence ("产妇症状为呼吸困难…出现缺氧。
+# 不久进入昏迷状态。"), which is then marked too.
+_OPEN = re.compile(
+    r"为什么|為什麼|为何|為何|如何|怎样|怎樣|怎么|怎麼|哪些|什么样|什麼樣|特征|特徵|特点|特點|影响|影響|内容|內容|作用|症状|症狀|"
+    r"观点|觀點|评价|評價|背景|分别|分別|过程|過程|经过|經過|原因|意义|意義|表现|表現|做了什么|做了什麼|\bwhy\b|\bhow\b(?! (?:many|much|long|old|tall|far|high|big))",
+    re.I,
+)
 _BACK = re.compile(r"^\s*(?:因此|所以|因而|故此|于是|於是|由此|这使|這使|这是因为|這是因為|此后|此後|其后|其後|之后|之後|此外|另外|同时|同時|但是|但|然而|而且|并且|並且|这些|這些|这个|這個|这样|這樣|此|这|這|其|它们|它們|它|他们|他們|她们|她們)")
 
 
@@ -34,3 +42,29 @@ def extent(texts: list[str], paragraph: list[int], best: int, back: bool = True,
     if back and lo > 0 and paragraph[lo - 1] == paragraph[best] and _BACK.search(texts[lo]) and size + len(texts[lo - 1].strip()) <= MAX_CHARS:
         lo -= 1
     return lo, hi
+
+
+def asks_for_account(question: str) -> bool:
+    """Does ``question`` ask for an account (why, how, which ones, what features) rather than a name or a figure?"""
+    return bool(_OPEN.search(question))
+
+
+def grow_on(texts: list[str], paragraph: list[int], lo: int, hi: int) -> tuple[int, int]:
+    """``(lo, hi)`` with the next sentence of the same paragraph joined, when the whole stays
+    within ``MAX_TIED_CHARS`` (the answer to :func:`asks_for_account` questions runs on)."""
+    nxt = hi + 1
+    while nxt < len(texts) and paragraph[nxt] == paragraph[hi] and not texts[nxt].strip():
+        nxt += 1
+    if nxt >= len(texts) or paragraph[nxt] != paragraph[hi]:
+        return lo, hi
+    size = sum(len(texts[i].strip()) for i in range(lo, nxt + 1))
+    if size > MAX_TIED_CHARS:
+        return lo, hi
+    # the next sentence with its own clauses, to its end
+    end = nxt
+    while end + 1 < len(texts) and paragraph[end + 1] == paragraph[hi] and _CLAUSE_END.search(texts[end]):
+        if size + len(texts[end + 1].strip()) > MAX_TIED_CHARS:
+            return lo, hi
+        end += 1
+        size += len(texts[end].strip())
+    return lo, end

@@ -127,6 +127,9 @@ class SearchSettings:
     # before when the chosen one opens by pointing back (highlight.py).
     grow_clauses: bool = True
     grow_back: bool = True
+    # For a question asking for an account (highlight.asks_for_account: 为什么, 如何, 有哪些…),
+    # the next sentence of the paragraph is marked too.
+    grow_open: bool = True
     # When the runner-up sentence is next to the chosen one and scores within log(tie) of it
     # (choose.choose_two), both are marked: a near tie is a coin toss a reader settles at a
     # glance. 0 marks the chosen sentence alone.
@@ -457,6 +460,8 @@ class Retriever:
                 plo, phi = highlight.extent(texts, paras, first + partner, self.settings.grow_back, self.settings.grow_clauses)
                 if sum(len(texts[i].strip()) for i in range(min(lo, plo), max(hi, phi) + 1)) <= highlight.MAX_TIED_CHARS:
                     lo, hi = min(lo, plo), max(hi, phi)
+            elif self.settings.grow_open and highlight.asks_for_account(question):
+                lo, hi = highlight.grow_on(texts, paras, lo, hi)
             if all(i - first in allowed for i in range(lo, hi + 1)):
                 ext = (lo - first, hi - first)
         excerpt, span, chosen = build_excerpt(shown_text, best, scores, grams=grams, allowed=allowed, extent=ext)

@@ -65,6 +65,25 @@ def test_highlight_grows_over_clauses_and_back_references():
     assert highlight.extent(texts, paras, 1, clauses=False) == (1, 1)
 
 
+@pytest.mark.parametrize("question, account", [
+    ("产妇症状是什么？", True), ("为什么此战奠定了他的霸权？", True), ("专家们有哪些观点？", True),
+    ("How did the fire start?", True), ("How many people live there?", False),
+    ("纽西兰鸡毛松有多高？", False), ("甬江街道工会主席是谁？", False), ("哪一年成立？", False),
+])
+def test_which_questions_ask_for_an_account(question, account):
+    assert highlight.asks_for_account(question) is account
+
+
+def test_an_account_runs_on_into_the_next_sentence_of_the_paragraph():
+    texts = ["产妇症状为呼吸困难及低血压，", "出现缺氧。", "不久进入昏迷状态；", "随后心跳停止。", "另起一段。"]
+    paras = [1, 1, 1, 1, 2]
+    assert highlight.grow_on(texts, paras, 0, 1) == (0, 3)  # the next sentence, with its clauses
+    assert highlight.grow_on(texts, paras, 2, 3) == (2, 3)  # never across a paragraph
+    assert highlight.grow_on(texts, paras, 4, 4) == (4, 4)  # nothing follows
+    long = ["甲" * 120 + "。", "乙" * 100 + "。"]
+    assert highlight.grow_on(long, [1, 1], 0, 0) == (0, 0)  # too long to mark both
+
+
 def test_build_excerpt_highlights_the_extent():
     sents = ["第一句。", "钙含量比菠菜高。", "因此被称为笨蛋水果。", "最后一句。"]
     text, span, chosen = build_excerpt(sents, 2, [0.0, 0.5, 1.0, 0.0], extent=(1, 2))
