@@ -1,6 +1,7 @@
 """Fit the weights that choose the answering sentence (embeddings/choose.py), with cross-validation.
 
     python benchmarks/fit_choice.py [--model M] [--cache DIR] [--shared DIR] [--features F,F,...]
+                                    [--trees embeddings/data/choice-trees-use.json]
 
 For each question of CMRC 2018 trial and DRCD dev, the rank-1 hit's candidate sentences and
 their features are recorded (``choose.RECORD``); a sentence is right when it holds an answer.
@@ -8,6 +9,11 @@ A conditional logit (softmax over a question's candidates) is fitted on one set 
 the other (both ways), then fitted on both: the weights to put in ``calibration.py``. "choice"
 is the share of questions (whose candidates hold an answer at all) where the top-scored
 sentence holds one.
+
+``--trees FILE``: also fit the tree model (scikit-learn's HistGradientBoostingClassifier on
+``choose.DESIGN``: each feature and its gap to the question's best), judged the same ways (one
+set -> the other, and 5-fold across both), then fitted on both and written to FILE for
+``SearchSettings.choice_trees`` (``embeddings/trees.py`` evaluates it without scikit-learn).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from newsbot.embeddings import choose
+from newsbot.embeddings import choose, trees
 from newsbot.embeddings.encoders import canonical_name, load_encoder
 from newsbot.embeddings.evaluate import load_questions
 from newsbot.embeddings.index import Index, build_index
@@ -82,10 +88,62 @@ def fit(rows, cols):
     return fit_softmax(rows, cols, len(choose.FEATURES))
 
 
+TREE_PARAMS = {"max_depth": 3, "max_iter": 150, "learning_rate": 0.05, "l2_regularization": 1.0, "random_state": 0}
+
+
+def _feats(r, cols):
+    """A question's recorded features, the columns not in ``cols`` zeroed (as at run time, where
+    a feature the model does not use is not computed)."""
+    f = np.array(r["feats"], np.float32)
+    f[:, [i for i in range(f.shape[1]) if i not in cols]] = 0.0
+    return f
+
+
+def fit_trees(rows, cols):
+    """The tree model fitted on ``rows`` (features ``cols`` only), as newsbot's own :class:`trees.Trees`."""
+    from sklearn.ensemble import HistGradientBoostingClassifier  # a benchmark dependency only
+
+    X = np.concatenate([choose.design(_feats(r, cols)) for r in rows])
+    y = np.concatenate([r["labels"] for r in rows])
+    model = HistGradientBoostingClassifier(**TREE_PARAMS).fit(X, y)
+    data = trees.from_sklearn(model, choose.DESIGN)
+    ours = trees.from_dict(data)
+    assert np.allclose(trees.predict(ours, X), model.decision_function(X)), "the exported trees disagree with scikit-learn"
+    return ours, data
+
+
+def tree_accuracy(rows, model, cols) -> float:
+    ok = 0
+    for r in rows:
+        s = trees.predict(model, choose.design(_feats(r, cols)))
+        ok += r["labels"][int(np.argmax(s))]
+    return ok / max(1, len(rows))
+
+
+def report_trees(data: dict, cols: list[int], out: Path) -> None:
+    names = list(data)
+    if len(names) == 2:
+        for a, b in (names, names[::-1]):
+            m, _ = fit_trees(data[a], cols)
+            print(f"trees fitted on {a}: {a} {tree_accuracy(data[a], m, cols):.4f}, {b} {tree_accuracy(data[b], m, cols):.4f}")
+    folds = {n: np.random.default_rng(0).integers(0, 5, len(data[n])) for n in names}
+    right = dict.fromkeys(names, 0.0)
+    for k in range(5):
+        m, _ = fit_trees([r for n in names for r, f in zip(data[n], folds[n]) if f != k], cols)
+        for n in names:
+            held = [r for r, f in zip(data[n], folds[n]) if f == k]
+            right[n] += tree_accuracy(held, m, cols) * len(held)
+    print("trees, 5-fold across " + " and ".join(names) + ": " + " ".join(f"{n} {right[n] / len(data[n]):.4f}" for n in names))
+    m, js = fit_trees([r for n in names for r in data[n]], cols)
+    out.write_text(json.dumps(js, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"trees fitted on all -> {out}: " + " ".join(f"{n} {tree_accuracy(data[n], m, cols):.4f}" for n in names))
+
+
 def main() -> None:
     ap = parser(__doc__)
     ap.add_argument("--features", default=",".join(choose.FEATURES))
     ap.add_argument("--sets", default="cmrc,drcd")
+    ap.add_argument("--trees", type=Path, help="also fit the tree model and write it here")
     args = ap.parse_args()
     encoder = load_encoder(canonical_name(args.model))
     tag = short(encoder.name)
@@ -110,6 +168,8 @@ def main() -> None:
     w = fit([r for n in names for r in data[n]], cols)
     print("fit on all:", json.dumps(dict(zip(choose.FEATURES, [round(float(x), 3) for x in w]))),
           " ".join(f"{n} {accuracy(data[n], w):.4f}" for n in names))
+    if args.trees:
+        report_trees(data, cols, args.trees)
 
 
 if __name__ == "__main__":

@@ -18,15 +18,19 @@ CMRC 2018 trial and DRCD dev (``benchmarks/fit_choice.py``).
 
 from __future__ import annotations
 
+import logging
 from typing import Callable, Sequence
 
 import numpy as np
 
-from . import answertype, cues
+from . import answertype, cues, trees
 from .excerpt import char_ngrams, score_sentences
 
 FEATURES = ("lexical", "focus", "atype", "dense", "chunk", "lead", "near", "define")
 DEFAULT_WEIGHTS = {"lexical": 1.0, "focus": 0.0, "atype": 0.0, "dense": 0.0, "chunk": 0.15, "lead": 0.0, "near": 0.0, "define": 0.0}
+
+log = logging.getLogger(__name__)
+_BROKEN: set[str] = set()  # tree model files that could not be read (reported once)
 
 # Analysis hook (benchmarks/fit_choice.py): when a list, each choice appends its features.
 RECORD: list | None = None
@@ -76,20 +80,51 @@ def features(
     return out
 
 
-def choose_two(feats: np.ndarray, weights: dict[str, float], tie: float) -> tuple[int, int | None, float]:
+# The tree model's columns (:func:`design`): each feature, and its distance to the best value any
+# candidate of the question has (a linear score cannot use that: it is the same shift for all).
+DESIGN = FEATURES + tuple(f"{f}_gap" for f in FEATURES)
+
+
+def design(feats: np.ndarray) -> np.ndarray:
+    """Rows of :data:`DESIGN` for one question's candidates (``feats``: rows of :data:`FEATURES`)."""
+    f = np.asarray(feats, np.float64)
+    return np.concatenate([f, f - f.max(axis=0, keepdims=True)], axis=1) if len(f) else np.zeros((0, len(DESIGN)))
+
+
+def choose_two(feats: np.ndarray, weights: dict[str, float], tie: float, model: trees.Trees | None = None) -> tuple[int, int | None, float]:
     """The best row, the runner-up when its score is within ``log(tie)`` of the best (its
-    softmax probability at least ``tie`` times the best's) else None, and the best score."""
+    softmax probability at least ``tie`` times the best's) else None, and the best linear score.
+    With a tree ``model`` (:data:`DESIGN` columns) its log-odds rank the rows instead."""
     w = np.array([weights.get(f, 0.0) for f in FEATURES], np.float32)
-    s = feats @ w
+    linear = feats @ w
+    s = trees.predict(model, design(feats)) if model is not None and len(feats) else linear
     order = np.argsort(-s, kind="stable")
     best = int(order[0])
+    value = float(linear.max()) if len(linear) else 0.0  # what rerank.py weighs, whichever model chose
     if tie <= 0 or len(order) < 2 or s[order[1]] - s[best] < np.log(tie):
-        return best, None, float(s[best])
-    return best, int(order[1]), float(s[best])
+        return best, None, value
+    return best, int(order[1]), value
 
 
-def needed(weights: dict[str, float]) -> set[str]:
+def needed(weights: dict[str, float], model: trees.Trees | None = None) -> set[str]:
+    """The features to compute: those weighed, or those the tree ``model`` splits on."""
     needs = {f for f, w in weights.items() if w}
+    if model is not None:
+        used = {model.names[i] for i in np.unique(model.feature[model.feature >= 0])}
+        needs = {f for f in FEATURES if f in used or f"{f}_gap" in used}
     if RECORD is not None:
         needs = set(FEATURES)
     return needs
+
+
+def tree_model(name: str) -> trees.Trees | None:
+    """The tree model shipped as ``name`` (``SearchSettings.choice_trees``), or None: then the
+    weights choose. A damaged file is reported once and the weights used: the answer must not fail for it."""
+    if not name or name in _BROKEN:
+        return None
+    try:
+        return trees.packaged(name)
+    except (OSError, ValueError) as e:
+        _BROKEN.add(name)
+        log.warning("The sentence-choice model %s could not be read (%s); choosing by weights instead. Reinstall newsbot to restore it.", name, e)
+        return None

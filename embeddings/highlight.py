@@ -68,3 +68,19 @@ def grow_on(texts: list[str], paragraph: list[int], lo: int, hi: int) -> tuple[i
         end += 1
         size += len(texts[end].strip())
     return lo, end
+
+
+def mark(texts: list[str], paragraph: list[int], best: int, partner: int | None, question: str, *,
+         back: bool = True, clauses: bool = True, account: bool = True) -> tuple[int, int]:
+    """``(first, last)`` units to highlight: ``best``'s :func:`extent`; with a near-tied
+    neighbouring ``partner``, both (within ``MAX_TIED_CHARS``); else, for a question that
+    :func:`asks_for_account` (with ``account``), the next sentence too (:func:`grow_on`)."""
+    lo, hi = extent(texts, paragraph, best, back, clauses)
+    if partner is not None:  # a near tie is a coin toss a reader settles at a glance: mark both
+        plo, phi = extent(texts, paragraph, partner, back, clauses)
+        if sum(len(texts[i].strip()) for i in range(min(lo, plo), max(hi, phi) + 1)) <= MAX_TIED_CHARS:
+            return min(lo, plo), max(hi, phi)
+        return lo, hi
+    if account and asks_for_account(question):
+        return grow_on(texts, paragraph, lo, hi)
+    return lo, hi

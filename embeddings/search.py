@@ -124,16 +124,16 @@ class SearchSettings:
     # Weights of plausible.FEATURES: a 2nd/3rd result is shown only when their sum is > 0.
     later: tuple[tuple[str, float], ...] = ()
     # The highlight grows from the chosen clause to its whole sentence, and to the sentence
-    # before when the chosen one opens by pointing back (highlight.py).
+    # before when the chosen one opens by pointing back, and for a question asking for an
+    # account (为什么, 如何, 有哪些…) to the next sentence of the paragraph (highlight.py).
     grow_clauses: bool = True
     grow_back: bool = True
-    # For a question asking for an account (highlight.asks_for_account: 为什么, 如何, 有哪些…),
-    # the next sentence of the paragraph is marked too.
     grow_open: bool = True
     # When the runner-up sentence is next to the chosen one and scores within log(tie) of it
     # (choose.choose_two), both are marked: a near tie is a coin toss a reader settles at a
     # glance. 0 marks the chosen sentence alone.
     tie: float = 0.35
+    choice_trees: str = ""  # a tree model (embeddings/data) choosing the sentence instead of ``choice``
     # Weights of rerank.FEATURES: the first rerank.POOL results reordered; empty: score order.
     rerank: tuple[tuple[str, float], ...] = ()
     # A question in another script must also come closer to some passage than any of
@@ -454,14 +454,9 @@ class Retriever:
             shown_text.append(s)
         ext = None
         if self.settings.grow_clauses or self.settings.grow_back:
-            texts, paras = [u.text for u in units], [u.paragraph for u in units]
-            lo, hi = highlight.extent(texts, paras, first + best, self.settings.grow_back, self.settings.grow_clauses)
-            if partner is not None:  # a near tie with the next or previous sentence: mark both
-                plo, phi = highlight.extent(texts, paras, first + partner, self.settings.grow_back, self.settings.grow_clauses)
-                if sum(len(texts[i].strip()) for i in range(min(lo, plo), max(hi, phi) + 1)) <= highlight.MAX_TIED_CHARS:
-                    lo, hi = min(lo, plo), max(hi, phi)
-            elif self.settings.grow_open and highlight.asks_for_account(question):
-                lo, hi = highlight.grow_on(texts, paras, lo, hi)
+            s, pair = self.settings, None if partner is None else first + partner
+            lo, hi = highlight.mark([u.text for u in units], [u.paragraph for u in units], first + best, pair, question,
+                                    back=s.grow_back, clauses=s.grow_clauses, account=s.grow_open)
             if all(i - first in allowed for i in range(lo, hi + 1)):
                 ext = (lo - first, hi - first)
         excerpt, span, chosen = build_excerpt(shown_text, best, scores, grams=grams, allowed=allowed, extent=ext)
@@ -497,8 +492,8 @@ class Retriever:
         ``best`` (the lexical choice) when the settings weigh nothing else. Sentences are
         encoded (``dense``) for the first result only (``query_vec`` None for the others):
         encoding is most of the cost."""
-        cw = dict(self.settings.choice)
-        need = choose.needed(cw)
+        cw, model = dict(self.settings.choice), choose.tree_model(self.settings.choice_trees)
+        need = choose.needed(cw, model)
         if not (need - {"lexical", "chunk"}):
             return best, None, 0.0
         units, unit_tokens, unit_grams = self._article_units(article.id)
@@ -519,7 +514,7 @@ class Retriever:
         if choose.RECORD is not None:
             choose.RECORD.append({"question": question, "article": article.id, "units": matched,
                                   "texts": [units[i].text for i in matched], "feats": feats.tolist(), "old": first + best})
-        top, runner, value = choose.choose_two(feats, cw, self.settings.tie)
+        top, runner, value = choose.choose_two(feats, cw, self.settings.tie, model)
         if runner is not None and abs(matched[runner] - matched[top]) != 1:
             runner = None
         return matched[top] - first, (None if runner is None else matched[runner] - first), value
