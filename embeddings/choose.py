@@ -1,4 +1,5 @@
-"""Choose the answering sentence among a hit's matched sentences: a weighted sum of features.
+"""Choose the answering sentence among a hit's matched sentences from their features: by boosted
+trees (:mod:`.trees`) where the encoder has them, else by a weighted sum.
 
 * ``lexical``: the question's words and bigrams in the sentence (:func:`excerpt.score_sentences`,
   global IDF × rarity among the article's sentences);
@@ -12,8 +13,8 @@
 * ``near``: the words beside the question's question word found in the sentence (:mod:`.cues`);
 * ``define``: for "什么是X?", the sentence opens with X and says what it is (:mod:`.cues`).
 
-The weights are per encoder (``encoders.CALIBRATION``), fitted by cross-validation across
-CMRC 2018 trial and DRCD dev (``benchmarks/fit_choice.py``).
+The weights and the tree model are per encoder (``calibration.py``), fitted with
+cross-validation across CMRC 2018 trial and DRCD dev (``benchmarks/fit_choice.py [--trees]``).
 """
 
 from __future__ import annotations
