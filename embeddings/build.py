@@ -27,7 +27,8 @@ from .store import Built, Previous
 from .tokenize import tokenize_many
 from .types import Article
 
-FORMAT_VERSION = 3  # 3: passages record their sentence range; sentences.jsonl where each sentence is
+FORMAT_VERSION = 4  # 4: tokens include the character pairs of words jieba does not know (tokenize.py)
+# 3: passages record their sentence range; sentences.jsonl where each sentence is
 TOKEN_SEP = "\x1f"  # joins one sentence's tokens in sentences.jsonl
 EMBED_BATCH = 256  # chunks per encoder call while building (progress is reported after each)
 

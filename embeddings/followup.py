@@ -85,7 +85,10 @@ def carried_terms(previous_question: str, question: str) -> list[str]:
     inside its text): what an elliptical follow-up takes for granted."""
     asked = _norm(question)
     own = set(content_terms(question))
-    return [t for t in content_terms(previous_question) if t not in own and t not in asked]
+    terms = content_terms(previous_question)
+    # words, not the pieces search mode adds for them (徐宜民 gives 徐宜, 宜民): what is searched is re-tokenised
+    whole = [t for t in terms if not any(t != u and t in u for u in terms)]
+    return [t for t in dict.fromkeys(whole) if t not in own and t not in asked]
 
 
 def with_carried(question: str, carried: Sequence[str]) -> str:

@@ -43,10 +43,28 @@ def _keep(tok: str) -> bool:
     return bool(tok.strip()) and bool(_WORD.search(tok))
 
 
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+
+
 def tokenize(text: str) -> list[str]:
-    """All word tokens of ``text`` (punctuation and spaces dropped)."""
+    """All word tokens of ``text`` (punctuation and spaces dropped).
+
+    Search mode gives a long dictionary word's shorter dictionary words too. jieba's HMM glues a
+    name it does not know to its neighbours (狄托雪恥, 令狄托, 當狄托; Traditional text, whose
+    words its Simplified dictionary lacks, most of all), so a word of three or more Chinese
+    characters that is not in the dictionary also gives its character pairs: 狄托 then matches
+    wherever it was glued, in a question as in an article."""
     text = unicodedata.normalize("NFKC", text).lower()
-    return [t for t in _jieba().lcut_for_search(text) if _keep(t)]
+    jieba = _jieba()
+    known = jieba.dt.FREQ
+    out = []
+    for t in jieba.lcut_for_search(text):
+        if not _keep(t):
+            continue
+        out.append(t)
+        if len(t) >= 3 and not known.get(t) and _HAN.fullmatch(t):
+            out.extend(p for p in (t[i : i + 2] for i in range(len(t) - 1)) if not known.get(p))
+    return out
 
 
 def query_terms(text: str) -> list[str]:

@@ -27,3 +27,19 @@ def test_memory_mapped_reader_gives_the_same_scores(sample_index):
     b = BM25Index(sample_index / "bm25", mmap=True).get_scores(query_terms("工会 职工"))
     np.testing.assert_array_equal(a, b)
     assert a.max() > 0
+
+
+
+def test_a_name_jieba_glues_to_its_neighbours_is_still_a_token():
+    import jieba
+
+    from newsbot.embeddings.tokenize import tokenize
+
+    # jieba's HMM glues 狄托 to the characters around it differently each time
+    article = tokenize("狄托雪恥，令狄托接受。當狄托勝利時")
+    assert article.count("狄托") == 3
+    assert article.count("雪恥") == 1  # a pair search mode already gave is not repeated
+    assert "狄托" in tokenize("狄托於西元幾年的時候過世?")
+    # dictionary words, digits and Latin script: as search mode gives them
+    assert tokenize("中华人民共和国") == jieba.lcut_for_search("中华人民共和国")
+    assert tokenize("2012年 Tallentyre") == ["2012", "年", "tallentyre"]
