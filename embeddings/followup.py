@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 from .excerpt import idf
 from .search import MAX_QUESTION_CHARS
-from .tokenize import STOPWORDS, _jieba, tokenize
+from .tokenize import HAN, STOPWORDS, _jieba, tokenize
 from .types import Answer, Hit
 
 ARTICLE = "article"
@@ -54,7 +54,6 @@ _WHAT_ABOUT = (
 # question of its own, not the previous one asked of someone else.
 _POINTERS = re.compile(r"他|她|它|其|该|該|这|這|此|\b(?:he|she|it|its|his|her|they|their|them)\b", re.IGNORECASE)
 _WHEN = re.compile(r"\d|[年月日号號]$|^(?:今|明|去|前|后|後)(?:年|天)$")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # jieba's part-of-speech tags of names: people, places, organisations, other proper nouns, Latin words.
 _NAME_TAGS = ("nr", "ns", "nt", "nz", "eng")
 # Quoted words are names too: “建才之家”, 「Framheim」, 《胭脂扣》.
@@ -121,7 +120,7 @@ def named_terms(question: str) -> list[str]:
     what an article must hold to answer it. Its other words (verbs, common nouns) are often put
     differently in the article. None in a question without Chinese: the tagger knows no English
     names, and the articles are mostly Chinese."""
-    if not _CJK.search(question):
+    if not HAN.search(question):
         return []
     from jieba import posseg  # imported here: only follow-ups pay for the tagger
 

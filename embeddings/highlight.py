@@ -44,6 +44,11 @@ def extent(texts: list[str], paragraph: list[int], best: int, back: bool = True,
     return lo, hi
 
 
+def _chars(texts: list[str], lo: int, hi: int) -> int:
+    """Characters a highlight of units ``lo..hi`` (inclusive) shows."""
+    return sum(len(texts[i].strip()) for i in range(lo, hi + 1))
+
+
 def asks_for_account(question: str) -> bool:
     """Does ``question`` ask for an account (why, how, which ones, what features) rather than a name or a figure?"""
     return bool(_OPEN.search(question))
@@ -57,7 +62,7 @@ def grow_on(texts: list[str], paragraph: list[int], lo: int, hi: int) -> tuple[i
         nxt += 1
     if nxt >= len(texts) or paragraph[nxt] != paragraph[hi]:
         return lo, hi
-    size = sum(len(texts[i].strip()) for i in range(lo, nxt + 1))
+    size = _chars(texts, lo, nxt)
     if size > MAX_TIED_CHARS:
         return lo, hi
     # the next sentence with its own clauses, to its end
@@ -78,7 +83,7 @@ def mark(texts: list[str], paragraph: list[int], best: int, partner: int | None,
     lo, hi = extent(texts, paragraph, best, back, clauses)
     if partner is not None:  # a near tie is a coin toss a reader settles at a glance: mark both
         plo, phi = extent(texts, paragraph, partner, back, clauses)
-        if sum(len(texts[i].strip()) for i in range(min(lo, plo), max(hi, phi) + 1)) <= MAX_TIED_CHARS:
+        if _chars(texts, min(lo, plo), max(hi, phi)) <= MAX_TIED_CHARS:
             return min(lo, plo), max(hi, phi)
         return lo, hi
     if account and asks_for_account(question):

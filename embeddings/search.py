@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import heapq
 import os
-import re
 import threading
 import unicodedata
 from collections.abc import Collection
@@ -21,12 +20,11 @@ from .excerpt import build_excerpt, char_ngrams, idf, query_grams, score_sentenc
 from .fusion import Candidate, fuse_candidates, merge_runs, top_n
 from .index import open_store
 from .store import Store, Target
-from .tokenize import STOPWORDS, query_terms, tokenize
+from .tokenize import HAN, STOPWORDS, query_terms, tokenize
 from .types import Answer, Evidence, Hit
 from .util import LRU, scrub_surrogates
 
 MAX_QUESTION_CHARS = 2000
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 DENSE_SAMPLE = 4096  # vectors whose scores give the dense mean and spread for each question
 SCORE_DIGITS = 4  # scores and evidence are reported rounded to this many decimals
 # Sentences, tokens and bigrams of recently cited articles (~100 KB each), and the vectors of
@@ -327,7 +325,7 @@ class Retriever:
                 results.keep(made)
         coverage = judged.coverage if judged else 0.0
         evidence = Evidence(round(best_dense, SCORE_DIGITS), round(coverage, SCORE_DIGITS))
-        if not hits or (abstain and not self._answerable(best_dense, coverage, bool(_CJK.search(clean)), judged.hit, weights, grams)):
+        if not hits or (abstain and not self._answerable(best_dense, coverage, bool(HAN.search(clean)), judged.hit, weights, grams)):
             return Answer(query, False, (), "Nothing relevant found in the indexed articles.", evidence)
         return Answer(query, True, tuple(hits), evidence=evidence)
 

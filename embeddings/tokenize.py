@@ -43,7 +43,9 @@ def _keep(tok: str) -> bool:
     return bool(tok.strip()) and bool(_WORD.search(tok))
 
 
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+# A Chinese character (CJK unified ideographs, extension A, compatibility ideographs).
+HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_HAN_WORD = re.compile(HAN.pattern + "+")
 
 
 def tokenize(text: str) -> list[str]:
@@ -62,7 +64,7 @@ def tokenize(text: str) -> list[str]:
         if not _keep(t):
             continue
         out.append(t)
-        if len(t) >= 3 and not known.get(t) and _HAN.fullmatch(t):
+        if len(t) >= 3 and not known.get(t) and _HAN_WORD.fullmatch(t):
             out.extend(p for p in (t[i : i + 2] for i in range(len(t) - 1)) if not known.get(p))
     return out
 
