@@ -124,7 +124,10 @@ def tree_model(name: str) -> trees.Trees | None:
     if not name or name in _BROKEN:
         return None
     try:
-        return trees.packaged(name)
+        model = trees.packaged(name)
+        if model.names != DESIGN:
+            raise trees.TreesError(f"its columns are not {len(DESIGN)} choice features")
+        return model
     except (OSError, ValueError) as e:
         _BROKEN.add(name)
         log.warning("The sentence-choice model %s could not be read (%s); choosing by weights instead. Reinstall newsbot to restore it.", name, e)

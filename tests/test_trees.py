@@ -80,3 +80,12 @@ def test_a_damaged_model_file_falls_back_to_the_weights(sample_index, encoder, c
         r.ask("甬江街道有多少家企业?")
     assert a.answered and a.hits[0].highlight == expected.hits[0].highlight
     assert sum("no-such-model.json" in m for m in caplog.messages) == 1  # reported once
+
+
+def test_a_model_for_other_columns_is_not_used(monkeypatch, caplog):
+    other = trees.from_dict({"format": trees.FORMAT, "names": ["a"], "baseline": 0.0,
+                             "trees": [{"feature": [-1], "threshold": [0], "left": [0], "right": [0], "value": [0]}]})
+    monkeypatch.setattr(trees, "packaged", lambda name: other)
+    with caplog.at_level(logging.WARNING):
+        assert choose.tree_model("other-columns.json") is None
+    assert any("other-columns.json" in m for m in caplog.messages)
