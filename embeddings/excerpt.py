@@ -133,6 +133,7 @@ def build_excerpt(
     grams: set[str] = frozenset(),
     allowed: set[int] | None = None,
     extent: tuple[int, int] | None = None,
+    run_on: int = 0,
 ) -> Excerpt:
     """An excerpt of at most ``limit`` characters built around ``sentences[best]``.
 
@@ -144,6 +145,9 @@ def build_excerpt(
 
     ``extent``: ``(first, last)`` sentences (inclusive, around ``best``) that answer together
     (see :mod:`.highlight`): all shown and highlighted when they fit, else ``best`` alone.
+
+    ``run_on``: the answer may run on past the highlight (a question asking for an account:
+    why, how, which ones): up to this many sentences after it come first, in order, while they fit.
     """
     if not sentences:
         return Excerpt("", (0, 0), [])
@@ -170,6 +174,10 @@ def build_excerpt(
         chosen = set(range(lo, hi + 1))
     else:
         lo = hi = best
+    i = hi + 1
+    while i <= hi + run_on and i < n and (allowed is None or i in allowed) and _cost(chosen | {i}, n, lengths) <= limit:
+        chosen.add(i)
+        i += 1
     # A sentence that matches well may stand apart (after "…"); a weak one only as context
     # next to a sentence already shown, so that the excerpt reads as connected text.
     progress = True

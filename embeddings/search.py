@@ -123,10 +123,12 @@ class SearchSettings:
     later: tuple[tuple[str, float], ...] = ()
     # The highlight grows from the chosen clause to its whole sentence, and to the sentence
     # before when the chosen one opens by pointing back, and for a question asking for an
-    # account (为什么, 如何, 有哪些…) to the next sentence of the paragraph (highlight.py).
+    # account (为什么, 如何, 有哪些…) to the next sentence of the paragraph (highlight.py), whose
+    # excerpt then goes on with up to ``excerpt_run_on`` sentences after the highlight, in order.
     grow_clauses: bool = True
     grow_back: bool = True
     grow_open: bool = True
+    excerpt_run_on: int = 3
     # When the runner-up sentence is next to the chosen one and scores within log(tie) of it
     # (choose.choose_two), both are marked: a near tie is a coin toss a reader settles at a
     # glance. 0 marks the chosen sentence alone.
@@ -444,12 +446,8 @@ class Retriever:
         best, partner, choice = self._choose(question, article, first, matched, lexical, chunk_score, query_vec if rank == 1 else None,
                                      weights, grams, best)
         allowed = {i - first for i in window if i not in exclude}
-        shown_text = []
-        for i in window:
-            s = units[i][1]
-            if i < last and units[i + 1][0] != units[i][0]:
-                s = s.rstrip() + "\n"  # keep paragraph breaks visible inside the excerpt
-            shown_text.append(s)
+        # paragraph breaks stay visible inside the excerpt
+        shown_text = [units[i][1].rstrip() + "\n" if i < last and units[i + 1][0] != units[i][0] else units[i][1] for i in window]
         ext = None
         if self.settings.grow_clauses or self.settings.grow_back:
             s, pair = self.settings, None if partner is None else first + partner
@@ -457,7 +455,8 @@ class Retriever:
                                     back=s.grow_back, clauses=s.grow_clauses, account=s.grow_open)
             if all(i - first in allowed for i in range(lo, hi + 1)):
                 ext = (lo - first, hi - first)
-        excerpt, span, chosen = build_excerpt(shown_text, best, scores, grams=grams, allowed=allowed, extent=ext)
+        run_on = self.settings.excerpt_run_on * highlight.asks_for_account(question)
+        excerpt, span, chosen = build_excerpt(shown_text, best, scores, grams=grams, allowed=allowed, extent=ext, run_on=run_on)
         used = {first + j for j in chosen}
         seen = frozenset().union(*(unit_tokens[i] for i in matched))
         # Coverage: the share of the question's information (IDF mass) found in the matched chunks.

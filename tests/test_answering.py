@@ -69,6 +69,9 @@ def test_highlight_grows_over_clauses_and_back_references():
     ("产妇症状是什么？", True), ("为什么此战奠定了他的霸权？", True), ("专家们有哪些观点？", True),
     ("How did the fire start?", True), ("How many people live there?", False),
     ("纽西兰鸡毛松有多高？", False), ("甬江街道工会主席是谁？", False), ("哪一年成立？", False),
+    # 为什么 read as "for / as what", and words that only contain an account word
+    ("這是為什麼？", True), ("鄭成功改名赤崁為什麼?", False), ("網球因為什麼制度的廢棄而進入開放時代？", False),
+    ("哪一個人是災變論最具影響力的支持者?", False), ("要搭飛機來往關島一定會經過哪邊？", False),
 ])
 def test_which_questions_ask_for_an_account(question, account):
     assert highlight.asks_for_account(question) is account
@@ -92,6 +95,18 @@ def test_build_excerpt_highlights_the_extent():
     # an extent that does not fit falls back to the best sentence alone
     text, span, _ = build_excerpt(sents, 2, [0.0, 0.5, 1.0, 0.0], limit=14, extent=(1, 2))
     assert text[span[0] : span[1]] == "因此被称为笨蛋水果。"
+
+
+def test_an_account_excerpt_goes_on_after_the_highlight():
+    # A strong sentence far away would take the room; for an account the sentences after the
+    # highlight come first, in order, up to ``run_on`` of them.
+    sents = ["开头一句。", "迦楼罗人面鸟身形。", "嘴如鹰喙。", "身后两翅红色。", "中间" * 20 + "。", "迦楼罗的鸟身很大。"]
+    scores = [0.0, 1.0, 0.0, 0.0, 0.0, 0.9]
+    plain = build_excerpt(sents, 1, scores, limit=26)
+    assert plain.shown == [0, 1, 5]
+    on = build_excerpt(sents, 1, scores, limit=26, run_on=3)
+    assert on.text == "…迦楼罗人面鸟身形。嘴如鹰喙。身后两翅红色。…" and on.text[slice(*on.highlight)] == "迦楼罗人面鸟身形。"
+    assert build_excerpt(sents, 1, scores, limit=26, run_on=1).shown == [1, 2, 5]  # one, then the rest as before
 
 
 def test_refusal_features_key_term_and_unknown_names():
