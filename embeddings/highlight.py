@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 
+from . import cues
+
 MAX_CHARS = 160  # a highlight grown past this stays the single chosen unit
 MAX_TIED_CHARS = 200  # two near-tied neighbouring sentences are both marked up to this length
 _CLAUSE_END = re.compile(r"[；;，,：:]\s*[”’」』\"'）)\]】》]*\s*$")
 # A question that asks for an account rather than a name or a figure (为什么, 如何, 有哪些,
-# 什么特征…): its answer often runs on into the next sentence ("产妇症状为呼吸困难…出现缺氧。
+# 什么特征…, 什么是X?): its answer often runs on into the next sentence ("产妇症状为呼吸困难…出现缺氧。
 # 不久进入昏迷状态。"), which is then marked too.
 _OPEN = re.compile(
     # 为什么 after 因/名/称…, or ending the question, is "for what"/"as what" (因为什么, 改名赤崁为什么?,
@@ -24,6 +26,11 @@ _OPEN = re.compile(
     r"原因|意义|意義|表现|表現|做了什么|做了什麼|\bwhy\b|\bhow\b(?! (?:many|much|long|old|tall|far|high|big))",
     re.I,
 )
+_AS_WHAT = re.compile(r"(?:为|為)(?:什么|什麼)\s*[?？]?\s*$")  # 改名赤崁为什么?: renamed as what, not "what is X"
+# An account of a reason (为什么, 原因, 怎么得名): the question restates what happened, and the
+# reason is as often given in the sentence before it ("…被阎行攻击。韩遂极为失意，…投靠羌人。")
+# as after: the sentence before is marked too.
+_REASON = re.compile(r"为什么|為什麼|为何|為何|原因|得名|\bwhy\b", re.I)
 _BACK = re.compile(r"^\s*(?:因此|所以|因而|故此|于是|於是|由此|这使|這使|这是因为|這是因為|此后|此後|其后|其後|之后|之後|此外|另外|同时|同時|但是|但|然而|而且|并且|並且|这些|這些|这个|這個|这样|這樣|此|这|這|其|它们|它們|它|他们|他們|她们|她們)")
 
 
@@ -53,8 +60,21 @@ def _chars(texts: list[str], lo: int, hi: int) -> int:
 
 
 def asks_for_account(question: str) -> bool:
-    """Does ``question`` ask for an account (why, how, which ones, what features) rather than a name or a figure?"""
-    return bool(_OPEN.search(question))
+    """Does ``question`` ask for an account (why, how, which ones, what features, what X is:
+    :func:`cues.defined`) rather than a name or a figure?"""
+    return bool(_OPEN.search(question)) or (cues.defined(question) is not None and not _AS_WHAT.search(question))
+
+
+def grow_back(texts: list[str], paragraph: list[int], lo: int, hi: int, back: bool = True, clauses: bool = True) -> tuple[int, int]:
+    """``(lo, hi)`` with the sentence before joined (its :func:`extent`), when it is in the same
+    paragraph and the whole stays within ``MAX_TIED_CHARS`` (the reason a why-question asks for)."""
+    prev = lo - 1
+    while prev >= 0 and paragraph[prev] == paragraph[lo] and not texts[prev].strip():
+        prev -= 1
+    if prev < 0 or paragraph[prev] != paragraph[lo]:
+        return lo, hi
+    start = extent(texts, paragraph, prev, back, clauses)[0]
+    return (start, hi) if _chars(texts, start, hi) <= MAX_TIED_CHARS else (lo, hi)
 
 
 def grow_on(texts: list[str], paragraph: list[int], lo: int, hi: int) -> tuple[int, int]:
@@ -82,7 +102,8 @@ def mark(texts: list[str], paragraph: list[int], best: int, partner: int | None,
          back: bool = True, clauses: bool = True, account: bool = True) -> tuple[int, int]:
     """``(first, last)`` units to highlight: ``best``'s :func:`extent`; with a near-tied
     neighbouring ``partner``, both (within ``MAX_TIED_CHARS``); else, for a question that
-    :func:`asks_for_account` (with ``account``), the next sentence too (:func:`grow_on`)."""
+    :func:`asks_for_account` (with ``account``), the next sentence too (:func:`grow_on`), and
+    for one asking for a reason the sentence before as well (:func:`grow_back`)."""
     lo, hi = extent(texts, paragraph, best, back, clauses)
     if partner is not None:  # a near tie is a coin toss a reader settles at a glance: mark both
         plo, phi = extent(texts, paragraph, partner, back, clauses)
@@ -90,5 +111,7 @@ def mark(texts: list[str], paragraph: list[int], best: int, partner: int | None,
             return min(lo, plo), max(hi, phi)
         return lo, hi
     if account and asks_for_account(question):
+        if _REASON.search(question):
+            lo, hi = grow_back(texts, paragraph, lo, hi, back, clauses)
         return grow_on(texts, paragraph, lo, hi)
     return lo, hi

@@ -70,7 +70,7 @@ def test_highlight_grows_over_clauses_and_back_references():
     ("How did the fire start?", True), ("How many people live there?", False),
     ("纽西兰鸡毛松有多高？", False), ("甬江街道工会主席是谁？", False), ("哪一年成立？", False),
     # 为什么 read as "for / as what", and words that only contain an account word
-    ("這是為什麼？", True), ("鄭成功改名赤崁為什麼?", False), ("網球因為什麼制度的廢棄而進入開放時代？", False),
+    ("什么是羊水栓塞？", True), ("三鹰球是什么？", True), ("這是為什麼？", True), ("鄭成功改名赤崁為什麼?", False), ("網球因為什麼制度的廢棄而進入開放時代？", False),
     ("哪一個人是災變論最具影響力的支持者?", False), ("要搭飛機來往關島一定會經過哪邊？", False),
 ])
 def test_which_questions_ask_for_an_account(question, account):
@@ -85,6 +85,18 @@ def test_an_account_runs_on_into_the_next_sentence_of_the_paragraph():
     assert highlight.grow_on(texts, paras, 4, 4) == (4, 4)  # nothing follows
     long = ["甲" * 120 + "。", "乙" * 100 + "。"]
     assert highlight.grow_on(long, [1, 1], 0, 0) == (0, 0)  # too long to mark both
+
+
+def test_a_reason_is_marked_with_the_sentence_before():
+    texts = ["阎行乘夜攻击韩遂，但失败。", "韩遂极为失意，", "建议韩遂投靠羌人。", "韩遂听从。", "另起一段。"]
+    paras = [1, 1, 1, 1, 2]
+    assert highlight.grow_back(texts, paras, 1, 2) == (0, 2)
+    assert highlight.grow_back(texts, paras, 4, 4) == (4, 4)  # never across a paragraph
+    assert highlight.grow_back(["甲" * 120 + "。", "乙" * 100 + "。"], [1, 1], 1, 1) == (1, 1)  # too long
+    assert highlight.mark(texts, paras, 2, None, "韩遂为什么要投靠羌人？") == (0, 3)  # before, chosen, after
+    assert highlight.mark(texts, paras, 2, None, "韩遂如何投靠羌人？") == (1, 3)  # an account, not a reason
+    assert highlight.mark(texts, paras, 2, None, "韩遂投靠了谁？") == (1, 2)
+    assert highlight.mark(texts, paras, 2, None, "韩遂为什么要投靠羌人？", account=False) == (1, 2)
 
 
 def test_build_excerpt_highlights_the_extent():
