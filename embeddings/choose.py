@@ -107,6 +107,13 @@ def choose_two(feats: np.ndarray, weights: dict[str, float], tie: float, model: 
     return best, int(order[1]), value
 
 
+def says_nothing_asked(row: np.ndarray, need: set[str]) -> bool:
+    """A chosen sentence (``row`` of :data:`FEATURES`) that holds no word of the question beyond
+    the headline's and does not define its subject: it names the subject and says nothing the
+    question asks, so the answer is likely in the sentence after it, which is marked with it."""
+    return "focus" in need and row[FEATURES.index("focus")] <= 0 and row[FEATURES.index("define")] <= 0
+
+
 def needed(weights: dict[str, float], model: trees.Trees | None = None) -> set[str]:
     """The features to compute: those weighed, or those the tree ``model`` splits on."""
     needs = {f for f, w in weights.items() if w}

@@ -31,7 +31,9 @@ _AS_WHAT = re.compile(r"(?:为|為)(?:什么|什麼)\s*[?？]?\s*$")  # 改名�
 # reason is as often given in the sentence before it ("…被阎行攻击。韩遂极为失意，…投靠羌人。")
 # as after: the sentence before is marked too.
 _REASON = re.compile(r"为什么|為什麼|为何|為何|原因|得名|\bwhy\b", re.I)
-_BACK = re.compile(r"^\s*(?:因此|所以|因而|故此|于是|於是|由此|这使|這使|这是因为|這是因為|此后|此後|其后|其後|之后|之後|此外|另外|同时|同時|但是|但|然而|而且|并且|並且|这些|這些|这个|這個|这样|這樣|此|这|這|其|它们|它們|它|他们|他們|她们|她們)")
+# A sentence that opens by pointing back (因此…, 这…, 其…, 同年…, 该…, 在这…) reads only with the one before.
+_BACK = re.compile(r"^\s*(?:因此|所以|因而|故此|于是|於是|由此|这使|這使|这是因为|這是因為|此后|此後|其后|其後|之后|之後|此外|另外|同时|同時|但是|但|然而|而且|并且|並且|这些|這些|这个|這個|这样|這樣|此|这|這|其|它们|它們|它|他们|他們|她们|她們|"
+                   r"同年|同月|同日|当年|當年|是年|该年|該年|翌年|次年|隔年|该|該|在这|在這|在此|自此|从此|從此|至此)")
 
 
 def extent(texts: list[str], paragraph: list[int], best: int, back: bool = True, clauses: bool = True) -> tuple[int, int]:

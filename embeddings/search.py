@@ -514,4 +514,6 @@ class Retriever:
         top, runner, value = choose.choose_two(feats, cw, self.settings.tie, model)
         if runner is not None and abs(matched[runner] - matched[top]) != 1:
             runner = None
+        if runner is None and choose.says_nothing_asked(feats[top], need) and matched[top] + 1 in matched:
+            runner = list(matched).index(matched[top] + 1)  # marked with the sentence after it
         return matched[top] - first, (None if runner is None else matched[runner] - first), value

@@ -63,6 +63,20 @@ def test_highlight_grows_over_clauses_and_back_references():
     assert highlight.extent(texts, paras, 3, back=False) == (3, 3)
     assert highlight.extent(texts, paras, 4) == (4, 4)  # never across a paragraph
     assert highlight.extent(texts, paras, 1, clauses=False) == (1, 1)
+    year = ["1925年，《大公报》停刊。", "同年，报社迁往上海。", "该报后来复刊。"]
+    assert highlight.extent(year, [1, 1, 1], 1) == (0, 1)  # 同年 names no year: the one before does
+    assert highlight.extent(year, [1, 1, 1], 2) == (1, 2)  # 该报: the paper named before
+
+
+def test_a_sentence_that_says_nothing_asked_is_marked_with_the_next():
+    row = np.zeros(len(choose.FEATURES))
+    row[choose.FEATURES.index("lexical")] = 0.8  # only the headline's words (the subject)
+    assert choose.says_nothing_asked(row, {"focus", "define"})
+    assert not choose.says_nothing_asked(row, {"lexical"})  # focus not computed: nothing known
+    row[choose.FEATURES.index("focus")] = 0.3
+    assert not choose.says_nothing_asked(row, {"focus", "define"})
+    row[choose.FEATURES.index("focus")], row[choose.FEATURES.index("define")] = 0.0, 1.0
+    assert not choose.says_nothing_asked(row, {"focus", "define"})  # it defines the subject asked about
 
 
 @pytest.mark.parametrize("question, account", [

@@ -312,3 +312,20 @@ def test_reordered_results_page_stably(sample_retriever, q):
     more = sample_retriever.ask(q, k=7, trim=False).hits
     assert [(h.source, h.excerpt) for h in more[: len(few)]] == [(h.source, h.excerpt) for h in few]
     assert [h.rank for h in more] == list(range(1, len(more) + 1))
+
+
+def test_an_account_excerpt_reads_on_from_the_highlight(sample_retriever):
+    """"有哪些…?" asks for an account: the excerpt goes on with the text that follows the marked
+    sentence in the article, not with other matching sentences from before it."""
+    from dataclasses import replace
+
+    q = "园区职工活动阵地有哪些功能区？"
+    hit = sample_retriever.ask(q, k=1).hits[0]
+    marked = hit.excerpt[hit.highlight[0] : hit.highlight[1]]
+    assert "4个功能区" in marked
+    after = hit.excerpt[hit.highlight[1] :].split("…")[0]
+    assert len(after) >= 60  # the sentences after the mark, as the article has them
+    assert (marked + after).replace("\n", "") in "".join(hit.text.split("\n"))
+    plain = type(sample_retriever)(sample_retriever.index, sample_retriever.encoder,
+                                   replace(sample_retriever.settings, excerpt_run_on=0)).ask(q, k=1).hits[0]
+    assert plain.excerpt.index(marked) > hit.excerpt.index(marked)  # without: sentences before it take the room
