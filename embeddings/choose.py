@@ -3,9 +3,10 @@ trees (:mod:`.trees`) where the encoder has them, else by a weighted sum.
 
 * ``lexical``: the question's words and bigrams in the sentence (:func:`excerpt.score_sentences`,
   global IDF × rarity among the article's sentences);
-* ``focus``: the same without the words of the article's headline: a question names its
-  subject ("大果西番莲的根部有什么作用?") and the sentence that answers it is the one about
-  the rest (根部), not the article's opening line that names the subject;
+* ``focus``: the same without the words of the article's headline and its character bigrams
+  (纽西兰鸡毛松: 毛松 too, though jieba cuts 鸡毛 / 松): a question names its subject
+  ("大果西番莲的根部有什么作用?") and the sentence that answers it is the one about the rest
+  (根部), not the article's opening line that names the subject;
 * ``atype``: the sentence holds a word of the kind the question asks for (:mod:`.answertype`);
 * ``dense``: cosine of question and sentence (the encoder's; cross-lingual);
 * ``chunk``: the fused score of the best chunk holding the sentence (relative, in [-1, 0]);
@@ -26,6 +27,7 @@ import numpy as np
 
 from . import answertype, cues, trees
 from .excerpt import char_ngrams, score_sentences
+from .tokenize import STOPWORDS, tokenize
 
 FEATURES = ("lexical", "focus", "atype", "dense", "chunk", "lead", "near", "define")
 DEFAULT_WEIGHTS = {"lexical": 1.0, "focus": 0.0, "atype": 0.0, "dense": 0.0, "chunk": 0.15, "lead": 0.0, "near": 0.0, "define": 0.0}
@@ -35,6 +37,12 @@ _BROKEN: set[str] = set()  # tree model files that could not be read (reported o
 
 # Analysis hook (benchmarks/fit_choice.py): when a list, each choice appends its features.
 RECORD: list | None = None
+
+
+def headline_terms(headline: str) -> frozenset[str]:
+    """What ``focus`` leaves out: the headline's words and its character bigrams, across words
+    too (纽西兰鸡毛松 gives 毛松, though jieba cuts 鸡毛 / 松)."""
+    return (frozenset(tokenize(headline)) | char_ngrams(headline)) - STOPWORDS
 
 
 def features(

@@ -56,6 +56,14 @@ def extent(texts: list[str], paragraph: list[int], best: int, back: bool = True,
     return lo, hi
 
 
+def next_sentence(texts: list[str], paragraph: list[int], i: int) -> int | None:
+    """The first unit of the sentence after unit ``i``'s (past its clauses), in the same paragraph, or None."""
+    j = i
+    while j + 1 < len(texts) and paragraph[j + 1] == paragraph[i] and _CLAUSE_END.search(texts[j]):
+        j += 1
+    return j + 1 if j + 1 < len(texts) and paragraph[j + 1] == paragraph[i] else None
+
+
 def _chars(texts: list[str], lo: int, hi: int) -> int:
     """Characters a highlight of units ``lo..hi`` (inclusive) shows."""
     return sum(len(texts[i].strip()) for i in range(lo, hi + 1))

@@ -20,7 +20,7 @@ from .excerpt import build_excerpt, char_ngrams, idf, query_grams, score_sentenc
 from .fusion import Candidate, fuse_candidates, merge_runs, top_n
 from .index import open_store
 from .store import Store, Target
-from .tokenize import HAN, STOPWORDS, query_terms, tokenize
+from .tokenize import HAN, query_terms, tokenize
 from .types import Answer, Evidence, Hit
 from .util import LRU, scrub_surrogates
 
@@ -497,7 +497,7 @@ class Retriever:
         top = float(chunk_score[matched].max())
         spread = (top - float(chunk_score[matched].min())) or 1.0
         rel = {i: (float(chunk_score[i]) - top) / spread for i in matched}
-        title = frozenset(tokenize(" ".join((article.title, *article.subtitles)))) - STOPWORDS
+        title = choose.headline_terms(" ".join((article.title, *article.subtitles)))
 
         def dense():
             sims = np.zeros(len(units), np.float32)
@@ -512,8 +512,7 @@ class Retriever:
             choose.RECORD.append({"question": question, "article": article.id, "units": matched,
                                   "texts": [units[i].text for i in matched], "feats": feats.tolist(), "old": first + best})
         top, runner, value = choose.choose_two(feats, cw, self.settings.tie, model)
-        if runner is not None and abs(matched[runner] - matched[top]) != 1:
-            runner = None
-        if runner is None and choose.says_nothing_asked(feats[top], need) and matched[top] + 1 in matched:
-            runner = list(matched).index(matched[top] + 1)  # marked with the sentence after it
-        return matched[top] - first, (None if runner is None else matched[runner] - first), value
+        pair = None if runner is None or abs(matched[runner] - matched[top]) != 1 else matched[runner]
+        if pair is None and choose.says_nothing_asked(feats[top], need):  # marked with the sentence after it
+            pair = highlight.next_sentence([u.text for u in units], [u.paragraph for u in units], matched[top])
+        return matched[top] - first, (None if pair is None else pair - first), value

@@ -68,6 +68,28 @@ def test_highlight_grows_over_clauses_and_back_references():
     assert highlight.extent(year, [1, 1, 1], 2) == (1, 2)  # 该报: the paper named before
 
 
+def test_next_sentence_skips_the_clauses_of_its_own():
+    texts = ["纽西兰鸡毛松（学名：'；", "是罗汉松科的一种。", "树高可达55米。", "另起一段。"]
+    paras = [1, 1, 1, 2]
+    assert highlight.next_sentence(texts, paras, 0) == 2  # past the clause that ends its sentence
+    assert highlight.next_sentence(texts, paras, 1) == 2
+    assert highlight.next_sentence(texts, paras, 2) is None  # never across a paragraph
+    assert highlight.next_sentence(texts, paras, 3) is None
+
+
+def test_focus_leaves_out_the_headline_and_its_bigrams_across_words():
+    terms = choose.headline_terms("纽西兰鸡毛松")
+    assert {"鸡毛", "毛松", "兰鸡"} <= terms  # 毛松 spans jieba's 鸡毛 / 松
+    q = "纽西兰鸡毛松有多高？"
+    grams = {"纽西", "西兰", "兰鸡", "鸡毛", "毛松", "松有", "有多", "多高"}
+    texts = ["纽西兰鸡毛松是罗汉松科的一种。", "树高可达55米。"]
+    toks = [frozenset(["纽西兰", "鸡毛", "松", "罗汉松"]), frozenset(["树高", "55", "米"])]
+    sgrams = [frozenset(["纽西", "西兰", "兰鸡", "鸡毛", "毛松", "罗汉", "汉松"]), frozenset(["树高", "高可"])]
+    f = choose.features(q, {"纽西兰": 1.0, "鸡毛": 1.0, "松有": 1.0}, grams, terms, texts, toks, sgrams, [0, 1],
+                        [1.0, 0.0], [0.0, 0.0], None, {"focus"})
+    assert f[0, choose.FEATURES.index("focus")] == 0.0  # the opening line only names the subject
+
+
 def test_a_sentence_that_says_nothing_asked_is_marked_with_the_next():
     row = np.zeros(len(choose.FEATURES))
     row[choose.FEATURES.index("lexical")] = 0.8  # only the headline's words (the subject)
