@@ -75,13 +75,19 @@ def asks_for_account(question: str) -> bool:
     return bool(_OPEN.search(question)) or (cues.defined(question) is not None and not _AS_WHAT.search(question))
 
 
+def _beside(texts: list[str], paragraph: list[int], i: int, step: int) -> int | None:
+    """The nearest unit before (``step`` -1) or after (+1) unit ``i`` that is not blank, in its paragraph, or None."""
+    j = i + step
+    while 0 <= j < len(texts) and paragraph[j] == paragraph[i] and not texts[j].strip():
+        j += step
+    return j if 0 <= j < len(texts) and paragraph[j] == paragraph[i] else None
+
+
 def grow_back(texts: list[str], paragraph: list[int], lo: int, hi: int, back: bool = True, clauses: bool = True) -> tuple[int, int]:
     """``(lo, hi)`` with the sentence before joined (its :func:`extent`), when it is in the same
     paragraph and the whole stays within ``MAX_TIED_CHARS`` (the reason a why-question asks for)."""
-    prev = lo - 1
-    while prev >= 0 and paragraph[prev] == paragraph[lo] and not texts[prev].strip():
-        prev -= 1
-    if prev < 0 or paragraph[prev] != paragraph[lo]:
+    prev = _beside(texts, paragraph, lo, -1)
+    if prev is None:
         return lo, hi
     start = extent(texts, paragraph, prev, back, clauses)[0]
     return (start, hi) if _chars(texts, start, hi) <= MAX_TIED_CHARS else (lo, hi)
@@ -90,10 +96,8 @@ def grow_back(texts: list[str], paragraph: list[int], lo: int, hi: int, back: bo
 def grow_on(texts: list[str], paragraph: list[int], lo: int, hi: int) -> tuple[int, int]:
     """``(lo, hi)`` with the next sentence of the same paragraph joined, when the whole stays
     within ``MAX_TIED_CHARS`` (the answer to :func:`asks_for_account` questions runs on)."""
-    nxt = hi + 1
-    while nxt < len(texts) and paragraph[nxt] == paragraph[hi] and not texts[nxt].strip():
-        nxt += 1
-    if nxt >= len(texts) or paragraph[nxt] != paragraph[hi]:
+    nxt = _beside(texts, paragraph, hi, 1)
+    if nxt is None:
         return lo, hi
     size = _chars(texts, lo, nxt)
     if size > MAX_TIED_CHARS:
