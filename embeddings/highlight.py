@@ -112,6 +112,26 @@ def grow_on(texts: list[str], paragraph: list[int], lo: int, hi: int) -> tuple[i
     return lo, end
 
 
+_QUOTES = (("「", "」"), ("“", "”"), ("『", "』"))
+
+
+def close_quote(texts: list[str], paragraph: list[int], lo: int, hi: int) -> tuple[int, int]:
+    """``(lo, hi)`` grown to the end of a quotation the highlight opens but does not close
+    (the splitter cuts inside quotations: 她谈到：「亚当是可爱的…约会。一旦你…关系。」), when
+    it closes in the same paragraph within ``MAX_TIED_CHARS``."""
+    def open_(j: int) -> bool:
+        shown = "".join(texts[lo:j + 1])
+        return any(shown.count(a) > shown.count(b) for a, b in _QUOTES)
+
+    end = hi
+    while open_(end):
+        nxt = _beside(texts, paragraph, end, 1)
+        if nxt is None or _chars(texts, lo, nxt) > MAX_TIED_CHARS:
+            return lo, hi
+        end = nxt
+    return lo, end
+
+
 def mark(texts: list[str], paragraph: list[int], best: int, partner: int | None, question: str, *,
          back: bool = True, clauses: bool = True, account: bool = True) -> tuple[int, int]:
     """``(first, last)`` units to highlight: ``best``'s :func:`extent`; with a near-tied
@@ -122,10 +142,9 @@ def mark(texts: list[str], paragraph: list[int], best: int, partner: int | None,
     if partner is not None:  # a near tie is a coin toss a reader settles at a glance: mark both
         plo, phi = extent(texts, paragraph, partner, back, clauses)
         if _chars(texts, min(lo, plo), max(hi, phi)) <= MAX_TIED_CHARS:
-            return min(lo, plo), max(hi, phi)
-        return lo, hi
-    if account and asks_for_account(question):
+            lo, hi = min(lo, plo), max(hi, phi)
+    elif account and asks_for_account(question):
         if _REASON.search(question):
             lo, hi = grow_back(texts, paragraph, lo, hi, back, clauses)
-        return grow_on(texts, paragraph, lo, hi)
-    return lo, hi
+        lo, hi = grow_on(texts, paragraph, lo, hi)
+    return close_quote(texts, paragraph, lo, hi)

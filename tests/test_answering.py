@@ -77,6 +77,18 @@ def test_next_sentence_skips_the_clauses_of_its_own():
     assert highlight.next_sentence(texts, paras, 3) is None
 
 
+def test_a_mark_that_opens_a_quotation_runs_to_its_close():
+    # The splitter cuts inside quotations; a mark must not stop halfway through the words quoted.
+    texts = ["2006年，媒体错误地报导娜塔莎与亚当约会。", "她谈到媒体的报导：「亚当是可爱的，但我没有和他约会。", "一旦你跟一个著名的家伙聊天，你便会被认为与他有紧密的关系。", "」。", "娜塔莎最近出版了新书。"]
+    paras = [1, 1, 1, 1, 1]
+    assert highlight.mark(texts, paras, 1, None, "娜塔莎是怎么回应的?", account=False) == (1, 3)
+    assert highlight.mark(texts, paras, 0, None, "谁报导了?", account=False) == (0, 0)  # nothing open: unchanged
+    assert highlight.close_quote(texts, [1, 1, 2, 2, 2], 1, 1) == (1, 1)  # never across a paragraph
+    long = [texts[1], "长" * 199 + "。", "」。"]
+    assert highlight.close_quote(long, [1, 1, 1], 0, 0) == (0, 0)  # nor past MAX_TIED_CHARS
+    assert highlight.close_quote(["他说：“好。", "”"], [1, 1], 0, 0) == (0, 1)
+
+
 def test_focus_leaves_out_the_headline_and_its_bigrams_across_words():
     terms = choose.headline_terms("纽西兰鸡毛松")
     assert {"鸡毛", "毛松", "兰鸡"} <= terms  # 毛松 spans jieba's 鸡毛 / 松
