@@ -27,7 +27,7 @@ from .store import Built, Previous
 from .tokenize import tokenize_many
 from .types import Article
 
-FORMAT_VERSION = 4  # 4: tokens include the character pairs of words jieba does not know (tokenize.py)
+FORMAT_VERSION = 5  # 4: tokens include the character pairs of words jieba does not know; 5: Traditional text cut as its Simplified reading (hanzi.py)
 # 3: passages record their sentence range; sentences.jsonl where each sentence is
 TOKEN_SEP = "\x1f"  # joins one sentence's tokens in sentences.jsonl
 EMBED_BATCH = 256  # chunks per encoder call while building (progress is reported after each)

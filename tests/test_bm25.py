@@ -43,3 +43,18 @@ def test_a_name_jieba_glues_to_its_neighbours_is_still_a_token():
     # dictionary words, digits and Latin script: as search mode gives them
     assert tokenize("中华人民共和国") == jieba.lcut_for_search("中华人民共和国")
     assert tokenize("2012年 Tallentyre") == ["2012", "年", "tallentyre"]
+
+
+def test_traditional_text_is_cut_as_its_simplified_reading_and_keeps_its_characters():
+    from newsbot.embeddings.hanzi import to_simplified
+    from newsbot.embeddings.tokenize import query_terms, tokenize
+
+    # jieba's dictionary is Simplified: Traditional text is cut where its Simplified reading is
+    # (為什麼, 反應爐 whole, not 為什 / 麼 / 應爐), and each token keeps the text's own characters.
+    q = "此反應爐為什麼會招惹一些爭議?"
+    assert [to_simplified(t) for t in tokenize(q)] == tokenize(to_simplified(q))
+    assert {"反應爐", "為什麼", "爭議"} <= set(tokenize(q))
+    assert query_terms(q) == ["反應", "反應爐", "招惹", "一些", "爭議"]  # 為什麼 is a question word
+    assert query_terms("「卡樂」於何年結束營業?") == ["卡樂", "何年", "結束", "營業"]
+    assert tokenize("長城有多長？") == ["長城", "有", "多長"] and tokenize("长城有多长？") == ["长城", "有", "多长"]
+    assert to_simplified("國際太空站") == "国际太空站" and len(to_simplified("乾隆於臺")) == 4
