@@ -28,6 +28,9 @@ from .tokenize import tokenize_many
 from .types import Article
 
 FORMAT_VERSION = 5  # 4: tokens include the character pairs of words jieba does not know; 5: Traditional text cut as its Simplified reading (hanzi.py)
+# Older formats whose chunks and vectors are still valid (4 -> 5 changed only the tokens): a
+# rebuild from one of them embeds nothing again, it only tokenises.
+SAME_VECTORS = frozenset({4})
 # 3: passages record their sentence range; sentences.jsonl where each sentence is
 TOKEN_SEP = "\x1f"  # joins one sentence's tokens in sentences.jsonl
 EMBED_BATCH = 256  # chunks per encoder call while building (progress is reported after each)
@@ -136,7 +139,8 @@ def up_to_date(previous: Previous | None, corpus: Corpus, settings: ChunkSetting
         return False
     m = previous.manifest
     same_readers = m.get("readers") == READERS_VERSION or all(s.lower().endswith(TEXT_SUFFIXES) for s in corpus.files)
-    return m.get("files") == corpus.files and m.get("chunker") == settings.to_dict() and m.get("model") == model and same_readers
+    same_format = m.get("format_version") == FORMAT_VERSION  # an older format is rebuilt, not reported up to date
+    return same_format and m.get("files") == corpus.files and m.get("chunker") == settings.to_dict() and m.get("model") == model and same_readers
 
 
 def prepare(

@@ -54,6 +54,7 @@ from .folder import (
 )
 from .build import (
     FORMAT_VERSION,
+    SAME_VECTORS,
     TOKEN_SEP,
     BuildReport,
     Progress,
@@ -211,11 +212,12 @@ def _load_previous(index_dir: Path, model: str) -> Previous | None:
     """The old index's manifest and its vectors by text hash, if it can be reused at all."""
     try:
         manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
-        if manifest.get("format_version") != FORMAT_VERSION:
+        same_format = manifest.get("format_version") == FORMAT_VERSION
+        if not same_format and manifest.get("format_version") not in SAME_VECTORS:
             return Previous(manifest, {}, {})
-        sentences = {}
+        sentences = {}  # the tokens of each article's sentences: only from this very format
         with contextlib.suppress(OSError, ValueError, KeyError):
-            sentences = {row["h"]: row["t"] for row in read_jsonl(index_dir / "sentences.jsonl")}
+            sentences = {row["h"]: row["t"] for row in read_jsonl(index_dir / "sentences.jsonl")} if same_format else {}
         if manifest.get("model") != model:
             return Previous(manifest, {}, sentences)
         import faiss

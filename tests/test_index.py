@@ -123,6 +123,17 @@ def test_incremental_rebuild(tmp_path, encoder):
     assert any("三千名" in p.text for p in idx.passages)
     assert not any("两千名" in p.text for p in idx.passages)
 
+    # An index of format 4 (tokens cut before Traditional text was read as Simplified): its
+    # vectors are reused, its tokens are not.
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    (out / "manifest.json").write_text(json.dumps(manifest | {"format_version": 4}), encoding="utf-8")
+    rows = [json.loads(line) for line in (out / "sentences.jsonl").read_text(encoding="utf-8").splitlines()]
+    (out / "sentences.jsonl").write_text("".join(json.dumps(r | {"t": [["旧"] for _ in r["t"]]}) + "\n" for r in rows), encoding="utf-8")
+    upgraded = build_index([corpus], out, encoder=encoder)
+    assert not upgraded.up_to_date and upgraded.embedded == 0 and upgraded.reused == upgraded.passages
+    idx = Index.load(out)
+    assert idx.manifest["format_version"] == FORMAT_VERSION and "旧" not in idx.df
+
     # Delete a file: its articles and passages disappear.
     (corpus / "extra.txt").unlink()
     gone = build_index([corpus], out, encoder=encoder)
