@@ -133,6 +133,13 @@ def unit_offsets(units: list[Unit]) -> list[list[int]]:
     return out
 
 
+def reusable(manifest: dict) -> tuple[bool, bool]:
+    """Whether a build may reuse a previous index's (vectors, tokens), by its format: both from
+    this format, the vectors alone from one in ``SAME_VECTORS``."""
+    version = manifest.get("format_version")
+    return version == FORMAT_VERSION or version in SAME_VECTORS, version == FORMAT_VERSION
+
+
 def up_to_date(previous: Previous | None, corpus: Corpus, settings: ChunkSettings, model: str) -> bool:
     """The previous index was built from these very files, with these settings and model."""
     if previous is None:

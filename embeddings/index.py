@@ -53,8 +53,6 @@ from .folder import (
     write_jsonl,
 )
 from .build import (
-    FORMAT_VERSION,
-    SAME_VECTORS,
     TOKEN_SEP,
     BuildReport,
     Progress,
@@ -63,6 +61,7 @@ from .build import (
     no_text,
     prepare,
     read_corpus,
+    reusable,
     reusable_articles,
     up_to_date,
 )
@@ -212,12 +211,12 @@ def _load_previous(index_dir: Path, model: str) -> Previous | None:
     """The old index's manifest and its vectors by text hash, if it can be reused at all."""
     try:
         manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
-        same_format = manifest.get("format_version") == FORMAT_VERSION
-        if not same_format and manifest.get("format_version") not in SAME_VECTORS:
+        vectors_ok, tokens_ok = reusable(manifest)
+        if not vectors_ok:
             return Previous(manifest, {}, {})
-        sentences = {}  # the tokens of each article's sentences: only from this very format
+        sentences = {}  # the tokens of each article's sentences
         with contextlib.suppress(OSError, ValueError, KeyError):
-            sentences = {row["h"]: row["t"] for row in read_jsonl(index_dir / "sentences.jsonl")} if same_format else {}
+            sentences = {row["h"]: row["t"] for row in read_jsonl(index_dir / "sentences.jsonl")} if tokens_ok else {}
         if manifest.get("model") != model:
             return Previous(manifest, {}, sentences)
         import faiss

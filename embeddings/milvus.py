@@ -24,7 +24,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from . import milvus_schema as ms
-from .build import FORMAT_VERSION, SAME_VECTORS, TOKEN_SEP, article_from_row
+from .build import TOKEN_SEP, article_from_row, reusable
 from .chunking import Unit
 from .errors import IndexCorrupt, IndexWriteFailed
 from .checks import check_manifest, is_count, passage_problems
@@ -198,10 +198,10 @@ def previous(uri: str, collection: str, model: str, *, client=None) -> Previous 
             ensure_loaded(client, physical, ms.meta_name(physical))
             data = read_meta(client, ms.meta_name(physical), ("manifest", "articles", "hashes", "sentences"))
             manifest = data["manifest"]
-            same_format = manifest.get("format_version") == FORMAT_VERSION
-            if not same_format and manifest.get("format_version") not in SAME_VECTORS:
+            vectors_ok, tokens_ok = reusable(manifest)
+            if not vectors_ok:
                 return Previous(manifest, {}, {})
-            tokens = {row["h"]: row["t"] for row in data["sentences"]} if same_format else {}  # tokens: this format's only
+            tokens = {row["h"]: row["t"] for row in data["sentences"]} if tokens_ok else {}
             articles = tuple(article_from_row(a) for a in data["articles"])
             if manifest.get("model") != model:
                 return Previous(manifest, {}, tokens, articles)

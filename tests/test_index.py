@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from newsbot.embeddings.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
-from newsbot.embeddings.index import FORMAT_VERSION, Index, build_index
+from newsbot.embeddings.build import FORMAT_VERSION
+from newsbot.embeddings.index import Index, build_index
 from newsbot.embeddings.search import Retriever
 
 from helpers import CMRC, SAMPLE_DIR
