@@ -1,6 +1,6 @@
 """Questions about an article the index does not hold: how often is one answered anyway?
 
-    python benchmarks/absent.py [--model M] [--cache DIR] [--json]
+    python benchmarks/absent.py [--model M] [--cache DIR] [--set FIELD=JSON] [--json]
 
 The hardest unanswerable questions are those of the same kind as the answerable ones: same
 script, same style, about a person or a place that simply is not in the index. For CMRC 2018
@@ -21,11 +21,12 @@ from newsbot.embeddings.evaluate import load_questions
 from newsbot.embeddings.index import build_index, open_store
 from newsbot.embeddings.search import Retriever, SearchSettings
 
-from precision import log, parser, short
+from precision import log, parser, setting_changes, short
 
 
 def main() -> dict:
     ap = parser(__doc__)
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=JSON", help="override a SearchSettings field, as in precision.py")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     encoder = load_encoder(canonical_name(args.model))
@@ -46,7 +47,7 @@ def main() -> dict:
             out = args.cache / f"{name}-half{part}-{tag}"
             build_index([corpus], out, encoder=encoder)
             index = open_store(out)
-            retriever = Retriever(index, encoder=encoder, settings=SearchSettings.for_model(index.model))
+            retriever = Retriever(index, encoder=encoder, settings=SearchSettings.for_model(index.model, **setting_changes(args.set)))
             t = time.perf_counter()
             for qu in questions:
                 if qu.abstain or qu.source in held:

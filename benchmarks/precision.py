@@ -62,6 +62,16 @@ def cached(cache: Path, rows: Callable[[], Iterator[dict]]) -> list[dict]:
     return out
 
 
+def setting_changes(items: list[str]) -> dict:
+    """``--set FIELD=JSON`` options as SearchSettings overrides (dicts of weights become item tuples)."""
+    changes = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        v = json.loads(value)
+        changes[key] = tuple(v.items()) if isinstance(v, dict) else v
+    return changes
+
+
 def short(model: str) -> str:
     return {"use-multilingual-v3": "use"}.get(model, Path(model).name.replace("/", "_"))
 
@@ -76,11 +86,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--milvus", metavar="URI", help="measure the Milvus store at URI (a Milvus Lite .db file or http://host:port) instead of local folders")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    changes = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        v = json.loads(value)
-        changes[key] = tuple(v.items()) if isinstance(v, dict) else v
+    changes = setting_changes(args.set)
 
     model = canonical_name(args.model)
     encoder = load_encoder(model)
