@@ -58,3 +58,16 @@ def test_traditional_text_is_cut_as_its_simplified_reading_and_keeps_its_charact
     assert query_terms("「卡樂」於何年結束營業?") == ["卡樂", "何年", "結束", "營業"]
     assert tokenize("長城有多長？") == ["長城", "有", "多長"] and tokenize("长城有多长？") == ["长城", "有", "多长"]
     assert to_simplified("國際太空站") == "国际太空站" and len(to_simplified("乾隆於臺")) == 4
+
+
+def test_a_damaged_character_table_is_reported_and_text_cut_as_written(monkeypatch, caplog):
+    from newsbot.embeddings import hanzi
+
+    monkeypatch.setattr(hanzi, "TABLE", "no-such-table.json")
+    hanzi._table.cache_clear()
+    try:
+        with caplog.at_level("WARNING"):
+            assert hanzi.to_simplified("國際太空站") == "國際太空站"
+        assert "no-such-table.json could not be read" in caplog.text
+    finally:
+        hanzi._table.cache_clear()
