@@ -3,14 +3,20 @@
 The sentence splitter cuts at ；/; as well as at 。！？ (clauses make better chunks), so the
 chosen unit may be one clause of a longer sentence: the highlight grows to the whole
 sentence, to the next 。！？ (at most ``MAX_CHARS`` in all). And a sentence that opens by
-pointing back (因此…, 这…, 其…) reads only with the sentence before it, which joins too.
+pointing back (因此…, 这…, 其…) reads only with the sentence before it, which joins too; so
+does the sentence before a mark that names something only by pointing at it (…以这张专辑获得…),
+and a mark that merely restates the question gets both its neighbours (:func:`refer`).
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from typing import Iterable, Sequence
 
 from . import cues
+from .hanzi import to_simplified
+from .tokenize import STOPWORDS, query_terms
 
 MAX_CHARS = 160  # a highlight grown past this stays the single chosen unit
 MAX_TIED_CHARS = 200  # two near-tied neighbouring sentences are both marked up to this length
@@ -34,6 +40,17 @@ _REASON = re.compile(r"为什么|為什麼|为何|為何|原因|得名|\bwhy\b",
 # A sentence that opens by pointing back (因此…, 这…, 其…, 同年…, 该…, 在这…) reads only with the one before.
 _BACK = re.compile(r"^\s*(?:因此|所以|因而|故此|于是|於是|由此|这使|這使|这是因为|這是因為|此后|此後|其后|其後|之后|之後|此外|另外|同时|同時|但是|但|然而|而且|并且|並且|这些|這些|这个|這個|这样|這樣|此|这|這|其|它们|它們|它|他们|他們|她们|她們|"
                    r"同年|同月|同日|当年|當年|是年|该年|該年|翌年|次年|隔年|该|該|在这|在這|在此|自此|从此|從此|至此)")
+
+
+# A mark that names something only by pointing at it (这张专辑, 该项, 这一时期, 同年, 是为, 他…) reads only
+# with the sentence before, which names it; and a question asks for exactly that more often
+# than not ("五月天的哪一张专辑获得…?" ← "…推出第二张专辑《爱情万岁》。五月天也以这张专辑获得…").
+# _BACK finds such words opening a sentence; this, anywhere in the mark.
+_POINTS_BACK = re.compile(
+    r"[这這此该該](?:张|張|个|個|部|本|首|项|項|种|種|位|座|些|年|时|時|次|场|場|间|間|支|家|所|条|條|件|份|篇|届|屆)|同年|是为|是為|取而代"
+    r"|[这這该該](?:一|套|批|段|则|則|样|樣)|此[书書前后後]|^\s*(?:他|她|牠|其)(?![们們])"
+)
+RESTATED_CHARS = 2  # a mark with at most this many characters of words beyond the question's restates it
 
 
 def extent(texts: list[str], paragraph: list[int], best: int, back: bool = True, clauses: bool = True) -> tuple[int, int]:
@@ -132,12 +149,50 @@ def close_quote(texts: list[str], paragraph: list[int], lo: int, hi: int) -> tup
     return lo, end
 
 
+@lru_cache(maxsize=256)
+def _asked(question: str) -> tuple[str, frozenset[str]]:
+    """``question`` and its words, in Simplified characters (:func:`restates` asks once per result)."""
+    return to_simplified(question), frozenset(to_simplified(t) for t in query_terms(question))
+
+
+def restates(question: str, text: str, words: Iterable[str] | None = None) -> bool:
+    """Does ``text`` say nothing beyond ``question`` (at most :data:`RESTATED_CHARS` characters of
+    other words; compared in Simplified characters)? A question is often its answering sentence
+    reworded, with the answer taken out: a sentence that is all question words is the question
+    asked back ("哪一座位於韓國的島嶼其植被是闊葉常綠植被?" ← "植被為闊葉常綠植被。"), and the
+    answer stands in a sentence beside it. ``words``: ``text``'s tokens, when already cut."""
+    q, asked = _asked(question)
+    other = 0
+    for t in query_terms(text) if words is None else words:
+        f = to_simplified(t)
+        if f not in asked and f not in q and f not in STOPWORDS and not all(c in q for c in f):
+            other += len(f)
+            if other > RESTATED_CHARS:
+                return False
+    return True
+
+
+def refer(texts: list[str], paragraph: list[int], lo: int, hi: int, question: str, back: bool = True, clauses: bool = True,
+          tokens: Sequence[frozenset[str]] | None = None) -> tuple[int, int]:
+    """``(lo, hi)`` grown to what the mark leans on: the sentence before when it names something
+    only by pointing at it (:data:`_POINTS_BACK`); the sentences on both sides when it
+    :func:`restates` the question. ``tokens``: each unit's tokens (the index's), if at hand."""
+    shown = "".join(texts[lo:hi + 1])
+    if _POINTS_BACK.search(shown):
+        return grow_back(texts, paragraph, lo, hi, back, clauses)
+    if restates(question, shown, None if tokens is None else frozenset().union(*tokens[lo:hi + 1])):
+        return grow_on(texts, paragraph, *grow_back(texts, paragraph, lo, hi, back, clauses))
+    return lo, hi
+
+
 def mark(texts: list[str], paragraph: list[int], best: int, partner: int | None, question: str, *,
-         back: bool = True, clauses: bool = True, account: bool = True) -> tuple[int, int]:
+         back: bool = True, clauses: bool = True, account: bool = True, leans: bool = True,
+         tokens: Sequence[frozenset[str]] | None = None) -> tuple[int, int]:
     """``(first, last)`` units to highlight: ``best``'s :func:`extent`; with a near-tied
     neighbouring ``partner``, both (within ``MAX_TIED_CHARS``); else, for a question that
     :func:`asks_for_account` (with ``account``), the next sentence too (:func:`grow_on`), and
-    for one asking for a reason the sentence before as well (:func:`grow_back`)."""
+    for one asking for a reason the sentence before as well (:func:`grow_back`). With
+    ``leans``, then, what the mark leans on (:func:`refer`)."""
     lo, hi = extent(texts, paragraph, best, back, clauses)
     if partner is not None:  # a near tie is a coin toss a reader settles at a glance: mark both
         plo, phi = extent(texts, paragraph, partner, back, clauses)
@@ -147,4 +202,6 @@ def mark(texts: list[str], paragraph: list[int], best: int, partner: int | None,
         if _REASON.search(question):
             lo, hi = grow_back(texts, paragraph, lo, hi, back, clauses)
         lo, hi = grow_on(texts, paragraph, lo, hi)
+    if leans:
+        lo, hi = refer(texts, paragraph, lo, hi, question, back, clauses, tokens)
     return close_quote(texts, paragraph, lo, hi)

@@ -128,6 +128,7 @@ class SearchSettings:
     grow_clauses: bool = True
     grow_back: bool = True
     grow_open: bool = True
+    grow_leans: bool = True  # ... and to what it leans on: the sentence naming its 这张/同年, or both beside a restated question
     excerpt_run_on: int = 3
     # When the runner-up sentence is next to the chosen one and scores within log(tie) of it
     # (choose.choose_two), both are marked: a near tie is a coin toss a reader settles at a
@@ -452,7 +453,7 @@ class Retriever:
         if self.settings.grow_clauses or self.settings.grow_back:
             s, pair = self.settings, None if partner is None else first + partner
             lo, hi = highlight.mark([u.text for u in units], [u.paragraph for u in units], first + best, pair, question,
-                                    back=s.grow_back, clauses=s.grow_clauses, account=s.grow_open)
+                                    back=s.grow_back, clauses=s.grow_clauses, account=s.grow_open, leans=s.grow_leans, tokens=unit_tokens)
             if all(i - first in allowed for i in range(lo, hi + 1)):
                 ext = (lo - first, hi - first)
         run_on = self.settings.excerpt_run_on * highlight.asks_for_account(question)

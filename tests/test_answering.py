@@ -81,12 +81,37 @@ def test_a_mark_that_opens_a_quotation_runs_to_its_close():
     # The splitter cuts inside quotations; a mark must not stop halfway through the words quoted.
     texts = ["2006年，媒体错误地报导娜塔莎与亚当约会。", "她谈到媒体的报导：「亚当是可爱的，但我没有和他约会。", "一旦你跟一个著名的家伙聊天，你便会被认为与他有紧密的关系。", "」。", "娜塔莎最近出版了新书。"]
     paras = [1, 1, 1, 1, 1]
-    assert highlight.mark(texts, paras, 1, None, "娜塔莎是怎么回应的?", account=False) == (1, 3)
-    assert highlight.mark(texts, paras, 0, None, "谁报导了?", account=False) == (0, 0)  # nothing open: unchanged
+    assert highlight.mark(texts, paras, 1, None, "娜塔莎是怎么回应的?", account=False, leans=False) == (1, 3)
+    assert highlight.mark(texts, paras, 0, None, "谁报导了?", account=False, leans=False) == (0, 0)  # nothing open: unchanged
+    # 她 names no one: the sentence before, which names her, is marked too
+    assert highlight.mark(texts, paras, 1, None, "娜塔莎是怎么回应的?", account=False) == (0, 3)
     assert highlight.close_quote(texts, [1, 1, 2, 2, 2], 1, 1) == (1, 1)  # never across a paragraph
     long = [texts[1], "长" * 199 + "。", "」。"]
     assert highlight.close_quote(long, [1, 1, 1], 0, 0) == (0, 0)  # nor past MAX_TIED_CHARS
     assert highlight.close_quote(["他说：“好。", "”"], [1, 1], 0, 0) == (0, 1)
+
+
+def test_a_mark_is_grown_to_what_it_leans_on():
+    # It names something only by pointing at it (这张专辑): the sentence before names it.
+    texts = ["2000年，乐团推出第二张专辑《爱情万岁》，销量超过前一张。", "五月天也以这张专辑获得第十二届金曲奖的最佳乐团奖。", "另起一段。"]
+    paras = [1, 1, 2]
+    q = "五月天的哪一张专辑获得了第十二届金曲奖的最佳乐团奖？"
+    assert highlight.mark(texts, paras, 1, None, q) == (0, 1)
+    assert highlight.mark(texts, paras, 1, None, q, leans=False) == (1, 1)
+    assert highlight.mark(texts, [1, 2, 2], 1, None, q) == (1, 1)  # never across a paragraph
+    # It restates the question, all its words the question's: the answer stands beside it.
+    island = ["韩国南部海岸和济州岛为暖温带。", "植被为阔叶常绿植被。", "年降水量约1500毫米。"]
+    q2 = "哪一座位于韩国的岛屿其植被是阔叶常绿植被？"
+    assert highlight.restates(q2, island[1])
+    assert not highlight.restates(q2, island[0])  # 济州岛, 暖温带: words of its own
+    assert highlight.restates("哪一座位於韓國的島嶼其植被是闊葉常綠植被？", "植被為闊葉常綠植被。")  # read as Simplified
+    assert highlight.mark(island, [1, 1, 1], 1, None, q2) == (0, 2)
+    assert highlight.mark(island, [1, 1, 1], 0, None, "韩国南部海岸属于什么气候带？") == (0, 0)  # says more: alone
+    # the index's tokens of each unit serve as well as cutting the text again
+    from newsbot.embeddings.tokenize import tokenize
+    cut = [frozenset(tokenize(t)) for t in island]
+    assert highlight.mark(island, [1, 1, 1], 1, None, q2, tokens=cut) == (0, 2)
+    assert highlight.mark(island, [1, 1, 1], 0, None, "韩国南部海岸属于什么气候带？", tokens=cut) == (0, 0)
 
 
 def test_focus_leaves_out_the_headline_and_its_bigrams_across_words():
