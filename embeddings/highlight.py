@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from . import cues
+from . import answertype, cues
 from .hanzi import to_simplified
 from .tokenize import STOPWORDS, query_terms
 
@@ -185,6 +185,25 @@ def refer(texts: list[str], paragraph: list[int], lo: int, hi: int, question: st
     return lo, hi
 
 
+def toward_kind(texts: list[str], paragraph: list[int], lo: int, hi: int, question: str, back: bool = True,
+                clauses: bool = True) -> tuple[int, int]:
+    """``(lo, hi)`` grown to the sentence before or after (both, if both do) that holds the kind of
+    answer the question asks for (:mod:`.answertype`: a year for 哪一年, a name for 谁…) when the
+    mark holds none: it is the question's sentence, and the answer stands beside it. Read in
+    Simplified characters (the patterns and jieba's tags are Simplified)."""
+    q = to_simplified(question)
+    kind = answertype.question_type(q)
+    if kind is None or answertype.matches(kind, to_simplified("".join(texts[lo:hi + 1])), q):
+        return lo, hi
+    blo, bhi = grow_back(texts, paragraph, lo, hi, back, clauses)
+    alo, ahi = grow_on(texts, paragraph, lo, hi)
+    before = blo < lo and answertype.matches(kind, to_simplified("".join(texts[blo:lo])), q)
+    after = ahi > hi and answertype.matches(kind, to_simplified("".join(texts[hi + 1:ahi + 1])), q)
+    if before:
+        return grow_on(texts, paragraph, blo, bhi) if after else (blo, bhi)
+    return (alo, ahi) if after else (lo, hi)
+
+
 def mark(texts: list[str], paragraph: list[int], best: int, partner: int | None, question: str, *,
          back: bool = True, clauses: bool = True, account: bool = True, leans: bool = True,
          tokens: Sequence[frozenset[str]] | None = None) -> tuple[int, int]:
@@ -192,7 +211,8 @@ def mark(texts: list[str], paragraph: list[int], best: int, partner: int | None,
     neighbouring ``partner``, both (within ``MAX_TIED_CHARS``); else, for a question that
     :func:`asks_for_account` (with ``account``), the next sentence too (:func:`grow_on`), and
     for one asking for a reason the sentence before as well (:func:`grow_back`). With
-    ``leans``, then, what the mark leans on (:func:`refer`)."""
+    ``leans``, then, what the mark leans on (:func:`refer`) and the neighbour holding the kind
+    of answer asked for (:func:`toward_kind`)."""
     lo, hi = extent(texts, paragraph, best, back, clauses)
     if partner is not None:  # a near tie is a coin toss a reader settles at a glance: mark both
         plo, phi = extent(texts, paragraph, partner, back, clauses)
@@ -204,4 +224,5 @@ def mark(texts: list[str], paragraph: list[int], best: int, partner: int | None,
         lo, hi = grow_on(texts, paragraph, lo, hi)
     if leans:
         lo, hi = refer(texts, paragraph, lo, hi, question, back, clauses, tokens)
+        lo, hi = toward_kind(texts, paragraph, lo, hi, question, back, clauses)
     return close_quote(texts, paragraph, lo, hi)

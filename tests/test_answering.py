@@ -114,6 +114,19 @@ def test_a_mark_is_grown_to_what_it_leans_on():
     assert highlight.mark(island, [1, 1, 1], 0, None, "韩国南部海岸属于什么气候带？", tokens=cut) == (0, 0)
 
 
+def test_a_mark_without_the_kind_of_answer_asked_grows_to_the_neighbour_with_it():
+    texts = ["1925年，《大公报》在天津复刊。", "报社随后迁往上海，影响日增。", "另起一段。"]
+    paras = [1, 1, 2]
+    assert highlight.mark(texts, paras, 1, None, "大公报在哪一年迁往上海？") == (0, 1)  # the year is before
+    assert highlight.mark(texts, paras, 1, None, "大公报在哪一年迁往上海？", leans=False) == (1, 1)
+    assert highlight.mark(texts, paras, 1, None, "大公报迁往了哪里？") == (1, 1)  # 上海: the mark holds a place
+    both = ["1925年复刊。", "报社迁往上海。", "1936年成为全国大报。"]
+    assert highlight.toward_kind(both, [1, 1, 1], 1, 1, "报社在哪一年迁往上海？") == (0, 2)  # a year on each side
+    assert highlight.toward_kind(both, [1, 1, 1], 1, 1, "報社在什麼時候遷往上海？") == (0, 2)  # 什麼時候: read as Simplified
+    assert highlight.toward_kind(both, [1, 2, 2], 1, 1, "报社在哪一年迁往上海？") == (1, 2)  # not across a paragraph
+    assert highlight.toward_kind(both, [1, 1, 1], 1, 1, "报社为什么迁往上海？") == (1, 1)  # no cause beside it either
+
+
 def test_focus_leaves_out_the_headline_and_its_bigrams_across_words():
     terms = choose.headline_terms("纽西兰鸡毛松")
     assert {"鸡毛", "毛松", "兰鸡"} <= terms  # 毛松 spans jieba's 鸡毛 / 松
@@ -168,7 +181,7 @@ def test_a_reason_is_marked_with_the_sentence_before():
     assert highlight.grow_back(["甲" * 120 + "。", "乙" * 100 + "。"], [1, 1], 1, 1) == (1, 1)  # too long
     assert highlight.mark(texts, paras, 2, None, "韩遂为什么要投靠羌人？") == (0, 3)  # before, chosen, after
     assert highlight.mark(texts, paras, 2, None, "韩遂如何投靠羌人？") == (1, 3)  # an account, not a reason
-    assert highlight.mark(texts, paras, 2, None, "韩遂投靠了谁？") == (1, 2)
+    assert highlight.mark(texts, paras, 2, None, "韩遂投靠了谁？", leans=False) == (1, 2)
     assert highlight.mark(texts, paras, 2, None, "韩遂为什么要投靠羌人？", account=False) == (1, 2)
 
 
