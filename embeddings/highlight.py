@@ -42,13 +42,15 @@ _BACK = re.compile(r"^\s*(?:因此|所以|因而|故此|于是|於是|由此|这
                    r"同年|同月|同日|当年|當年|是年|该年|該年|翌年|次年|隔年|该|該|在这|在這|在此|自此|从此|從此|至此)")
 
 
-# A mark that names something only by pointing at it (这张专辑, 该项, 这一时期, 同年, 是为, 他…) reads only
-# with the sentence before, which names it; and a question asks for exactly that more often
-# than not ("五月天的哪一张专辑获得…?" ← "…推出第二张专辑《爱情万岁》。五月天也以这张专辑获得…").
-# _BACK finds such words opening a sentence; this, anywhere in the mark.
+# A mark that names something only by pointing at it (这张专辑, 该项, 这一时期, 同年, 是为, 他…), or
+# not at all (a sentence opening 是…/位于…: no subject), reads only with the sentence before,
+# which names it; and a question asks for exactly that more often than not ("五月天的哪一张专辑
+# 获得…?" ← "…推出第二张专辑《爱情万岁》。五月天也以这张专辑获得…"). _BACK finds such words
+# opening a sentence; this, anywhere in the mark.
 _POINTS_BACK = re.compile(
     r"[这這此该該](?:张|張|个|個|部|本|首|项|項|种|種|位|座|些|年|时|時|次|场|場|间|間|支|家|所|条|條|件|份|篇|届|屆)|同年|是为|是為|取而代"
     r"|[这這该該](?:一|套|批|段|则|則|样|樣)|此[书書前后後]|^\s*(?:他|她|牠|其)(?![们們])"
+    r"|^\s*(?:是|为|為|位于|位於|成为|成為)(?!否)"  # no subject: the one before it is meant
 )
 RESTATED_CHARS = 2  # a mark with at most this many characters of words beyond the question's restates it
 

@@ -99,6 +99,9 @@ def test_a_mark_is_grown_to_what_it_leans_on():
     assert highlight.mark(texts, paras, 1, None, q) == (0, 1)
     assert highlight.mark(texts, paras, 1, None, q, leans=False) == (1, 1)
     assert highlight.mark(texts, [1, 2, 2], 1, None, q) == (1, 1)  # never across a paragraph
+    city = ["杜林曾是欧洲重要的政治中心。", "位于波河左岸，是皮埃蒙特的首府。"]
+    assert highlight.refer(city, [1, 1], 1, 1, "皮埃蒙特的首府叫什么名字？") == (0, 1)  # no subject: the one before
+    assert highlight.refer(city[::-1], [1, 1], 0, 0, "皮埃蒙特的首府叫什么名字？") == (0, 0)  # nothing before it
     # It restates the question, all its words the question's: the answer stands beside it.
     island = ["韩国南部海岸和济州岛为暖温带。", "植被为阔叶常绿植被。", "年降水量约1500毫米。"]
     q2 = "哪一座位于韩国的岛屿其植被是阔叶常绿植被？"
