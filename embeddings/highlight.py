@@ -195,12 +195,16 @@ def toward_kind(texts: list[str], paragraph: list[int], lo: int, hi: int, questi
     Simplified characters (the patterns and jieba's tags are Simplified)."""
     q = to_simplified(question)
     kind = answertype.question_type(q)
-    if kind is None or answertype.matches(kind, to_simplified("".join(texts[lo:hi + 1])), q):
+
+    def holds(a: int, b: int) -> bool:  # unit by unit: the choice has tagged most of them already (cached)
+        return any(answertype.matches(kind, to_simplified(texts[i]), q) for i in range(a, b + 1))
+
+    if kind is None or holds(lo, hi):
         return lo, hi
     blo, bhi = grow_back(texts, paragraph, lo, hi, back, clauses)
     alo, ahi = grow_on(texts, paragraph, lo, hi)
-    before = blo < lo and answertype.matches(kind, to_simplified("".join(texts[blo:lo])), q)
-    after = ahi > hi and answertype.matches(kind, to_simplified("".join(texts[hi + 1:ahi + 1])), q)
+    before = blo < lo and holds(blo, lo - 1)
+    after = ahi > hi and holds(hi + 1, ahi)
     if before:
         return grow_on(texts, paragraph, blo, bhi) if after else (blo, bhi)
     return (alo, ahi) if after else (lo, hi)
