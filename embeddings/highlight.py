@@ -167,7 +167,7 @@ def restates(question: str, text: str, words: Iterable[str] | None = None) -> bo
     other = 0
     for t in query_terms(text) if words is None else words:
         f = to_simplified(t)
-        if f not in asked and f not in q and f not in STOPWORDS and not all(c in q for c in f):
+        if f not in asked and f not in STOPWORDS and not all(c in q for c in f):
             other += len(f)
             if other > RESTATED_CHARS:
                 return False
