@@ -31,6 +31,10 @@ _DEFINE = [
 ]
 _COPULA = re.compile(r"[，,]?\s*(?:又[称稱名]\S{1,12}?[，,])?\s*(?:是|為|为|指|乃|係|系|一[种種个個位座家所]|位於|位于|即)")
 _ASIDE = re.compile(r"^\S{0,6}?\s*[（(][^）)]{0,60}[）)]")
+# The field a definition is stated in, before its subject: "在数学中，约化群是…".
+_FIELD = re.compile(r"^(?:在|於|于)[^，,。]{1,12}(?:中|里|裡|上|内|內)\s*[，,]\s*")
+# "什么是X?" (not "X的标度因子是什么?", which :func:`defined` also reads): a definition is the answer.
+_ASKS_DEFINITION = re.compile(r"^(?:请问|請問)?\s*(?:什么|什麼)(?:是|叫|叫做|叫作)|^\s*what (?:is|are) (?:an? )?(?!the\b)", re.I)
 SIDE = 2  # question tokens taken on each side of the question word
 
 
@@ -80,7 +84,7 @@ def defines(subject: str | None, sentence: str) -> float:
     """1.0 when ``sentence`` opens with ``subject`` and says what it is soon after."""
     if not subject:
         return 0.0
-    s = unicodedata.normalize("NFKC", sentence).strip().lower().lstrip("「“\"'《")
+    s = _FIELD.sub("", unicodedata.normalize("NFKC", sentence).strip().lower()).lstrip("「“\"'《")
     if s.startswith(subject):
         rest = s[len(subject) :]
     elif len(subject) >= 3 and s.startswith(subject[:3]):
@@ -89,3 +93,8 @@ def defines(subject: str | None, sentence: str) -> float:
         return 0.0
     rest = _ASIDE.sub("", rest)  # 乙酰胺（Acetamide）是… / 易颉（简称易颉）是…
     return 1.0 if _COPULA.match(rest) else 0.0
+
+
+def asks_definition(question: str) -> bool:
+    """Is ``question`` "什么是X?" / "what is X?": one whose answer is the sentence defining X?"""
+    return bool(_ASKS_DEFINITION.search(unicodedata.normalize("NFKC", question).strip())) and defined(question) is not None

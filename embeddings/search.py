@@ -512,7 +512,7 @@ class Retriever:
         if choose.RECORD is not None:
             choose.RECORD.append({"question": question, "article": article.id, "units": matched,
                                   "texts": [units[i].text for i in matched], "feats": feats.tolist(), "old": first + best})
-        top, runner, value = choose.choose_two(feats, cw, self.settings.tie, model)
+        top, runner, value = choose.choose_two(feats, cw, self.settings.tie, model, question)
         pair = None if runner is None or abs(matched[runner] - matched[top]) != 1 else matched[runner]
         if pair is None and choose.says_nothing_asked(feats[top], need):  # marked with the sentence after it
             pair = highlight.next_sentence([u.text for u in units], [u.paragraph for u in units], matched[top])

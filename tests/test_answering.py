@@ -27,12 +27,30 @@ def test_question_types():
         (answertype.TIME, "冰雪皇后什么时候退出了台湾市场？", "2017年3月5日品牌正式撤出台湾。", "冰雪皇后是连锁餐厅。"),
         (answertype.ORDINAL, "蒙泰罗在2005年美国大奖赛上获得第几名？", "最终蒙泰罗排在舒马赫之后，获得第3名。", "只有3支车队的6辆赛车起跑。"),
         (answertype.COLOR, "黄鳍紫鱼的身体是什么颜色的？", "体呈淡蓝红色，头部有网状斑点。", "为辐鳍鱼纲鲈形目的一个种。"),
+        (answertype.ALIAS, "马来穿山甲的别称是什么？", "马来穿山甲，又名爪哇穿山甲或爪哇鲮鲤。", "马来穿山甲的爪厚及强壮。"),
+        (answertype.ALIAS, "這種植物又叫什麼?", "這種植物俗稱死老鼠樹。", "這種植物的果實可以吃。"),
+        (answertype.NAME_ORIGIN, "盾柱木的名字是怎样得来的？", "因盾柱木的柱头形状貌如盾形，故而得名。", "盾柱木是一种落叶乔木。"),
+        (answertype.NAME_ORIGIN, "百老汇剧院是因何得名的？", "因为剧院大多数皆在百老汇街道附近，故被统称为百老汇剧院。",
+         "百老汇剧院区域是纽约巿的重要旅游景点。"),
+        (answertype.PART, "黄蝉的花是什么样子？", "花为聚繖花序顶生，鲜黄色。", "花期为5-8月，果期10-12月。"),
+        (answertype.PART, "纽西兰鸡毛松的树叶是什么形状的？", "其叶螺旋状排列，幼树的叶呈尖锥状。", "树高可达55米。"),
+        (answertype.PART, "长柄艾纳香的上部叶有什么特点？", "上部叶小，无柄或有短柄。", "下部叶有长达3-4厘米的细柄。"),
     ],
 )
 def test_answer_type_matches_words_the_question_lacks(kind, question, holds, lacks):
     assert answertype.question_type(question) == kind
     assert answertype.matches(kind, holds, question) == 1.0
     assert answertype.matches(kind, lacks, question) == 0.0
+
+
+def test_words_that_introduce_another_name_count_though_the_question_uses_them():
+    # 别称 in the question is what it asks about, not the answer: the sentence's 别称 still counts.
+    assert answertype.matches(answertype.ALIAS, "别称双翼豆、闭䇲木。", "盾柱木的别称是什么？") == 1.0
+    # a name asked about inside a question asking for someone is not an alias question
+    assert answertype.question_type("黄帝纪元，又称轩辕纪年，此种概念最早由谁提出?") == answertype.PERSON
+    assert answertype.question_type("为什么叫猴面包树？") == answertype.NAME_ORIGIN
+    assert answertype.question_type("为什么下雨？") == answertype.REASON
+    assert answertype.question_type("斯氏腔吻鳕的外形是怎样的？") is None  # no part named
 
 
 def test_no_answer_type_matches_nothing():
@@ -251,6 +269,21 @@ def test_cues_words_beside_the_question_word_and_definitions():
     assert cues.defined("乙酰胺有什么用途？") is None
     assert cues.defines("易颉输入法", "易颉输入法（简称易颉）是一种智慧型仓颉输入法。") == 1.0
     assert cues.defines("乙酰胺", "乙酰胺的衍生物二甲基乙酰胺是常用溶剂。") == 0.0
+    assert cues.defines("约化群", "在数学中，约化群是幂单根为平凡群的代数群。") == 1.0  # the field first
+    assert cues.asks_definition("什么是约化群？") and cues.asks_definition("What is a reductive group?")
+    assert not cues.asks_definition("椭球坐标的标度因子是什么？")  # defined() reads it, but it asks for a value
+    assert not cues.asks_definition("What is the capital of Australia?")
+
+
+def test_what_is_x_is_answered_by_the_sentence_defining_x():
+    f = np.zeros((3, len(choose.FEATURES)), np.float32)
+    f[:, 0] = [0.5, 1.0, 0.9]  # lexically, the second sentence is best and the third near it
+    f[0, choose.FEATURES.index("define")] = 1.0
+    w = {"lexical": 1.0}
+    assert choose.choose_two(f, w, 0.35, question="什么是乙酰胺？")[:2] == (0, None)
+    assert choose.choose_two(f, w, 0.35, question="乙酰胺有什么用途？")[:2] == (1, 2)
+    f[0, choose.FEATURES.index("define")] = 0.0
+    assert choose.choose_two(f, w, 0.35, question="什么是乙酰胺？")[:2] == (1, 2)  # none defines it
 
 
 def test_a_near_tie_marks_the_runner_up_too():
