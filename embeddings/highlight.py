@@ -5,7 +5,8 @@ chosen unit may be one clause of a longer sentence: the highlight grows to the w
 sentence, to the next 。！？ (at most ``MAX_CHARS`` in all). And a sentence that opens by
 pointing back (因此…, 这…, 其…) reads only with the sentence before it, which joins too; so
 does the sentence before a mark that names something only by pointing at it (…以这张专辑获得…),
-and a mark that merely restates the question gets both its neighbours (:func:`refer`).
+and a mark that merely restates the question gets both its neighbours (:func:`refer`); a mark
+that announces what follows (有以下三点：…) takes in what it announces (:func:`announced`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ _POINTS_BACK = re.compile(
     r"[这這此该該](?:张|張|个|個|部|本|首|项|項|种|種|位|座|些|年|时|時|次|场|場|间|間|支|家|所|条|條|件|份|篇|届|屆)|同年|是为|是為|取而代"
     r"|[这這该該](?:一|套|批|段|则|則|样|樣)|此[书書前后後]|^\s*(?:他|她|牠|其)(?![们們])"
     r"|^\s*(?:是|为|為|位于|位於|成为|成為)(?!否)"  # no subject: the one before it is meant
+)
+# A sentence that announces what follows (有以下三点：…, 具有数个独有特征。, 有些分别。): the sentences after
+# it are what it announces, and are marked with it (up to MAX_TIED_CHARS in all).
+_ANNOUNCES = re.compile(
+    r"(?:以下|如下|下列)[^。，]{0,8}[：:]|以下[几幾二两兩三四五六七八九十数數][个個点點项項方面]"
+    r"|(?:有|具有|具備|具备|分为|分為|包括|導致|导致)[^。，]{0,4}(?:数|數|几|幾|多|[二两兩三四五六七八九十])(?:个|個|种|種|点|點|项|項|方面)"
+    r"[^。，]{0,8}(?:特征|特徵|特点|特點|原因|方面|不同|区别|區別|分别|分別|优点|優點|缺点|缺點)[^。，]{0,10}[。：:]\s*$"
+    r"|(?:有些分别|有些分別|有所不同|不同之处|不同之處)[。：:]\s*$"
 )
 RESTATED_CHARS = 2  # a mark with at most this many characters of words beyond the question's restates it
 
@@ -129,6 +138,18 @@ def grow_on(texts: list[str], paragraph: list[int], lo: int, hi: int) -> tuple[i
         end += 1
         size += len(texts[end].strip())
     return lo, end
+
+
+def announced(texts: list[str], paragraph: list[int], lo: int, hi: int) -> tuple[int, int]:
+    """``(lo, hi)`` grown over the sentences after it, in its paragraph and within
+    ``MAX_TIED_CHARS``, when one of its units announces them (:data:`_ANNOUNCES`)."""
+    if not any(_ANNOUNCES.search(texts[i]) for i in range(lo, hi + 1)):
+        return lo, hi
+    size = _chars(texts, lo, hi)
+    while hi + 1 < len(texts) and paragraph[hi + 1] == paragraph[hi] and size + len(texts[hi + 1].strip()) <= MAX_TIED_CHARS:
+        hi += 1
+        size += len(texts[hi].strip())
+    return lo, hi
 
 
 _QUOTES = (("「", "」"), ("“", "”"), ("『", "』"))
@@ -217,8 +238,8 @@ def mark(texts: list[str], paragraph: list[int], best: int, partner: int | None,
     neighbouring ``partner``, both (within ``MAX_TIED_CHARS``); else, for a question that
     :func:`asks_for_account` (with ``account``), the next sentence too (:func:`grow_on`), and
     for one asking for a reason the sentence before as well (:func:`grow_back`). With
-    ``leans``, then, what the mark leans on (:func:`refer`) and the neighbour holding the kind
-    of answer asked for (:func:`toward_kind`)."""
+    ``leans``, then, what the mark leans on (:func:`refer`), the neighbour holding the kind
+    of answer asked for (:func:`toward_kind`) and what it announces (:func:`announced`)."""
     lo, hi = extent(texts, paragraph, best, back, clauses)
     if partner is not None:  # a near tie is a coin toss a reader settles at a glance: mark both
         plo, phi = extent(texts, paragraph, partner, back, clauses)
@@ -231,4 +252,5 @@ def mark(texts: list[str], paragraph: list[int], best: int, partner: int | None,
     if leans:
         lo, hi = refer(texts, paragraph, lo, hi, question, back, clauses, tokens)
         lo, hi = toward_kind(texts, paragraph, lo, hi, question, back, clauses)
+        lo, hi = announced(texts, paragraph, lo, hi)
     return close_quote(texts, paragraph, lo, hi)

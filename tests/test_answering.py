@@ -148,6 +148,19 @@ def test_a_mark_without_the_kind_of_answer_asked_grows_to_the_neighbour_with_it(
     assert highlight.toward_kind(both, [1, 1, 1], 1, 1, "报社为什么迁往上海？") == (1, 1)  # no cause beside it either
 
 
+def test_a_mark_that_announces_what_follows_takes_it_in():
+    texts = ["印度野驴是亚洲野驴亚种。", "印度野驴与非洲野驴有些分别。", "牠们的毛多呈沙色。", "牠们背及颈上的鬃毛正立及深色。", "牠们曾分布至伊朗。"]
+    para = [1, 1, 1, 1, 2]
+    assert highlight.announced(texts, para, 1, 1) == (1, 3)  # not across the paragraph
+    assert highlight.mark(texts, para, 1, None, "印度野驴与非洲野驴的分别是什么？")[1] == 3
+    listed = ["其特点主要有以下三点：第一，职官与长者并用。", "第二，刑禁与教化并施。", "第三，秩序制和晋升制于一体。"]
+    assert highlight.announced(listed, [1, 1, 1], 0, 0) == (0, 2)
+    below = ["韦弗尔指出，用神经齐射理论可以对5000Hz以下的声音进行频率分析。", "声音频率超过5000Hz时则不然。"]
+    assert highlight.announced(below, [1, 1], 0, 0) == (0, 0)  # 以下 as "below" announces nothing
+    many = ["它目前设有20多个不同的奖项，囊括了各种电影类型。", "它每年在洛杉矶举行颁奖典礼。"]
+    assert highlight.announced(many, [1, 1], 0, 0) == (0, 0)
+
+
 def test_focus_leaves_out_the_headline_and_its_bigrams_across_words():
     terms = choose.headline_terms("纽西兰鸡毛松")
     assert {"鸡毛", "毛松", "兰鸡"} <= terms  # 毛松 spans jieba's 鸡毛 / 松
