@@ -56,11 +56,35 @@ def _inside_title(text: str, start: int, end: int) -> bool:
     return close >= 0 and text.find("《", end, close) < 0
 
 
+# Nor is a !, ? or ; inside brackets that close soon after: a name ("Hey! Say! JUMP" in
+# "（包括TOKIO、岚…及Hey! Say! JUMP）"), a list of readings ("（；）"), wiki markup
+# ("-{zh-cn:米; zh-tw:公尺}-", "京急逗子线（；）是…"). A bracketed sentence that ends with its bracket
+# ("（…尽忠？）") still ends.
+_BRACKETS = {"（": "）", "(": ")", "[": "]", "【": "】", "{": "}"}
+_BRACKET_CLOSE = 60
+
+
+def _inside_brackets(text: str, start: int, m: re.Match) -> bool:
+    if m.group()[0] not in "!?;；":
+        return False
+    waiting = []
+    for ch in text[start : m.start()]:
+        if ch in _BRACKETS:
+            waiting.append(_BRACKETS[ch])
+        elif waiting and ch == waiting[-1]:
+            waiting.pop()
+    if not waiting:
+        return False
+    if waiting[-1] in m.group():  # the bracket closes right after: a bracketed list ("（掸语：；）") goes on
+        return m.group()[0] in ";；"
+    return text.find(waiting[-1], m.end(), m.end() + _BRACKET_CLOSE) >= 0
+
+
 def _is_end(text: str, start: int, m: re.Match) -> bool:
     """Is match ``m`` of :data:`_END` (in the sentence that began at ``start``) a sentence end?"""
     if m.group().startswith(".") and _ABBREVIATION.search(text, max(start, m.start() - 8), m.start() + 1):
         return False
-    return not _inside_title(text, start, m.start())
+    return not _inside_title(text, start, m.start()) and not _inside_brackets(text, start, m)
 
 
 def split_sentences(text: str) -> list[str]:

@@ -55,6 +55,17 @@ def test_initials_abbreviations_and_titles_do_not_end_a_sentence():
     assert split_sentences("I met Dr. Sun. He was kind.") == ["I met Dr. Sun. ", "He was kind."]
 
 
+def test_a_bang_or_semicolon_inside_brackets_does_not_end_a_sentence():
+    jstorm = "目前负责为杰尼斯旗下组合（包括岚及Hey! Say! JUMP）出版影音产品。2006年成立。"
+    assert split_sentences(jstorm) == ["目前负责为杰尼斯旗下组合（包括岚及Hey! Say! JUMP）出版影音产品。", "2006年成立。"]
+    assert split_sentences("海拔450-{zh-cn:米; zh-tw:公尺}-的地区。下一句。") == ["海拔450-{zh-cn:米; zh-tw:公尺}-的地区。", "下一句。"]
+    assert split_sentences("京急逗子线（；）是一条铁路。它很短。") == ["京急逗子线（；）是一条铁路。", "它很短。"]
+    # a bracketed sentence still ends with its bracket; quotations still split; unclosed brackets do not swallow the rest
+    assert split_sentences("曹操问：「可乎？（你可以尽忠？）」他说。") == ["曹操问：「可乎？", "（你可以尽忠？）」", "他说。"]
+    assert split_sentences("他说：「你好！我是谁？」走了。") == ["他说：「你好！", "我是谁？」", "走了。"]
+    assert split_sentences("没有闭合（括号；后面很长的文字。后面。") == ["没有闭合（括号；", "后面很长的文字。", "后面。"]
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(para_st, min_size=1, max_size=6), chunk_settings())
 def test_pack_covers_all_units_in_order(paras, cs):
