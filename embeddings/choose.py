@@ -82,10 +82,11 @@ def features(
     out[:, 5] = [1.0 if i == 0 else 0.0 for i in candidates]
     if "near" in need:
         out[:, 6] = [cues.near(question, weights, texts[i], tokens[i]) for i in candidates]
-    if "define" in need or cues.asks_definition(question):  # choose_two prefers the defining sentence
+    asks = cues.asks_definition(question)  # then choose_two prefers the sentence defining X itself
+    if "define" in need or asks:
         subject = cues.defined(question)
-        if subject:
-            out[:, 7] = [cues.defines(subject, texts[i]) for i in candidates]
+        if subject:  # (the 牛车水 of 什么是牛车水事件? defines no 事件; as a feature, measured: no choice changed)
+            out[:, 7] = [cues.defines(subject, texts[i], exact=asks) for i in candidates]
     return out
 
 

@@ -80,14 +80,15 @@ def defined(question: str) -> str | None:
     return None
 
 
-def defines(subject: str | None, sentence: str) -> float:
-    """1.0 when ``sentence`` opens with ``subject`` and says what it is soon after."""
+def defines(subject: str | None, sentence: str, exact: bool = False) -> float:
+    """1.0 when ``sentence`` opens with ``subject`` (or, unless ``exact``, its first three
+    characters) and says what it is soon after."""
     if not subject:
         return 0.0
     s = _FIELD.sub("", unicodedata.normalize("NFKC", sentence).strip().lower()).lstrip("「“\"'《")
     if s.startswith(subject):
         rest = s[len(subject) :]
-    elif len(subject) >= 3 and s.startswith(subject[:3]):
+    elif len(subject) >= 3 and s.startswith(subject[:3]) and not exact:
         rest = s[3:]
     else:
         return 0.0

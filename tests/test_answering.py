@@ -286,6 +286,8 @@ def test_cues_words_beside_the_question_word_and_definitions():
     assert cues.asks_definition("什么是约化群？") and cues.asks_definition("What is a reductive group?")
     assert not cues.asks_definition("椭球坐标的标度因子是什么？")  # defined() reads it, but it asks for a value
     assert not cues.asks_definition("What is the capital of Australia?")
+    lead = "牛车水（；）是新加坡的唐人街。"
+    assert cues.defines("牛车水事件", lead) == 1.0 and cues.defines("牛车水事件", lead, exact=True) == 0.0
 
 
 def test_what_is_x_is_answered_by_the_sentence_defining_x():
