@@ -25,11 +25,12 @@ _NAME = r"(?:名字|名称|名稱|名号|名號|称号|稱號|称呼|稱呼|得�
 
 # Checked in order: the first pattern that matches the question decides.
 _QUESTION_TYPES: list[tuple[str, re.Pattern]] = [
-    # Asked for another name ("马来穿山甲的别称是什么?", "…又叫什么?"), or how a name came about
+    # Asked for another name ("马来穿山甲的别称是什么?", "…又叫什么?", "…被称为?"), or how a name came about
     # ("盾柱木的名字是怎样得来的?", "为什么叫…?"): before REASON, which 为什么 would match.
     (ALIAS, re.compile(
         r"(?:别名|別名|别称|別稱|俗称|俗稱|简称|簡稱|昵称|暱稱|外号|外號|绰号|綽號|[其别別][他它的]?名[字称稱])(?:是|為|为|有|叫)?(?:什么|什麼|哪些|哪几个|哪幾個)?\s*[？?]?$"
-        r"|(?:又|还|還|也|亦)被?(?:称为|稱為|称作|稱作|叫做|叫作|名为|名為|叫|称|稱)(?:什么|什麼|何)|\bwhat (?:else )?is \S+ (?:also |otherwise )?called\b|\bother names?\b|\balias\b"
+        r"|(?:又|还|還|也|亦)被?(?:称为|稱為|称作|稱作|叫做|叫作|名为|名為|叫|称|稱)(?:什么|什麼|何)"
+        r"|(?:[称稱叫]之?(?:为|為|作|做)|[称稱]呼)\s*(?:什么|什麼|何|哪个|哪個)?\s*[？?]?\s*$|(?:如何|怎么|怎麼|怎样|怎樣)[称稱]呼|\bwhat (?:else )?is \S+ (?:also |otherwise )?called\b|\bother names?\b|\balias\b"
     , re.I)),
     (NAME_ORIGIN, re.compile(
         rf"{_NAME}的?(?:是|又是)?(?:怎么|怎麼|如何|怎样|怎樣|从何|從何|由何)(?:得|而)?(?:来|來|产生|產生)|{_NAME}的?(?:由来|由來|来历|來歷|来源|來源|起源)"
@@ -61,7 +62,7 @@ _COLOR = re.compile(r"[红紅橙黄黃绿綠青蓝藍紫黑白灰棕褐粉金银
 _REASON = re.compile(r"因为|因為|由于|由於|因此|所以|原因|导致|導致|以致|为了|為了|以便|因而|故而|之故|缘故|緣故|起因")
 _ALIAS = re.compile(
     r"又名|又[称稱叫]|亦[称稱名]|也[称稱叫]|或[称稱]|别名|別名|别[称稱]|別[称稱]|俗[称稱名]|简[称稱]|簡[称稱]|通[称稱]|旧[称稱名]|舊[称稱名]"
-    r"|古[称稱名]|原名|本名|昵称|暱稱|外号|外號|绰号|綽號|雅[称稱]|统[称稱]|統[称稱]|[称稱][为為]|[称稱]作|人[称稱]|被[称稱]"
+    r"|古[称稱名]|原名|本名|昵称|暱稱|外号|外號|绰号|綽號|雅[称稱]|统[称稱]|統[称稱]|[称稱](?:之|其|此.{0,2}?|他|她|它|牠)?[为為]|[称稱]作|人[称稱]|被[称稱]|叫[做作]|[称稱]呼"
 )
 # How a name came about: a naming word (得名, 命名, 赐名, 故被统称为).
 _NAME_ORIGIN = re.compile(
