@@ -40,10 +40,10 @@ _QUESTION_TYPES: list[tuple[str, re.Pattern]] = [
     (ORDINAL, re.compile(r"第[几幾]|排名多少|排第|\bwhich place\b|\bwhat (?:rank|place)\b", re.I)),
     (COLOR, re.compile(r"什么颜色|什麼顏色|何色|什么色|什麼色|颜色是|顏色是|\bwhat colou?r\b", re.I)),
     (REASON, re.compile(r"为什么|為什麼|为何|為何|何故|什么原因|什麼原因|原因是|因何|\bwhy\b", re.I)),
-    (TIME, re.compile(r"哪一?年|哪一?天|哪一?月|何年|何时|几时|什么时候|什么时间|哪个时候|哪一?个?朝代|什么朝代|哪个年代|什么年代|几月|几号|几日|多少年[前后]|日期是|时间是|\bwhen\b|what year|which year", re.I)),
-    (PERSON, re.compile(r"谁|哪一?位|什么人|何人|哪个人|哪些人|\bwho\b|\bwhom\b", re.I)),
+    (TIME, re.compile(r"哪一?年|哪一?天|哪一?月|何年|何时|几时|什么时候|什么时间|哪一?个?时候|哪一?个?朝代|什么朝代|哪一?个?年代|什么年代|哪一?个?世纪|什么世纪|哪一?个?时期|什么时期|几月|几号|几日|多少年[前后]|日期是|时间是|\bwhen\b|what year|which year", re.I)),
+    (PERSON, re.compile(r"谁|哪一?位|什么人|何人|哪一?个人|哪些人|\bwho\b|\bwhom\b", re.I)),
     (ORG, re.compile(r"哪一?家|什么单位|哪个单位|哪些单位|什么机构|哪个机构|什么组织|哪个组织|哪个公司|什么公司|哪所|哪个部门|what (?:company|organi[sz]ation)|which (?:company|organi[sz]ation)", re.I)),
-    (PLACE, re.compile(r"哪里|哪儿|何地|何处|哪个地方|什么地方|哪个?国家?|哪一?个?城市|哪个?省|哪座|哪个?地区|位于哪|\bwhere\b|which (?:county|city|country|province|district)", re.I)),
+    (PLACE, re.compile(r"哪里|哪儿|何地|何处|哪一?个?地方|什么地方|哪一?个?国家?|哪一?个?城市|哪一?个?省|哪一?座|哪一?个?地区|哪一?个?岛|位于哪|\bwhere\b|which (?:county|city|country|province|district)", re.I)),
     (NUMBER, re.compile(r"多少|几[个名次位人岁件家所种条项座年天月倍层只号届成]|几|多[大高长远重深宽久老]|百分之几|\bhow (?:many|much|long|old|tall|far|high|big)\b", re.I)),
 ]
 

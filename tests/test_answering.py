@@ -17,6 +17,10 @@ def test_question_types():
     assert answertype.question_type("杭州电信工会和哪家医院合作？") == answertype.ORG
     assert answertype.question_type("Which county held a kite-painting event?") == answertype.PLACE
     assert answertype.question_type("工会怎样帮职工解决孩子看病的问题?") is None
+    # 哪一个… as well as 哪个… (read as Simplified, as toward_kind reads DRCD's 哪一個)
+    assert answertype.question_type("哪一个人接任了杨善德浙江督军的职位?") == answertype.PERSON
+    assert answertype.question_type("卢安达的北边与哪一个国家相邻?") == answertype.PLACE
+    assert answertype.question_type("喀山在哪一个世纪成为喀山公国的中心?") == answertype.TIME
 
 
 @pytest.mark.parametrize(
