@@ -2,12 +2,12 @@
 
 谁 asks for a person, 哪里 for a place, 哪年/何时 for a time, 多少/几 for a number, 哪家 for an
 organisation, 第几 for a rank, 什么颜色 for a colour, 为什么 for a cause (因为, 由于…), 别名 for
-another name (又名, 俗称…), 名字是怎么来的 for how a name came about (得名, 命名…), and "X的花是
-什么样的?" for a sentence opening with that part (花为…). A sentence
-"matches" when it holds a word of that kind that the question itself does not (the question's own
-names are its subject, not its answer; the words that introduce another name or a name's origin
-count even when the question uses them). Numbers, times, ranks, colours, causes and names are
-found by pattern; people, places and organisations by jieba's part-of-speech tags
+another name (又名, 俗称…), 名字是怎么来的 for how a name came about (得名, 命名…), and
+"X的花是什么样的?" for a sentence opening with that part (花为…). A sentence "matches" when it
+holds a word of that kind that the question itself does not (the question's own names are its
+subject, not its answer; the words that introduce another name or a name's origin count even
+when the question uses them). Numbers, times, ranks, colours, causes and names are found by
+pattern; people, places and organisations by jieba's part-of-speech tags
 (``nr``, ``ns``, ``nt``), only for the few sentences a question's answer is chosen among.
 """
 
@@ -109,6 +109,7 @@ def part_asked(question: str) -> re.Pattern | None:
     return re.compile(rf"^{_OPENS_ABOUT}{mod}(?:{names}){_NOT_PART}")
 
 
+@lru_cache(maxsize=4096)
 def question_type(question: str) -> str | None:
     """The kind of answer ``question`` asks for, or None."""
     q = unicodedata.normalize("NFKC", question)

@@ -85,7 +85,7 @@ def features(
     asks = cues.asks_definition(question)  # then choose_two prefers the sentence defining X itself
     if "define" in need or asks:
         subject = cues.defined(question)
-        if subject:  # (the 牛车水 of 什么是牛车水事件? defines no 事件; as a feature, measured: no choice changed)
+        if subject:  # exactly, for 什么是X? (牛车水（；）是… does not define 牛车水事件); the looser match changed no tree choice
             out[:, 7] = [cues.defines(subject, texts[i], exact=asks) for i in candidates]
     return out
 

@@ -65,6 +65,7 @@ _BRACKET_CLOSE = 60
 
 
 def _inside_brackets(text: str, start: int, m: re.Match) -> bool:
+    """Is match ``m`` a !, ? or ; inside brackets opened in this sentence (see above)?"""
     if m.group()[0] not in "!?;；":
         return False
     waiting = []
