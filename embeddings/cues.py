@@ -96,6 +96,7 @@ def defines(subject: str | None, sentence: str, exact: bool = False) -> float:
     return 1.0 if _COPULA.match(rest) else 0.0
 
 
+@lru_cache(maxsize=1024)
 def asks_definition(question: str) -> bool:
     """Is ``question`` "什么是X?" / "what is X?": one whose answer is the sentence defining X?"""
     return bool(_ASKS_DEFINITION.search(unicodedata.normalize("NFKC", question).strip())) and defined(question) is not None

@@ -128,7 +128,7 @@ class SearchSettings:
     grow_clauses: bool = True
     grow_back: bool = True
     grow_open: bool = True
-    grow_leans: bool = True  # ... and to what it leans on: the sentence naming its 这张/同年, or both beside a restated question
+    grow_leans: bool = True  # ... and to what it leans on, the kind of answer asked, what it announces (highlight.mark)
     excerpt_run_on: int = 3
     # When the runner-up sentence is next to the chosen one and scores within log(tie) of it
     # (choose.choose_two), both are marked: a near tie is a coin toss a reader settles at a
