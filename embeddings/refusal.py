@@ -5,11 +5,15 @@ A question the corpus can answer names things the cited article names too: its r
 获得多少枚金牌?") finds a passage close in meaning and sharing common words (奥运会, 金牌), but
 its rarest terms are missing from it. jieba cuts unknown names unpredictably (盛青李是 as
 盛青/李是), so a term also counts as found when its characters occur in the article, and the
-question's character bigrams are compared too.
+question's character bigrams are compared too. Two more tell a question about this article
+from an everyday one that merely shares its words ("感冒了应该吃什么药?" and a herb "主治感冒"):
+how much of the question the article's headline names (``title_cov``), and how rare the
+question's rarest term is in the index (``spec``; 1 for a term it has never seen).
 
 Features of a question and its rank-1 article (:func:`features`), combined linearly with
 per-encoder weights (``calibration.py``, fitted by ``benchmarks/fit_gates.py`` across
-CMRC 2018 trial and DRCD dev with cross-pairings as the unanswerable questions).
+CMRC 2018 trial and DRCD dev with cross-pairings and everyday questions,
+``benchmarks/data/everyday_zh.jsonl``, as the unanswerable ones).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import math
 import re
 import unicodedata
 
-FEATURES = ("bias", "dense", "coverage", "art_cov", "key_found", "gram_cov", "unknown")
+FEATURES = ("bias", "dense", "coverage", "art_cov", "key_found", "gram_cov", "unknown", "title_cov", "spec")
 
 # Analysis hook (benchmarks/fit_gates.py): when a list, each judged question appends its features.
 RECORD: list | None = None
@@ -44,9 +48,12 @@ def features(
     article_grams: frozenset[str],
     best_dense: float,
     coverage: float,
+    title: str = "",
+    top_idf: float = 0.0,
 ) -> dict[str, float]:
     """Evidence that the rank-1 article answers the question (see the module docstring).
-    ``article_text``: normalised (:func:`normalise`)."""
+    ``article_text`` and ``title`` (the headline): normalised (:func:`normalise`); ``top_idf``: the
+    index's IDF of a term it has never seen (the scale of ``weights``)."""
     text = article_text
     terms = {t: w for t, w in weights.items() if _WORDY.search(t)}
     total = sum(terms.values()) or 1.0
@@ -62,6 +69,8 @@ def features(
         "key_found": 1.0 if key is None or key in found else 0.0,
         "gram_cov": (sum(1 for g in grams if g in article_grams) / len(grams)) if grams else 0.0,
         "unknown": unknown / total,
+        "title_cov": sum(w for t, w in terms.items() if t in title) / total if title else 0.0,
+        "spec": max(terms.values(), default=0.0) / top_idf if top_idf > 0 else 0.0,
     }
 
 

@@ -373,7 +373,8 @@ class Retriever:
     def _evidence(self, hit: Hit, weights, grams, dense: float, coverage: float) -> dict[str, float]:
         """:func:`refusal.features` of the question and ``hit``'s whole article."""
         text, tokens, article_grams = self.article_bag(hit.article)
-        return refusal.features(weights or {}, grams or set(), self.index.df, text, tokens, article_grams, dense, coverage)
+        return refusal.features(weights or {}, grams or set(), self.index.df, text, tokens, article_grams, dense, coverage,
+                                refusal.normalise(hit.title), idf(0, self.index.n_docs))
 
     def article_bag(self, article: int) -> tuple[str, frozenset, frozenset]:
         """An article's normalised text (NFKC, lower case), word set and bigram set (headline included; cached)."""

@@ -265,6 +265,28 @@ def test_refusal_features_key_term_and_unknown_names():
     assert refusal.score({"bias": 1.0, "key_found": 0.0}, {"bias": -1.0, "key_found": 2.0}) == -1.0
 
 
+def test_refusal_features_headline_and_rarest_term():
+    """``title_cov``: the share of the question's weight its article's headline names;
+    ``spec``: its rarest term's weight on the scale of a term the index has never seen."""
+    from newsbot.embeddings import refusal
+    from newsbot.embeddings.excerpt import char_ngrams, idf
+
+    article = "短叶水蜈蚣\n中医上以全草入药，主治感冒发热。"
+    tokens = frozenset({"短叶", "水蜈蚣", "中医", "全草", "入药", "主治", "感冒", "发热"})
+    grams = frozenset(char_ngrams(article))
+    top = idf(0, 1000)
+    args = (set(), {}, refusal.normalise(article), tokens, grams, 0.3, 0.5)
+    # An everyday question sharing a common word with the article: its headline names none of it.
+    everyday = refusal.features({"感冒": 4.0, "吃": 1.0, "药": 3.0}, *args, refusal.normalise("短叶水蜈蚣"), top)
+    assert everyday["title_cov"] == 0.0 and everyday["spec"] == pytest.approx(4.0 / top)
+    # A question about the article names its headline's subject, a rare term.
+    asked = refusal.features({"水蜈蚣": 7.0, "主治": 3.0}, *args, refusal.normalise("短叶水蜈蚣"), top)
+    assert asked["title_cov"] == pytest.approx(0.7) and asked["spec"] == pytest.approx(7.0 / top)
+    # Without a headline or the index's scale, both are 0 (the weights fitted without them still apply).
+    bare = refusal.features({"水蜈蚣": 7.0}, *args)
+    assert bare["title_cov"] == 0.0 and bare["spec"] == 0.0
+
+
 def test_plausible_later_results():
     from newsbot.embeddings import plausible
 
