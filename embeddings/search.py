@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import heapq
+import html
 import os
+import re
 import threading
 import unicodedata
 from collections.abc import Collection
@@ -149,8 +151,16 @@ class SearchSettings:
         return cls(**(overrides(model) | changes))
 
 
+# HTML tags pasted with a question (from a web page or a chat client's formatting): markup, not
+# words to look for. Only common tag names, so that "a<b" or "x < 5 > y" stay as they are.
+_TAG = re.compile(r"</?(?:a|b|i|u|s|em|strong|span|div|p|br|font|code|pre|script|style|sup|sub|del|ins|mark|small|big"
+                  r"|blockquote|h[1-6]|li|ul|ol|table|tr|td|th|img|tg-spoiler)(?:\s[^<>]{0,200})?/?>", re.IGNORECASE)
+
+
 def _clean(text: str) -> str:
-    """``text`` as searched: NFC, control characters dropped, spaces collapsed."""
+    """``text`` as searched: NFC, control characters dropped, HTML tags dropped and entities
+    (&amp;) read, spaces collapsed."""
+    text = html.unescape(_TAG.sub(" ", text)) if "<" in text or "&" in text else text
     return " ".join("".join(c for c in unicodedata.normalize("NFC", text) if unicodedata.category(c)[0] != "C" or c in "\n\t").split())
 
 

@@ -329,3 +329,18 @@ def test_an_account_excerpt_reads_on_from_the_highlight(sample_retriever):
     plain = type(sample_retriever)(sample_retriever.index, sample_retriever.encoder,
                                    replace(sample_retriever.settings, excerpt_run_on=0)).ask(q, k=1).hits[0]
     assert plain.excerpt.index(marked) > hit.excerpt.index(marked)  # without: sentences before it take the room
+
+
+def test_html_tags_in_a_question_are_markup_not_words(sample_retriever):
+    """A question pasted with tags and entities is searched as its words; the question itself is
+    kept as asked (front ends escape it when they echo it)."""
+    from newsbot.embeddings.search import _clean
+
+    plain = sample_retriever.ask("杭州电信工会和哪家医院合作？", k=3)
+    asked = '<b>杭州电信</b> & <script>alert("x")</script> 工会和哪家医院合作？ &amp; </i>'
+    tagged = sample_retriever.ask(asked, k=3)
+    assert tagged.answered and tagged.query == asked
+    assert tagged.hits[0].excerpt == plain.hits[0].excerpt and tagged.hits[0].highlight == plain.hits[0].highlight
+    assert _clean('<B>工会</B>&amp;<span class="x">医院</span>') == "工会 & 医院"
+    # Not markup: comparisons, and angle brackets around other words.
+    assert _clean("x < 5 > y") == "x < 5 > y" and _clean("a<b") == "a<b" and _clean("<工会>") == "<工会>"
