@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import heapq
-import html
 import os
-import re
 import threading
-import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import NamedTuple
@@ -24,7 +21,7 @@ from .index import open_store
 from .store import Store, Target
 from .tokenize import HAN, query_terms, tokenize
 from .types import Answer, Evidence, Hit
-from .util import LRU, scrub_surrogates
+from .util import LRU, scrub_surrogates, searched_text
 
 MAX_QUESTION_CHARS = 2000
 DENSE_SAMPLE = 4096  # vectors whose scores give the dense mean and spread for each question
@@ -151,19 +148,6 @@ class SearchSettings:
         return cls(**(overrides(model) | changes))
 
 
-# HTML tags pasted with a question (from a web page or a chat client's formatting): markup, not
-# words to look for. Only common tag names, so that "a<b" or "x < 5 > y" stay as they are.
-_TAG = re.compile(r"</?(?:a|b|i|u|s|em|strong|span|div|p|br|font|code|pre|script|style|sup|sub|del|ins|mark|small|big"
-                  r"|blockquote|h[1-6]|li|ul|ol|table|tr|td|th|img|tg-spoiler)(?:\s[^<>]{0,200})?/?>", re.IGNORECASE)
-
-
-def _clean(text: str) -> str:
-    """``text`` as searched: NFC, control characters dropped, HTML tags dropped and entities
-    (&amp;) read, spaces collapsed."""
-    text = html.unescape(_TAG.sub(" ", text)) if "<" in text or "&" in text else text
-    return " ".join("".join(c for c in unicodedata.normalize("NFC", text) if unicodedata.category(c)[0] != "C" or c in "\n\t").split())
-
-
 class Retriever:
     """Searches one loaded index (a :class:`.store.Store`: a folder or a Milvus collection) with its encoder. Thread-safe for concurrent ``ask``."""
 
@@ -287,12 +271,12 @@ class Retriever:
         if not isinstance(query, str):
             raise UsageError("The question must be text.")
         query = scrub_surrogates(query)  # lone surrogates (possible in a str) cannot be printed or sent
-        clean = _clean(query)
+        clean = searched_text(query)
         if len(clean) > MAX_QUESTION_CHARS:
             raise UsageError(f"The question is {len(clean)} characters long; ask in at most {MAX_QUESTION_CHARS}.")
         if not any(ch.isalnum() for ch in clean):
             return Answer(query, False, (), "The question has no words to search for.")
-        asked = _clean(scrub_surrogates(focus)) if focus and any(ch.isalnum() for ch in focus) else clean
+        asked = searched_text(scrub_surrogates(focus)) if focus and any(ch.isalnum() for ch in focus) else clean
         chosen_for = asked != clean  # the sentence is chosen for other words than those searched
         k = max(1, int(k))
         terms = query_terms(clean)

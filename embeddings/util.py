@@ -1,11 +1,13 @@
-"""Small helpers shared by the retrieval core and the front ends: surrogate scrubbing,
-percentiles, a thread-safe LRU map."""
+"""Small helpers shared by the retrieval core and the front ends: surrogate scrubbing, a
+question as searched, percentiles, a thread-safe LRU map."""
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import threading
+import unicodedata
 from collections import OrderedDict
 from typing import Callable, Generic, Hashable, Iterable, TypeVar
 
@@ -21,6 +23,19 @@ def scrub_surrogates(text: str) -> str:
     kept, they make the text unprintable and a request that echoes it unencodable.
     """
     return _SURROGATES.sub("\ufffd", text) if text else text
+
+
+# HTML tags pasted with a question (from a web page or a chat client's formatting): markup, not
+# words to look for. Only common tag names, so that "a<b" or "x < 5 > y" stay as they are.
+_TAG = re.compile(r"</?(?:a|b|i|u|s|em|strong|span|div|p|br|font|code|pre|script|style|sup|sub|del|ins|mark|small|big"
+                  r"|blockquote|h[1-6]|li|ul|ol|table|tr|td|th|img|tg-spoiler)(?:\s[^<>]{0,200})?/?>", re.IGNORECASE)
+
+
+def searched_text(text: str) -> str:
+    """A question as searched: NFC, control characters dropped, HTML tags dropped and entities
+    (&amp;) read, spaces collapsed."""
+    text = html.unescape(_TAG.sub(" ", text)) if "<" in text or "&" in text else text
+    return " ".join("".join(c for c in unicodedata.normalize("NFC", text) if unicodedata.category(c)[0] != "C" or c in "\n\t").split())
 
 
 def percentile(values: Iterable[float], q: float) -> float:

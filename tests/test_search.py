@@ -334,7 +334,7 @@ def test_an_account_excerpt_reads_on_from_the_highlight(sample_retriever):
 def test_html_tags_in_a_question_are_markup_not_words(sample_retriever):
     """A question pasted with tags and entities is searched as its words; the question itself is
     kept as asked (front ends escape it when they echo it)."""
-    from newsbot.embeddings.search import _clean
+    from newsbot.embeddings.util import searched_text as _clean
 
     plain = sample_retriever.ask("杭州电信工会和哪家医院合作？", k=3)
     asked = '<b>杭州电信</b> & <script>alert("x")</script> 工会和哪家医院合作？ &amp; </i>'
