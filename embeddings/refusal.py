@@ -35,6 +35,12 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
+def headline_share(weights: dict[str, float], headline: str) -> float:
+    """The share of ``weights`` (a question's terms and their IDF) that ``headline`` (normalised)
+    names: the refusal gate's ``title_cov``, and the first results' reordering (search.py)."""
+    return sum(w for t, w in weights.items() if t in headline) / (sum(weights.values()) or 1.0)
+
+
 def _found(term: str, tokens: frozenset[str], text: str) -> bool:
     return term in tokens or (len(term) >= 2 and term in text)
 
@@ -69,7 +75,7 @@ def features(
         "key_found": 1.0 if key is None or key in found else 0.0,
         "gram_cov": (sum(1 for g in grams if g in article_grams) / len(grams)) if grams else 0.0,
         "unknown": unknown / total,
-        "title_cov": sum(w for t, w in terms.items() if t in title) / total if title else 0.0,
+        "title_cov": headline_share(terms, title) if title else 0.0,
         "spec": max(terms.values(), default=0.0) / top_idf if top_idf > 0 else 0.0,
     }
 

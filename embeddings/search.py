@@ -331,11 +331,7 @@ class Retriever:
         unchanged without ``settings.rerank`` weights or question words."""
         if len(pool) < 2 or not weights or not (self.settings.rerank or rerank.RECORD is not None):
             return pool
-        total = sum(weights.values()) or 1.0
-        titles = []
-        for c in pool:
-            head = refusal.normalise(c.hit.title)
-            titles.append(sum(w for t, w in weights.items() if t in head) / total)
+        titles = [refusal.headline_share(weights, refusal.normalise(c.hit.title)) for c in pool]
         rows = rerank.features([c.best_chunk for c in pool], [c.choice for c in pool], [c.coverage for c in pool], titles)
         if rerank.RECORD is not None:
             rerank.RECORD.append([r | {"source": c.hit.source, "excerpt": c.hit.excerpt} for r, c in zip(rows, pool)])
