@@ -23,6 +23,17 @@ def test_question_types():
     assert answertype.question_type("喀山在哪一个世纪成为喀山公国的中心?") == answertype.TIME
 
 
+def test_traditional_sentences_are_tagged_by_their_simplified_reading():
+    """jieba's dictionary is Simplified: cut as written, 維多利亞 is 維 / 多利 (a person) / 亞, and a
+    long Traditional sentence costs its HMM seconds. Tagged by the Simplified reading, the words
+    come back in the sentence's own characters."""
+    sentence = "1853年，他在倫敦與維多利亞女王會面。"
+    assert "".join(w for w, _ in answertype._tagged(sentence)) == sentence
+    assert answertype._names(sentence, answertype.PLACE) == {"倫敦", "維多利亞"}
+    assert answertype._names(sentence, answertype.PERSON) == set()
+    assert answertype._names("梅艷芳與謝霆鋒是結拜姊弟。", answertype.PERSON) == {"梅艷芳", "謝霆鋒"}
+
+
 @pytest.mark.parametrize(
     "kind, question, holds, lacks",
     [
