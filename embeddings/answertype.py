@@ -123,8 +123,8 @@ def question_type(question: str) -> str | None:
 def _tagged(sentence: str) -> tuple[tuple[str, str], ...]:
     """jieba's words and part-of-speech tags of ``sentence``, cut and tagged by its Simplified
     reading (:mod:`.hanzi`) and given back in the sentence's own characters. jieba's dictionary is
-    Simplified: on Traditional text its HMM guesses every character (measured: ~1.5 s for one
-    question's candidate sentences of a DRCD article, tags mostly wrong)."""
+    Simplified: on Traditional text its HMM guesses word by word (measured on the DRCD index: up to
+    3.6 s for a question, and 維多利亞 tagged 維 / 多利 (a person) / 亞)."""
     import jieba.posseg as posseg  # imported here: only questions asking for a name pay for it
 
     from .hanzi import to_simplified
