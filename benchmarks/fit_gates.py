@@ -129,7 +129,9 @@ def main() -> None:
         out = args.cache / f"{name}-{tag}"
         build_index([corpus], out, encoder=encoder)
         index = Index.load(out)
-        rets[name] = Retriever(index, encoder=encoder, settings=SearchSettings.for_model(index.model, min_relative=-1e9))
+        # Questions as typed (other_script_margin None): the weights are fitted on crossed questions in
+        # the other index's script, as they were before the search rewrote them (script.py).
+        rets[name] = Retriever(index, encoder=encoder, settings=SearchSettings.for_model(index.model, min_relative=-1e9, other_script_margin=None))
         rets[name].settings = replace(rets[name].settings, refusal=(), later=())
     qs = {"cmrc": load_questions(cm / "questions.jsonl"), "drcd": load_questions(dr / "questions.jsonl"),
           "seed": load_questions(seed), "ooc": load_questions(OOC), "every": load_questions(EVERYDAY)}

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import choose, highlight, offtopic, plausible, refusal, rerank
+from . import choose, highlight, offtopic, plausible, refusal, rerank, script
 from .chunking import Unit
 from .encoders import Encoder, encode_query, load_encoder
 from .errors import UsageError
@@ -139,6 +139,8 @@ class SearchSettings:
     # A question in another script must also come closer to some passage than any of
     # offtopic.QUESTIONS comes to any (measured once per index).
     offtopic_floor: bool = True
+    # A question typed in the other script is asked in the index's (script.py), answered if the refusal clears this (None: as typed).
+    other_script_margin: float | None = 5.0
 
     @classmethod
     def for_model(cls, model: str, **changes) -> SearchSettings:
@@ -161,6 +163,7 @@ class Retriever:
         self._lock = threading.Lock()
         self._sample = None
         self._offtopic: float | None = None
+        self._rewriter = script.Rewriter(index.df)  # reads the index's vocabulary on first use
         self._articles: LRU[ArticleUnits] = LRU(ARTICLE_CACHE)
         self._sentence_vecs: LRU[np.ndarray] = LRU(SENTENCE_VECTOR_CACHE)
         self._bags: LRU[tuple] = LRU(ARTICLE_CACHE)  # refusal's view of whole articles
@@ -184,10 +187,10 @@ class Retriever:
             return self._encoder
 
     def warm_up(self) -> None:
-        """Load the encoder and tokenizer now rather than on the first question, and measure the
-        bar for questions in another script (:mod:`.offtopic`)."""
+        """Load the encoder, tokenizer and script rewriter now, not on the first question; measure :mod:`.offtopic`'s bar."""
         self.encoder.encode(["warm up"])
         tokenize("预热")
+        _ = self._rewriter.script  # the index's vocabulary read now
         if self.settings.offtopic_floor:
             self._offtopic_floor()
 
@@ -277,6 +280,9 @@ class Retriever:
         if not any(ch.isalnum() for ch in clean):
             return Answer(query, False, (), "The question has no words to search for.")
         asked = searched_text(scrub_surrogates(focus)) if focus and any(ch.isalnum() for ch in focus) else clean
+        margin = 0.0  # what the refusal weights must clear
+        if self.settings.other_script_margin is not None and (again := self._rewriter(clean)) is not None:
+            asked, clean, margin = (again if asked == clean else self._rewriter(asked) or asked), again, self.settings.other_script_margin
         chosen_for = asked != clean  # the sentence is chosen for other words than those searched
         k = max(1, int(k))
         terms = query_terms(clean)
@@ -322,7 +328,7 @@ class Retriever:
                 results.keep(made)
         coverage = judged.coverage if judged else 0.0
         evidence = Evidence(round(best_dense, SCORE_DIGITS), round(coverage, SCORE_DIGITS))
-        if not hits or (abstain and not self._answerable(best_dense, coverage, bool(HAN.search(clean)), judged.hit, weights, grams)):
+        if not hits or (abstain and not self._answerable(best_dense, coverage, bool(HAN.search(clean)), judged.hit, weights, grams, margin)):
             return Answer(query, False, (), "Nothing relevant found in the indexed articles.", evidence)
         return Answer(query, True, tuple(hits), evidence=evidence)
 
@@ -339,7 +345,7 @@ class Retriever:
             return pool
         return [pool[i] for i in rerank.order(rows, dict(self.settings.rerank))]
 
-    def _answerable(self, dense: float, coverage: float, chinese: bool, hit: Hit | None = None, weights=None, grams=None) -> bool:
+    def _answerable(self, dense: float, coverage: float, chinese: bool, hit: Hit | None = None, weights=None, grams=None, margin=0.0) -> bool:
         """Enough evidence to answer? A Chinese question must share informative words with the
         passage unless it is very close in meaning: on a large, varied corpus some unrelated
         passage is always fairly close. A question in another script (English about Chinese
@@ -350,7 +356,7 @@ class Retriever:
             feats = self._evidence(hit, weights, grams, dense, coverage)
             if refusal.RECORD is not None:
                 refusal.RECORD.append(feats | {"chinese": chinese})
-            if chinese and s.refusal and refusal.score(feats, dict(s.refusal)) <= 0:
+            if chinese and s.refusal and refusal.score(feats, dict(s.refusal)) <= margin:
                 return False  # and the thresholds below must agree to answer
         if not chinese and s.offtopic_floor and dense <= self._offtopic_floor():
             return False

@@ -61,9 +61,10 @@ def tokenize(text: str) -> list[str]:
 
     Traditional text is cut where its Simplified reading (:mod:`.hanzi`, character by character)
     is cut, and the tokens keep the text's own characters: 為什麼 / 狄托 / 過世 rather than
-    為什 / 麼 / 狄托過. Which script a token is in is unchanged, so a question finds articles
-    written in its own script only (Simplified reading across scripts measured: a Traditional
-    index then quotes an unrelated article for far more Simplified questions it cannot answer)."""
+    為什 / 麼 / 狄托過. Which script a token is in is unchanged (Simplified reading across scripts
+    measured: a Traditional index then quotes an unrelated article for far more Simplified
+    questions it cannot answer); a question typed in the other script than its index's is
+    rewritten into the index's before it is cut (:mod:`.script`)."""
     text = unicodedata.normalize("NFKC", text).lower()
     folded = to_simplified(text)  # same length: positions carry over
     jieba = _jieba()
