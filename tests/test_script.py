@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
 
+from newsbot.bot.cli import main
 from newsbot.embeddings import script
 from newsbot.embeddings.script import SIMPLIFIED, TRADITIONAL, Rewriter, char_counts, index_script
 
@@ -79,3 +81,13 @@ def test_a_rewritten_question_must_clear_the_margin(traditional_retriever, monke
     assert not traditional_retriever.ask("国家文物局宣布中国历代长城总长度为多少?").answered
     assert traditional_retriever.ask("國家文物局宣布中國歷代長城總長度為多少?").answered
     assert script.TRADITIONAL == traditional_retriever._rewriter.script
+
+
+def test_the_cli_answers_a_traditional_question_about_the_simplified_sample(sample_index, capsys):
+    """End to end: typed in Traditional, the question is asked of the Simplified sample page in
+    Simplified (searched as typed, it is refused), and the reply echoes it as typed."""
+    question = "杭州電信工會和哪家醫院合作？"
+    assert main(["ask", question, "--index-dir", str(sample_index), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    first = out["results"][0]
+    assert out["query"] == question and "杭州市儿童医院" in first["excerpt"][first["highlight"][0] : first["highlight"][1]]
