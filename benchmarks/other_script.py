@@ -67,8 +67,8 @@ def main() -> dict:
             log(f"{name} {label}: {result['answerable'][f'{name} {label}']}")
     crossed = [("seed", args.shared / "eval" / "seed_dev.jsonl", "drcd"), ("ooc", OOC, "drcd"),
                ("cmrc", sets["cmrc"] / "questions.jsonl", "drcd"), ("drcd", sets["drcd"] / "questions.jsonl", "cmrc")]
-    for (qname, path, idx), (label, script) in itertools.product(crossed, (("as typed", None), ("in its script", "index"))):
-        m = evaluate(retrievers[idx], questions(path, to_script[idx] if script else None), k=3, expect_none=True)
+    for (qname, path, idx), (label, in_its_script) in itertools.product(crossed, (("as typed", False), ("in its script", True))):
+        m = evaluate(retrievers[idx], questions(path, to_script[idx] if in_its_script else None), k=3, expect_none=True)
         key = f"{qname}->{idx} {label}"
         result["false_answers"][key] = {"false_answer": m["false_answer"], "questions": m["must_refuse"], "rate": m["false_answer_rate"]}
         log(f"{key}: {result['false_answers'][key]}")

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from .hanzi import _table, to_simplified
+from .tokenize import HAN, _jieba
 
 SIMPLIFIED, TRADITIONAL = "simplified", "traditional"
 TRADITIONAL_SHARE = 0.1  # an index is Traditional from this share of Traditional-only characters (DRCD 0.32, CMRC 0.00004)
@@ -53,7 +54,7 @@ def index_script(freq: Counter) -> str | None:
     index is one or the other here, and writes most characters both ways: nothing is foreign to it."""
     traditional = _scripts()[0]
     t = sum(n for c, n in freq.items() if c in traditional)
-    han = sum(n for c, n in freq.items() if "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff")
+    han = sum(n for c, n in freq.items() if HAN.match(c))
     if not han:
         return None
     return TRADITIONAL if t >= TRADITIONAL_SHARE * han else SIMPLIFIED
@@ -96,15 +97,11 @@ class Rewriter:
 
     def simplified(self, text: str) -> str:
         """``text`` in Simplified characters; a word the index spells as typed stays (乾隆, not 干隆)."""
-        from .tokenize import _jieba
-
         words = _jieba().lcut(text, HMM=False)
         return "".join(w if self.df.get(w, 0) > self.df.get(to_simplified(w), 0) else to_simplified(w) for w in words)
 
     def traditional(self, text: str) -> str:
         """``text`` in Traditional characters, each word spelled as the index spells it most."""
-        from .tokenize import _jieba
-
         freq = self._index()[1]
         spellings = _scripts()[1]
         out = []
