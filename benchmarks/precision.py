@@ -11,7 +11,8 @@ else ``~/.cache/newsbot-bench``), then asks, in one process, at the default sett
   ``newsbot chat`` shows), off-source share, false abstains, mean highlight length;
 * cross pairs, questions no index answers (false answers = answered ones): seed_dev asked of the
   CMRC and DRCD indexes, ``benchmarks/data/out_of_corpus.jsonl`` of the CMRC, DRCD and sample
-  indexes.
+  indexes, CMRC trial of the DRCD index and DRCD dev of the CMRC index (each as typed: the
+  search rewrites them into the index's script, ``other_script.py``).
 
 Metric definitions: :mod:`newsbot.embeddings.metrics`. Data: ``../shared`` beside the checkout
 (``--shared`` to change). Progress on stderr; ``--json`` prints one JSON object on stdout.
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> dict:
             args.dump.mkdir(parents=True, exist_ok=True)
             (args.dump / f"{name}-{tag}.json").write_text(json.dumps(misses, ensure_ascii=False, indent=1), encoding="utf-8")
         result["sets"][name] = {k: m[k] for k in SET_KEYS} | {"questions": m["questions"], "false_answer": m["false_answer"], "must_refuse": m["must_refuse"]}
-    pairs = [("seed", "cmrc"), ("seed", "drcd"), ("ooc", "cmrc"), ("ooc", "drcd"), ("ooc", "seed")]
+    pairs = [("seed", "cmrc"), ("seed", "drcd"), ("ooc", "cmrc"), ("ooc", "drcd"), ("ooc", "seed"), ("cmrc", "drcd"), ("drcd", "cmrc")]
     for qs, idx in pairs:
         if idx not in retrievers or (qs != "ooc" and qs not in corpora):
             continue

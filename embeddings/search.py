@@ -140,7 +140,7 @@ class SearchSettings:
     # offtopic.QUESTIONS comes to any (measured once per index).
     offtopic_floor: bool = True
     # A question typed in the other script is asked in the index's (script.py), answered if the refusal clears this (None: as typed).
-    other_script_margin: float | None = 5.0
+    other_script_margin: float | None = 6.0
 
     @classmethod
     def for_model(cls, model: str, **changes) -> SearchSettings:
