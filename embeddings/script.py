@@ -17,6 +17,7 @@ than characters only the index's script writes is rewritten. An index that write
 from __future__ import annotations
 
 import itertools
+import math
 from collections import Counter
 from collections.abc import Mapping
 from functools import lru_cache
@@ -108,7 +109,7 @@ class Rewriter:
         for word in _jieba().lcut(text, HMM=False):
             options = [sorted(spellings.get(c, frozenset()) | {c}) for c in word]
             spelled = "".join(max(o, key=lambda x, c=c: (freq[x], x == c)) for o, c in zip(options, word))  # ties: as typed
-            if len(word) > 1 and len(list(itertools.islice(itertools.product(*options), MAX_SPELLINGS + 1))) <= MAX_SPELLINGS:
+            if len(word) > 1 and math.prod(len(o) for o in options) <= MAX_SPELLINGS:
                 best = max(("".join(p) for p in itertools.product(*options)), key=lambda w: self.df.get(w, 0))
                 if self.df.get(best, 0):
                     spelled = best
