@@ -51,16 +51,18 @@ def _int(minimum: int, maximum: int | None = None) -> Callable[[Any, str], int]:
     return conv
 
 
-def _float(minimum: float) -> Callable[[Any, str], float]:
+def _float(minimum: float, maximum: float | None = None, what: str = "a number of seconds") -> Callable[[Any, str], float]:
     def conv(value: Any, where: str) -> float:
         if isinstance(value, bool):
-            raise ConfigError(f"{where} must be a number of seconds, not {value!r}.")
+            raise ConfigError(f"{where} must be {what}, not {value!r}.")
         try:
             x = float(str(value).strip()) if not isinstance(value, (int, float)) else float(value)
         except ValueError:
-            raise ConfigError(f"{where} must be a number of seconds, not {value!r}.") from None
+            raise ConfigError(f"{where} must be {what}, not {value!r}.") from None
         if not x >= minimum:  # also refuses nan
             raise ConfigError(f"{where} must be at least {minimum}, not {value!r}.")
+        if maximum is not None and x > maximum:
+            raise ConfigError(f"{where} must be at most {maximum}, not {value!r}.")
         return x
 
     return conv
@@ -210,6 +212,9 @@ FIELDS: tuple[Field, ...] = (
           "how often the bot checks whether another process (`newsbot index`) rebuilt its index, then serves the new build"),
     Field("results", "NEWSBOT_RESULTS", _int(1), 3, "results per answer (the Telegram bot shows at most 10 a page; `newsbot eval` defaults to 10)", flag="-k"),
     Field("model", "NEWSBOT_MODEL", _str, None, "encoder for `newsbot index`", flag="--model", shown_default="multilingual USE"),
+    Field("strictness", "NEWSBOT_STRICTNESS", _float(0.0, 20.0, "a number"), 0.0,
+          "how much more evidence an answer to a Chinese question needs than the fitted bar (log-odds, 0 to 20): "
+          "higher refuses more questions the articles cannot answer, and more they can"),
     Field("max_file_chars", "NEWSBOT_MAX_FILE_CHARS", _int(1), 2_000_000,
           "characters indexed per file; the rest of a longer file is left out with a warning"),
     Field("telegram_bot_token", "TELEGRAM_BOT_TOKEN", _str, None, "Telegram bot token (from @BotFather)", secret=True, user_only=True),

@@ -6,7 +6,7 @@ Both the CLI and the Telegram bot load their index through here (the bot imports
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -49,6 +49,7 @@ class IndexSpec:
     max_file_chars: int | None = None  # for building the default index
     milvus: str | None = None
     collection: str = "newsbot"
+    strictness: float = 0.0  # the ``strictness`` setting, for the retriever's SearchSettings
 
     @property
     def target(self) -> Target:
@@ -81,7 +82,8 @@ def resolve_target(arg: Path | None, cfg: Config) -> tuple[Target, bool]:
 def index_spec(arg: Path | None, cfg: Config) -> IndexSpec:
     """What ``--index-dir`` or ``--milvus`` (or the configuration) asks for."""
     target, default = resolve_target(arg, cfg)
-    return IndexSpec(target.folder, default, named_model(cfg), cfg.get("max_file_chars"), target.milvus, target.collection)
+    return IndexSpec(target.folder, default, named_model(cfg), cfg.get("max_file_chars"), target.milvus, target.collection,
+                     cfg.get("strictness") or 0.0)
 
 
 def build_default_index(path: Path, quiet: bool = False, warn: Callable[[str], None] = err, max_file_chars: int | None = None):
@@ -98,7 +100,7 @@ def load_retriever(spec: IndexSpec, warn: Callable[[str], None] = err):
     from ..embeddings.search import Retriever
 
     try:
-        return Retriever.load(spec.target, model=spec.model)
+        return tuned(Retriever.load(spec.target, model=spec.model), spec)
     except (IndexNotFound, IndexMismatch, IndexCorrupt) as e:
         # The default index is rebuilt from the sample page, with the default model: that cannot
         # help when another model was named (--model), which would not match it either.
@@ -107,7 +109,14 @@ def load_retriever(spec: IndexSpec, warn: Callable[[str], None] = err):
         if not isinstance(e, IndexNotFound):
             warn(f"{e}\nRebuilding the default index.")
         build_default_index(spec.path, warn=warn, max_file_chars=spec.max_file_chars)
-        return Retriever.load(spec.path, model=spec.model)
+        return tuned(Retriever.load(spec.path, model=spec.model), spec)
+
+
+def tuned(retriever, spec: IndexSpec):
+    """``retriever`` with what the configuration changes in its search (``strictness``)."""
+    if spec.strictness:
+        retriever.settings = replace(retriever.settings, strictness=spec.strictness)
+    return retriever
 
 
 @dataclass(frozen=True)
@@ -128,6 +137,6 @@ def named_indexes(cfg: Config, default: IndexSpec) -> dict[str, NamedIndex]:
     out = {DEFAULT_INDEX: NamedIndex(DEFAULT_INDEX, default, tuple(cfg["corpus"]))}
     for name, entry in cfg["indexes"].items():
         folder = Path(entry["folder"]) if entry["folder"] else None
-        spec = IndexSpec(folder, False, default.model, default.max_file_chars, entry["milvus"], entry["collection"])
+        spec = IndexSpec(folder, False, default.model, default.max_file_chars, entry["milvus"], entry["collection"], default.strictness)
         out[name] = NamedIndex(name, spec, tuple(entry["corpus"]))
     return out

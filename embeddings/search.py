@@ -141,6 +141,7 @@ class SearchSettings:
     offtopic_floor: bool = True
     # A question typed in the other script is asked in the index's (script.py), answered if the refusal clears this (None: as typed).
     other_script_margin: float | None = 6.0
+    strictness: float = 0.0  # added to what the refusal weights must clear (the user's ``strictness`` setting)
 
     @classmethod
     def for_model(cls, model: str, **changes) -> SearchSettings:
@@ -280,9 +281,9 @@ class Retriever:
         if not any(ch.isalnum() for ch in clean):
             return Answer(query, False, (), "The question has no words to search for.")
         asked = searched_text(scrub_surrogates(focus)) if focus and any(ch.isalnum() for ch in focus) else clean
-        margin = 0.0  # what the refusal weights must clear
+        margin = self.settings.strictness  # what the refusal weights must clear
         if self.settings.other_script_margin is not None and (again := self._rewriter(clean)) is not None:
-            asked, clean, margin = (again if asked == clean else self._rewriter(asked) or asked), again, self.settings.other_script_margin
+            asked, clean, margin = (again if asked == clean else self._rewriter(asked) or asked), again, margin + self.settings.other_script_margin
         chosen_for = asked != clean  # the sentence is chosen for other words than those searched
         k = max(1, int(k))
         terms = query_terms(clean)

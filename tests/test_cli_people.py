@@ -288,3 +288,21 @@ def test_malformed_toml_exits_2_naming_the_file(tmp_path):
     bad.write_text('results = "many"\n', encoding="utf-8")
     r = newsbot("ask", QUESTION, cwd=tmp_path)
     assert r.returncode == 2 and "results" in r.stderr and str(bad) in r.stderr
+
+
+def test_strictness_raises_the_bar_a_chinese_answer_must_clear(sample_index, tmp_path):
+    """``strictness`` (NEWSBOT_STRICTNESS, newsbot.toml) is added to what the refusal weights must
+    clear: high enough, a question answered at the default is refused (exit 1, ``answered`` false);
+    a value that is not a number, or out of range, is a usage error naming the setting."""
+    env = {k: v for k, v in os.environ.items() if k != "NEWSBOT_STRICTNESS"}
+    r = newsbot("ask", QUESTION, "--index-dir", sample_index, "--json", env=env, cwd=tmp_path)
+    assert r.returncode == 0 and json.loads(r.stdout)["answered"] is True, r.stderr
+    r = newsbot("ask", QUESTION, "--index-dir", sample_index, "--json", env={**env, "NEWSBOT_STRICTNESS": "20"}, cwd=tmp_path)
+    assert r.returncode == 1 and json.loads(r.stdout)["answered"] is False, r.stderr
+    (tmp_path / "newsbot.toml").write_text("strictness = 20\n", encoding="utf-8")
+    r = newsbot("ask", QUESTION, "--index-dir", sample_index, "--json", env=env, cwd=tmp_path)
+    assert r.returncode == 1 and json.loads(r.stdout)["answered"] is False, r.stderr
+    assert config(env=env, cwd=tmp_path)["strictness"]["value"] == 20.0
+    for bad, says in (("lots", "must be a number"), ("21", "must be at most 20"), ("-1", "must be at least 0")):
+        r = newsbot("ask", QUESTION, "--index-dir", sample_index, env={**env, "NEWSBOT_STRICTNESS": bad}, cwd=tmp_path)
+        assert r.returncode == 2 and "NEWSBOT_STRICTNESS" in r.stderr and says in r.stderr and "Traceback" not in r.stderr

@@ -366,3 +366,17 @@ async def test_a_bot_follows_a_rebuild_of_its_folder_by_another_process(api, own
         [pa] = await reply(api, p)
         assert EXPECTED in _text(pa)
     assert not failed_calls(api)
+
+
+def test_strictness_reaches_every_index_a_chat_can_use(tmp_path, sample_index, monkeypatch):
+    """The ``strictness`` setting is part of each index's spec, the default and the named ones, and
+    the retriever a chat opens over a named index searches with it."""
+    from newsbot.bot.telegram.chats import open_named
+
+    (tmp_path / "newsbot.toml").write_text(f'strictness = 2.5\n[indexes]\nunion = "{sample_index}"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config()
+    named = named_indexes(cfg, index_spec(None, cfg))
+    assert named["default"].spec.strictness == named["union"].spec.strictness == 2.5
+    assert open_named(named["union"].spec, None).settings.strictness == 2.5
+    assert named["union"].spec.load().settings.strictness == 2.5

@@ -120,10 +120,11 @@ def open_named(spec, default_retriever):
     retriever's encoder when the index was built with the same model."""
     from ...embeddings.index import open_store
     from ...embeddings.search import Retriever
+    from ..indexes import tuned
 
     store = open_store(spec.target, model=spec.model)
     shared = default_retriever is not None and store.model == default_retriever.index.model
-    retriever = Retriever(store, encoder=default_retriever.encoder if shared else None, model=spec.model)
+    retriever = tuned(Retriever(store, encoder=default_retriever.encoder if shared else None, model=spec.model), spec)
     retriever.warm_up()
     return retriever
 
