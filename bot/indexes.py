@@ -82,8 +82,7 @@ def resolve_target(arg: Path | None, cfg: Config) -> tuple[Target, bool]:
 def index_spec(arg: Path | None, cfg: Config) -> IndexSpec:
     """What ``--index-dir`` or ``--milvus`` (or the configuration) asks for."""
     target, default = resolve_target(arg, cfg)
-    return IndexSpec(target.folder, default, named_model(cfg), cfg.get("max_file_chars"), target.milvus, target.collection,
-                     cfg.get("strictness") or 0.0)
+    return IndexSpec(target.folder, default, named_model(cfg), cfg.get("max_file_chars"), target.milvus, target.collection, cfg["strictness"])
 
 
 def build_default_index(path: Path, quiet: bool = False, warn: Callable[[str], None] = err, max_file_chars: int | None = None):
