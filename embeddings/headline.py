@@ -1,0 +1,64 @@
+"""Questions that name an article by its headline: "牡蒿的外貌特征是什么?" of an archive with an
+article headed 牡蒿 that no other article mentions.
+
+Such a question is about that article, however few of its other words the article shares (外貌,
+特征 against 形态): the refusal gate and thresholds (:mod:`.refusal`, ``SearchSettings``) judge
+it on those words and refused it. A headline that other articles use too (铁路, 政治家) does not
+single one out, so it must be the headline's alone: on CMRC trial and DRCD dev, every
+unanswerable question naming its rank-1 article's headline named one that 3 or more articles
+use (``benchmarks/precision.py``; README, Quality).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .hanzi import to_simplified
+from .refusal import normalise
+from .types import Article
+from .util import LRU
+
+# A trailing disambiguation, as encyclopedia headlines have: 民主黨_(美國), 水星 (行星).
+_DISAMBIGUATION = re.compile(r"[_\s]*[(（][^()（）]*[)）]\s*$")
+_LATIN = re.compile(r"[0-9a-z]")
+
+
+def subject(title: str) -> str:
+    """What a question would call the article headed ``title``: the headline without a trailing
+    disambiguation; empty when that leaves fewer than two characters."""
+    core = _DISAMBIGUATION.sub("", title).strip()
+    return core if len(core) >= 2 else ""
+
+
+def sole_subject(articles: Sequence[Article], article: int) -> str:
+    """:func:`subject` of ``articles[article]``, or empty when another article's headline or text
+    holds it too. Reads every article: callers cache it."""
+    name = subject(articles[article].title)
+    if not name:
+        return ""
+    for i, other in enumerate(articles):
+        if i != article and (name in other.title or any(name in p for p in other.paragraphs)):
+            return ""
+    return name
+
+
+def named(question: str, articles: Sequence[Article], article: int, subjects: LRU[str]) -> bool:
+    """Does ``question`` name ``articles[article]`` by a headline no other article uses?
+    ``subjects``: the caller's cache of :func:`sole_subject` by article."""
+    name = subjects.get(article, lambda: sole_subject(articles, article))
+    return bool(name) and names(question, name)
+
+
+def names(question: str, name: str) -> bool:
+    """Does ``question`` name ``name`` (in either script; a Latin name as a whole word: "Mac" is not
+    named by "machine")?"""
+    q, n = to_simplified(normalise(question)), to_simplified(normalise(name))
+    start = q.find(n)
+    while start >= 0:
+        end = start + len(n)
+        before, after = q[start - 1: start] if start else "", q[end: end + 1]
+        if not (_LATIN.match(n[0]) and _LATIN.match(before)) and not (_LATIN.match(n[-1]) and _LATIN.match(after)):
+            return True
+        start = q.find(n, start + 1)
+    return False
