@@ -31,23 +31,18 @@ def subject(title: str) -> str:
     return core if len(core) >= 2 else ""
 
 
-def sole_subject(articles: Sequence[Article], article: int) -> str:
-    """:func:`subject` of ``articles[article]``, or empty when another article's headline or text
-    holds it too. Reads every article: callers cache it."""
+def others_use(articles: Sequence[Article], article: int, name: str) -> bool:
+    """Does an article other than ``articles[article]`` hold ``name`` in its headline or text?
+    Reads every article: callers cache it."""
+    return any(i != article and (name in other.title or any(name in p for p in other.paragraphs)) for i, other in enumerate(articles))
+
+
+def named(question: str, articles: Sequence[Article], article: int, alone: LRU[bool]) -> bool:
+    """Does ``question`` name ``articles[article]`` by its headline, one no other article uses?
+    ``alone``: the caller's cache of that last answer by article (read only for a question that
+    names the headline)."""
     name = subject(articles[article].title)
-    if not name:
-        return ""
-    for i, other in enumerate(articles):
-        if i != article and (name in other.title or any(name in p for p in other.paragraphs)):
-            return ""
-    return name
-
-
-def named(question: str, articles: Sequence[Article], article: int, subjects: LRU[str]) -> bool:
-    """Does ``question`` name ``articles[article]`` by a headline no other article uses?
-    ``subjects``: the caller's cache of :func:`sole_subject` by article."""
-    name = subjects.get(article, lambda: sole_subject(articles, article))
-    return bool(name) and names(question, name)
+    return bool(name) and names(question, name) and alone.get(article, lambda: not others_use(articles, article, name))
 
 
 def names(question: str, name: str) -> bool:

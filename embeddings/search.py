@@ -168,7 +168,7 @@ class Retriever:
         self._articles: LRU[ArticleUnits] = LRU(ARTICLE_CACHE)
         self._sentence_vecs: LRU[np.ndarray] = LRU(SENTENCE_VECTOR_CACHE)
         self._bags: LRU[tuple] = LRU(ARTICLE_CACHE)  # refusal's view of whole articles
-        self._subjects: LRU[str] = LRU(ARTICLE_CACHE)  # headline.sole_subject of each article
+        self._headline_alone: LRU[bool] = LRU(ARTICLE_CACHE)  # no other article uses its headline (headline.py)
         self._passages_of: dict[int, list[int]] | None = None  # article id -> its passage ids (searches within articles)
         # One question at a time: FAISS's OpenMP threads only spin against numpy's BLAS threads
         # (measured on a 10k flat index: p50 8 ms with the default threads, 0.9 ms with one).
@@ -331,7 +331,7 @@ class Retriever:
         coverage = judged.coverage if judged else 0.0
         evidence = Evidence(round(best_dense, SCORE_DIGITS), round(coverage, SCORE_DIGITS))
         if not hits or (abstain and not self._answerable(best_dense, coverage, bool(HAN.search(clean)), judged.hit, weights, grams, margin)
-                        and not headline.named(clean, self.index.articles, judged.hit.article, self._subjects)):
+                        and not headline.named(clean, self.index.articles, judged.hit.article, self._headline_alone)):
             return Answer(query, False, (), "Nothing relevant found in the indexed articles.", evidence)
         return Answer(query, True, tuple(hits), evidence=evidence)
 

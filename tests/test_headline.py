@@ -51,12 +51,12 @@ def test_names_in_either_script_and_latin_names_as_whole_words(question, name, n
     assert headline.names(question, name) is named
 
 
-def test_sole_subject_is_empty_when_another_article_uses_the_headline():
+def test_others_use_a_headline_in_their_headline_or_text():
     articles = [_article(0, "牡蒿", "牡蒿为菊科蒿属的植物。"), _article(1, "植物园", "园内种有牡蒿。"), _article(2, "龙井茶", "龙井茶是一种绿茶。")]
-    assert headline.sole_subject(articles, 0) == ""  # 植物园 names it too
-    assert headline.sole_subject(articles, 2) == "龙井茶"
-    articles[1] = _article(1, "牡蒿 (植物)", "另一篇。")  # or uses it as its own headline
-    assert headline.sole_subject(articles, 2) == "龙井茶" and headline.sole_subject(articles, 0) == ""
+    assert headline.others_use(articles, 0, "牡蒿")  # 植物园 names it too
+    assert not headline.others_use(articles, 2, "龙井茶")
+    articles[1] = _article(1, "牡蒿 (植物)", "另一篇。")  # or uses it in its own headline
+    assert headline.others_use(articles, 0, "牡蒿")
 
 
 def _retriever(folder: Path, encoder, files: dict[str, str]):
