@@ -2,8 +2,8 @@
 article headed 牡蒿 that no other article mentions.
 
 Such a question is about that article, however few of its other words the article shares (外貌,
-特征 against its 茎, 叶子, 花序): the refusal gate and thresholds (:mod:`.refusal`, ``SearchSettings``) judge
-it on those words and refused it. A headline that other articles use too (铁路, 政治家) does not
+特征 against its 茎, 叶子, 花序): the refusal gate and thresholds (:mod:`.refusal`,
+``SearchSettings``) judge it on those words and refused it. A headline that other articles use too (铁路, 政治家) does not
 single one out, so it must be the headline's alone. On CMRC trial and DRCD dev, of the questions
 the refusal turned away that name their rank-1 article's headline, the 3 answerable ones each name
 a headline no other article uses (牡蒿, 史继偕, 張學良), and the 7 unanswerable ones each name one
