@@ -1,6 +1,7 @@
 """What kind of answer a question asks for, and whether a sentence holds one.
 
-谁 asks for a person, 哪里 for a place, 哪年/何时 for a time, 多少/几 for a number, 哪家 for an
+谁 asks for a person, 哪里 for a place, 哪年/何时 for a time, 多少/几 for a number (in a unit of
+what it measures when it says: 多长 a length, 面积 an area, 多重 a weight, 多久 a span), 哪家 for an
 organisation, 第几 for a rank, 什么颜色 for a colour, 为什么 for a cause (因为, 由于…), 别名 for
 another name (又名, 俗称…), 名字是怎么来的 for how a name came about (得名, 命名…), and
 "X的花是什么样的?" for a sentence opening with that part (花为…). A sentence "matches" when it
@@ -16,6 +17,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+
+from .hanzi import to_simplified
 
 PERSON, PLACE, TIME, NUMBER, ORG = "person", "place", "time", "number", "org"
 ORDINAL, COLOR, REASON = "ordinal", "color", "reason"
@@ -44,7 +47,7 @@ _QUESTION_TYPES: list[tuple[str, re.Pattern]] = [
     (PERSON, re.compile(r"谁|哪一?位|什么人|何人|哪一?个人|哪些人|\bwho\b|\bwhom\b", re.I)),
     (ORG, re.compile(r"哪一?家|什么单位|哪个单位|哪些单位|什么机构|哪个机构|什么组织|哪个组织|哪个公司|什么公司|哪所|哪个部门|what (?:company|organi[sz]ation)|which (?:company|organi[sz]ation)", re.I)),
     (PLACE, re.compile(r"哪里|哪儿|何地|何处|哪一?个?地方|什么地方|哪一?个?国家?|哪一?个?城市|哪一?个?省|哪一?座|哪一?个?地区|哪一?个?岛|位于哪|\bwhere\b|which (?:county|city|country|province|district)", re.I)),
-    (NUMBER, re.compile(r"多少|几[个名次位人岁件家所种条项座年天月倍层只号届成]|几|多[大高长远重深宽久老]|百分之几|\bhow (?:many|much|long|old|tall|far|high|big)\b", re.I)),
+    (NUMBER, re.compile(r"多少|几[个名次位人岁件家所种条项座年天月倍层只号届成]|几|多[大高长長远遠重深宽寬久老]|百分之几|\bhow (?:many|much|long|old|tall|far|high|big)\b", re.I)),
 ]
 
 _DIGITS = r"[0-9０-９]"
@@ -69,6 +72,28 @@ _NAME_ORIGIN = re.compile(
     r"得名|命名|取名|[赐賜]名|改名|更名|定名|起名|故名|名[称稱字]?(?:来自|來自|源[于於自]|出自|取自)|由此而[来來]"
     r"|(?:故|因此|因而|所以|于是|於是|遂)被?.{0,3}?(?:[称稱]|叫|名[为為])"
 )
+# What a number question measures, when it says (多长, 面积, 多重, 多久): the answer is a number
+# in such a unit ("全长8851.8公里", not "大修长城有五次"). Read in Simplified characters.
+_LENGTH_UNITS = r"(?:公里|千米|公尺|米|厘米|公分|毫米|公厘|英里|海里|英尺|英寸|光年|里|尺|丈|(?:km|cm|mm|mi|ft|m)(?![a-z]))"
+_MEASURES = [
+    (re.compile(r"面积|多大面积|占地"), r"(?:平方\S{0,2}|亩|公顷|km²|m²|km2|m2)"),
+    (re.compile(r"多[长远高深宽](?!时间|的时间)|长度|距离|高度|深度|宽度|海拔|身高|体长|全长|总长"), _LENGTH_UNITS),
+    (re.compile(r"多重|重量|体重"), r"(?:公斤|千克|克|吨|斤|磅|(?:kg|g)(?![a-z]))"),
+    (re.compile(r"多久|多长时间|多长的时间|多少时间"), r"(?<![0-9０-９]{4})(?<![0-9０-９]{4}\s)(?:年|个月|周|星期|天|小时|钟头|分钟|秒|世纪)"),
+]
+_AMOUNT = rf"(?<![0-9０-９.,])(?:{_DIGITS}[0-9０-９.,，]*|[零〇一二两三四五六七八九十百千万亿半数几]+)\s*(?:多|余|餘|来)?\s*"
+
+
+@lru_cache(maxsize=1024)
+def measured(question: str) -> re.Pattern | None:
+    """For a number question that names what it measures (多长, 面积, 多重, 多久; Simplified): a
+    pattern for a number in such a unit, else None (any number answers)."""
+    for asks, units in _MEASURES:
+        if asks.search(question):
+            return re.compile(_AMOUNT + units, re.I)
+    return None
+
+
 _PATTERNS = {TIME: _TIME, NUMBER: _NUMBER, ORDINAL: _ORDINAL, COLOR: _COLOR, REASON: _REASON, ALIAS: _ALIAS, NAME_ORIGIN: _NAME_ORIGIN}
 # Kinds found by the words that introduce the answer (又名, 得名), which the question may use too.
 _INTRODUCED = (ALIAS, NAME_ORIGIN)
@@ -127,7 +152,6 @@ def _tagged(sentence: str) -> tuple[tuple[str, str], ...]:
     3.6 s for a question, and 維多利亞 tagged 維 / 多利 (a person) / 亞)."""
     import jieba.posseg as posseg  # imported here: only questions asking for a name pay for it
 
-    from .hanzi import to_simplified
     from .tokenize import _jieba
 
     _jieba()  # quiet, initialised
@@ -160,6 +184,8 @@ def matches(kind: str | None, sentence: str, question: str) -> float:
     if kind == PART:
         opening = part_asked(q)
         return 1.0 if opening is not None and opening.search(s) else 0.0
+    if kind == NUMBER and (unit := measured(to_simplified(q))) is not None:
+        return 1.0 if unit.search(to_simplified(s)) else 0.0
     if kind in _PATTERNS:
         found = {m.group(0) for m in _PATTERNS[kind].finditer(s)}
         return 1.0 if any(kind in _INTRODUCED or f not in q for f in found) else 0.0

@@ -39,6 +39,11 @@ def test_traditional_sentences_are_tagged_by_their_simplified_reading():
     [
         (answertype.PERSON, "甬江街道总工会主席是谁?", "街道工会主席郑亚萍拿着对账单。", "甬江街道总工会成立于去年。"),
         (answertype.NUMBER, "尤金袋鼠的体重大约是多少？", "尤金袋鼠很细小，约只有8公斤重。", "尤金袋鼠的奶中有一种物质。"),
+        # a number question that says what it measures is answered by a number in such a unit
+        (answertype.NUMBER, "东关街有多长？", "东关街是一条东西向街道，全长1122米。", "逸圃（东关街356号）列为全国重点文物保护单位。"),
+        (answertype.NUMBER, "長城有多長?", "明長城全長8851.8公里。", "天保三年至天保八年六年時間裡，大修長城有五次。"),
+        (answertype.NUMBER, "鶴慶縣的面積有多大?", "全縣面積2395平方公里。", "1949年，鶴慶縣屬麗江專區。"),
+        (answertype.NUMBER, "臺灣日治時期總共持續多久?", "至1945年日本投降，計約50年。", "1895年6月17日舉行始政式。"),
         (answertype.TIME, "冰雪皇后什么时候退出了台湾市场？", "2017年3月5日品牌正式撤出台湾。", "冰雪皇后是连锁餐厅。"),
         (answertype.ORDINAL, "蒙泰罗在2005年美国大奖赛上获得第几名？", "最终蒙泰罗排在舒马赫之后，获得第3名。", "只有3支车队的6辆赛车起跑。"),
         (answertype.COLOR, "黄鳍紫鱼的身体是什么颜色的？", "体呈淡蓝红色，头部有网状斑点。", "为辐鳍鱼纲鲈形目的一个种。"),
