@@ -1,10 +1,10 @@
 """What kind of answer a question asks for, and whether a sentence holds one.
 
-谁 asks for a person, 哪里 for a place, 哪年/何时 for a time, 多少/几 for a number (in a unit of
-what it measures when it says: 多长 a length, 面积 an area, 多重 a weight, 多久 a span), 哪家 for an
-organisation, 第几 for a rank, 什么颜色 for a colour, 为什么 for a cause (因为, 由于…), 别名 for
-another name (又名, 俗称…), 名字是怎么来的 for how a name came about (得名, 命名…), and
-"X的花是什么样的?" for a sentence opening with that part (花为…). A sentence "matches" when it
+谁 asks for a person, 哪里 for a place, 何时 for a time (哪一年 for a year), 多少/几 for a number
+(in a unit of what it measures when it says: 多长 a length, 面积 an area, 多重 a weight, 多久 a
+span), 哪家 for an organisation, 第几 for a rank, 什么颜色 for a colour, 为什么 for a cause (因为,
+由于…), 别名 for another name (又名, 俗称…), 名字是怎么来的 for how a name came about (得名, 命名…),
+and "X的花是什么样的?" for a sentence opening with that part (花为…). A sentence "matches" when it
 holds a word of that kind that the question itself does not (the question's own names are its
 subject, not its answer; the words that introduce another name or a name's origin count even
 when the question uses them). Numbers, times, ranks, colours, causes and names are found by
@@ -81,6 +81,12 @@ _MEASURES = [
     (re.compile(r"多重|重量|体重"), r"(?:公斤|千克|克|吨|斤|磅|(?:kg|g)(?![a-z]))"),
     (re.compile(r"多久|多长时间|多长的时间|多少时间"), r"(?<![0-9０-９]{4})(?<![0-9０-９]{4}\s)(?:年|个月|周|星期|天|小时|钟头|分钟|秒|世纪)"),
 ]
+# "哪一年…?" is answered by a year, not by "5月30日上午" (DRCD's year often stands in the sentence before).
+_ASKS_YEAR = re.compile(r"哪一?年|何年|那一年|什么年份|哪一?个年份")
+_YEAR = re.compile(
+    rf"{_DIGITS}{{1,4}}\s*年|(?:公元前|西元前|前)?[零〇一二三四五六七八九十百千]{{1,5}}年|元年|[同次翌前去今明当]年"
+    rf"|(?<!{_DIGITS})(?:1{_DIGITS}{{3}}|20{_DIGITS}{{2}})(?!{_DIGITS})"
+)
 _AMOUNT = rf"(?<![0-9０-９.,])(?:{_DIGITS}[0-9０-９.,，]*|[零〇一二两三四五六七八九十百千万亿半数几]+)\s*(?:多|余|餘|来)?\s*"
 
 
@@ -184,6 +190,8 @@ def matches(kind: str | None, sentence: str, question: str) -> float:
     if kind == PART:
         opening = part_asked(q)
         return 1.0 if opening is not None and opening.search(s) else 0.0
+    if kind == TIME and _ASKS_YEAR.search(to_simplified(q)):
+        return 1.0 if any(m.group(0) not in q for m in _YEAR.finditer(to_simplified(s))) else 0.0
     if kind == NUMBER and (unit := measured(to_simplified(q))) is not None:
         return 1.0 if unit.search(to_simplified(s)) else 0.0
     if kind in _PATTERNS:

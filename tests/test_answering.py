@@ -44,6 +44,9 @@ def test_traditional_sentences_are_tagged_by_their_simplified_reading():
         (answertype.NUMBER, "長城有多長?", "明長城全長8851.8公里。", "天保三年至天保八年六年時間裡，大修長城有五次。"),
         (answertype.NUMBER, "鶴慶縣的面積有多大?", "全縣面積2395平方公里。", "1949年，鶴慶縣屬麗江專區。"),
         (answertype.NUMBER, "臺灣日治時期總共持續多久?", "至1945年日本投降，計約50年。", "1895年6月17日舉行始政式。"),
+        # 哪一年 is answered by a year (a reign's too), not by the day and hour of the sentence after it
+        (answertype.TIME, "在哪一年穆罕默德二世進入君士坦丁堡?", "1453年4月，圍城開始。", "5月30日上午，穆罕默德二世進入君士坦丁堡。"),
+        (answertype.TIME, "圜丘壇於何年建成?", "圜丘壇始建於嘉靖九年。", "冬至日清晨，皇帝在此祭天。"),
         (answertype.TIME, "冰雪皇后什么时候退出了台湾市场？", "2017年3月5日品牌正式撤出台湾。", "冰雪皇后是连锁餐厅。"),
         (answertype.ORDINAL, "蒙泰罗在2005年美国大奖赛上获得第几名？", "最终蒙泰罗排在舒马赫之后，获得第3名。", "只有3支车队的6辆赛车起跑。"),
         (answertype.COLOR, "黄鳍紫鱼的身体是什么颜色的？", "体呈淡蓝红色，头部有网状斑点。", "为辐鳍鱼纲鲈形目的一个种。"),
