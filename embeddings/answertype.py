@@ -190,8 +190,8 @@ def matches(kind: str | None, sentence: str, question: str) -> float:
     if kind == PART:
         opening = part_asked(q)
         return 1.0 if opening is not None and opening.search(s) else 0.0
-    if kind == TIME and _ASKS_YEAR.search(to_simplified(q)):
-        return 1.0 if any(m.group(0) not in q for m in _YEAR.finditer(to_simplified(s))) else 0.0
+    if kind == TIME and _ASKS_YEAR.search(q_simplified := to_simplified(q)):
+        return 1.0 if any(m.group(0) not in q_simplified for m in _YEAR.finditer(to_simplified(s))) else 0.0
     if kind == NUMBER and (unit := measured(to_simplified(q))) is not None:
         return 1.0 if unit.search(to_simplified(s)) else 0.0
     if kind in _PATTERNS:
