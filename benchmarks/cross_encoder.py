@@ -73,6 +73,20 @@ def pairs(retriever: Retriever, own, others, limit: int):
                 yield {"q": qu.q, "text": window(ans.hits[0].excerpt, ans.hits[0].highlight), "y": 0, "kind": kind}
 
 
+def layer_norm(weights: tuple[np.ndarray, np.ndarray], eps: float) -> nn.LayerNorm:
+    """A torch LayerNorm holding one of :class:`E5Numpy`'s (weight, bias) pairs."""
+    ln = nn.LayerNorm(len(weights[0]), eps=eps)
+    with torch.no_grad():
+        ln.weight.copy_(torch.from_numpy(weights[0]))
+        ln.bias.copy_(torch.from_numpy(weights[1]))
+    return ln
+
+
+def padding_mask(lengths: list[int], width: int) -> torch.Tensor:
+    """True for each row's first ``lengths[i]`` positions: the tokens, not the padding."""
+    return torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]
+
+
 class Layer(nn.Module):
     """One encoder layer of :class:`E5Numpy` as a trainable torch module (same arithmetic)."""
 
@@ -87,11 +101,7 @@ class Layer(nn.Module):
                 m.weight.copy_(torch.from_numpy(w))
                 m.bias.copy_(torch.from_numpy(b))
             self.lin[k] = m
-        self.aln, self.oln = nn.LayerNorm(H, eps=eps), nn.LayerNorm(H, eps=eps)
-        with torch.no_grad():
-            for ln, key in ((self.aln, "aln"), (self.oln, "oln")):
-                ln.weight.copy_(torch.from_numpy(ly[key][0]))
-                ln.bias.copy_(torch.from_numpy(ly[key][1]))
+        self.aln, self.oln = layer_norm(ly["aln"], eps), layer_norm(ly["oln"], eps)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         B, T, H = x.shape
@@ -112,9 +122,7 @@ class Scorer(nn.Module):
 
     def forward(self, states: list[torch.Tensor]) -> torch.Tensor:
         x = nn.utils.rnn.pad_sequence(states, batch_first=True)
-        mask = torch.zeros(x.shape[:2], dtype=torch.bool)
-        for i, h in enumerate(states):
-            mask[i, : len(h)] = True
+        mask = padding_mask([len(h) for h in states], x.shape[1])
         for layer in self.top:
             x = layer(x, mask)
         return self.out((x * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)).squeeze(-1)
@@ -132,18 +140,14 @@ def frozen_states(model: E5Numpy, layers: list[Layer], rows: list[dict], batch: 
     """The output of ``layers`` (the frozen ones) for each row, shortest rows batched together."""
     f = model.file
     word, pos, typ = (torch.from_numpy(a) for a in (model.word, model.pos, model.type))
-    ln = nn.LayerNorm(f.H, eps=f.eps)
-    ln.weight.copy_(torch.from_numpy(model.emb_ln[0]))
-    ln.bias.copy_(torch.from_numpy(model.emb_ln[1]))
+    ln = layer_norm(model.emb_ln, f.eps)
     ids = [token_ids(model, r["q"], r["text"]) for r in rows]
     out: list[torch.Tensor | None] = [None] * len(rows)
     order = sorted(range(len(rows)), key=lambda i: len(ids[i]))
     for start in range(0, len(order), batch):
         part = order[start : start + batch]
         seq = nn.utils.rnn.pad_sequence([torch.tensor(ids[i]) for i in part], batch_first=True, padding_value=f.pad)
-        mask = torch.zeros(seq.shape, dtype=torch.bool)
-        for j, i in enumerate(part):
-            mask[j, : len(ids[i])] = True
+        mask = padding_mask([len(ids[i]) for i in part], seq.shape[1])
         x = ln(word[seq] + pos[: seq.shape[1]] + typ)
         for layer in layers:
             x = layer(x, mask)
