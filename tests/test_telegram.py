@@ -309,6 +309,28 @@ async def test_flood_control_and_server_errors_are_retried(api, sample_retriever
 
 
 @pytest.mark.asyncio
+async def test_typing_is_renewed_during_a_slow_search_and_never_arrives_after_the_answer(api, sample_retriever,
+                                                                                         monkeypatch):
+    from newsbot.bot.telegram import handlers, send
+
+    monkeypatch.setattr(send, "TYPING_RENEWAL", 0.1)
+    search = handlers.search
+
+    async def slow_search(*args, **kw):
+        await asyncio.sleep(0.5)
+        return await search(*args, **kw)
+
+    monkeypatch.setattr(handlers, "search", slow_search)
+    api.delay_next("sendChatAction", 0.0)
+    api.delay_next("sendChatAction", 3.0, times=2)  # the first renewal is still in flight when the search ends
+    async with running(api, sample_retriever):
+        assert EXPECTED in (await ask(api, Q))["text"]
+    log = [c["method"] for c in api.calls() if c["method"] in ("sendChatAction", "sendMessage")]
+    assert log.count("sendChatAction") >= 2 and log[-1] == "sendMessage", log
+    assert failed_calls(api) == [] and not [c for c in api.calls("sendChatAction") if not c["ok"]]
+
+
+@pytest.mark.asyncio
 async def test_token_never_reaches_the_logs(api, sample_retriever, caplog):
     caplog.set_level(logging.DEBUG)
     token = api.token

@@ -23,6 +23,7 @@ log = logging.getLogger("newsbot.telegram")
 RETRY_ATTEMPTS = 4
 RETRY_BASE_DELAY = 0.5  # seconds; doubled after each network error
 RETRY_MAX_WAIT = 30.0  # longest flood-control wait a reply will sit through
+TYPING_RENEWAL = 4.0  # seconds; Telegram shows "typing…" for about 5 s
 
 T = TypeVar("T")
 
@@ -126,15 +127,18 @@ async def answer_query(query, text: str | None = None, alert: bool = False) -> N
 
 @contextlib.asynccontextmanager
 async def typing(bot, chat_id: int):
-    """Show "typing…" in the chat while the block runs (renewed every 4 s)."""
+    """Show "typing…" in the chat while the block runs (renewed every ``TYPING_RENEWAL`` seconds)."""
+    done = asyncio.Event()
 
     async def action() -> None:
         with contextlib.suppress(TelegramError):
             await bot.send_chat_action(chat_id, ChatAction.TYPING)
 
     async def renew() -> None:
-        while True:
-            await asyncio.sleep(4)
+        while not done.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout=TYPING_RENEWAL)
+                return
             await action()
 
     first = asyncio.create_task(action())  # runs alongside the search, not before it
@@ -142,7 +146,7 @@ async def typing(bot, chat_id: int):
     try:
         yield
     finally:
-        renewal.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewal
-        await first  # so "typing…" never arrives after the answer
+        # Stopped, not cancelled: a request cut off mid-flight may still reach Telegram after the answer
+        # (and the server sees a lost connection); one in flight is let finish instead.
+        done.set()
+        await asyncio.gather(first, renewal)  # so "typing…" never arrives after the answer
