@@ -94,16 +94,15 @@ def swapped(rows: list[dict], seed: int = 0) -> list[dict]:
     something else."""
     import jieba.posseg as pseg
 
-    nouns = lambda q: [(w.word, w.flag) for w in pseg.cut(q) if w.flag.startswith("n") and len(w.word) >= 2]  # noqa: E731
     hits = [r for r in rows if r["kind"] == "hit"]
+    nouns = [[(w.word, w.flag) for w in pseg.cut(r["q"]) if w.flag.startswith("n") and len(w.word) >= 2] for r in hits]
     pool: dict[str, list[str]] = {}
-    for r in hits:
-        for word, flag in nouns(r["q"]):
-            pool.setdefault(flag, []).append(word)
+    for word, flag in (wf for ns in nouns for wf in ns):
+        pool.setdefault(flag, []).append(word)
     rng = np.random.default_rng(seed)
     out = []
-    for r in hits:
-        written = [(w, f) for w, f in nouns(r["q"]) if w in r["text"]]
+    for r, ns in zip(hits, nouns):
+        written = [(w, f) for w, f in ns if w in r["text"]]
         if not written:
             continue
         word, flag = max(written, key=lambda wf: len(wf[0]))

@@ -135,11 +135,12 @@ async def typing(bot, chat_id: int):
             await bot.send_chat_action(chat_id, ChatAction.TYPING)
 
     async def renew() -> None:
-        while not done.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
+        while True:
+            try:
                 await asyncio.wait_for(done.wait(), timeout=TYPING_RENEWAL)
-                return
-            await action()
+                return  # the block is over
+            except TimeoutError:
+                await action()
 
     first = asyncio.create_task(action())  # runs alongside the search, not before it
     renewal = asyncio.create_task(renew())
