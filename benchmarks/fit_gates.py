@@ -42,6 +42,32 @@ from precision import OOC, parser, short  # noqa: E402
 EVERYDAY = HERE / "data" / "everyday_zh.jsonl"
 
 
+# (questions, index, answerable): what is asked of which index.
+PLAN = [("cmrc", "cmrc", True), ("drcd", "drcd", True), ("seed", "sample", True),
+        ("drcd", "cmrc", False), ("cmrc", "drcd", False), ("ooc", "cmrc", False), ("ooc", "drcd", False),
+        ("ooc", "sample", False), ("seed", "cmrc", False), ("seed", "drcd", False),
+        ("every", "cmrc", False), ("every", "drcd", False), ("every", "sample", False)]
+
+
+def gate_retrievers(args) -> tuple[dict[str, Retriever], dict[str, list], str]:
+    """The CMRC, DRCD and sample indexes (built in ``args.cache`` if missing) with every gate open,
+    the question sets by short name, and the encoder's short name."""
+    encoder = load_encoder(canonical_name(args.model))
+    cm, dr = args.shared / "bench" / "cmrc2018-trial", args.shared / "bench" / "drcd-dev"
+    rets = {}
+    for name, corpus in (("cmrc", cm / "corpus"), ("drcd", dr / "corpus"), ("sample", sample_corpus())):
+        out = args.cache / f"{name}-{short(encoder.name)}"
+        build_index([corpus], out, encoder=encoder)
+        index = Index.load(out)
+        # Questions as typed (other_script_margin None): the weights are fitted on crossed questions in
+        # the other index's script, as they were before the search rewrote them (script.py).
+        rets[name] = Retriever(index, encoder=encoder, settings=SearchSettings.for_model(index.model, min_relative=-1e9, other_script_margin=None))
+        rets[name].settings = replace(rets[name].settings, refusal=(), later=())
+    qs = {"cmrc": load_questions(cm / "questions.jsonl"), "drcd": load_questions(dr / "questions.jsonl"),
+          "seed": load_questions(args.shared / "eval" / "seed_dev.jsonl"), "ooc": load_questions(OOC), "every": load_questions(EVERYDAY)}
+    return rets, qs, short(encoder.name)
+
+
 def collect(retriever, questions, answerable: bool, cache: Path):
     if cache.exists():
         return json.loads(cache.read_text(encoding="utf-8"))
@@ -120,27 +146,9 @@ def main() -> None:
     ap.add_argument("--margin", type=float, default=0.5)
     ap.add_argument("--features", default=",".join(refusal.FEATURES))
     args = ap.parse_args()
-    encoder = load_encoder(canonical_name(args.model))
-    tag = short(encoder.name)
-    cm, dr = args.shared / "bench" / "cmrc2018-trial", args.shared / "bench" / "drcd-dev"
-    seed = args.shared / "eval" / "seed_dev.jsonl"
-    rets = {}
-    for name, corpus in (("cmrc", cm / "corpus"), ("drcd", dr / "corpus"), ("sample", sample_corpus())):
-        out = args.cache / f"{name}-{tag}"
-        build_index([corpus], out, encoder=encoder)
-        index = Index.load(out)
-        # Questions as typed (other_script_margin None): the weights are fitted on crossed questions in
-        # the other index's script, as they were before the search rewrote them (script.py).
-        rets[name] = Retriever(index, encoder=encoder, settings=SearchSettings.for_model(index.model, min_relative=-1e9, other_script_margin=None))
-        rets[name].settings = replace(rets[name].settings, refusal=(), later=())
-    qs = {"cmrc": load_questions(cm / "questions.jsonl"), "drcd": load_questions(dr / "questions.jsonl"),
-          "seed": load_questions(seed), "ooc": load_questions(OOC), "every": load_questions(EVERYDAY)}
-    plan = [("cmrc", "cmrc", True), ("drcd", "drcd", True), ("seed", "sample", True),
-            ("drcd", "cmrc", False), ("cmrc", "drcd", False), ("ooc", "cmrc", False), ("ooc", "drcd", False),
-            ("ooc", "sample", False), ("seed", "cmrc", False), ("seed", "drcd", False),
-            ("every", "cmrc", False), ("every", "drcd", False), ("every", "sample", False)]
+    rets, qs, tag = gate_retrievers(args)
     data = {}
-    for q, idx, ok in plan:
+    for q, idx, ok in PLAN:
         questions = qs[q][: args.drcd_limit] if (q, idx) == ("drcd", "cmrc") else qs[q]
         data[(q, idx)] = collect(rets[idx], questions, ok, args.cache / f"gates-{q}-{idx}-{tag}.json")
         print(f"{q} -> {idx}: {len(data[(q, idx)])} rows", file=sys.stderr)
