@@ -294,7 +294,8 @@ def joint(args, rows: dict[str, list[dict]], states: dict[str, list], layers: li
     """One scorer for both indexes: fitted on the questions whose :func:`hash_share` is in
     [0.1, 0.5) (both indexes' hits, other-article excerpts and swaps) and on the even everyday
     questions; the bar set on the hits of [0, 0.1); judged on the rest ([0.5, 1), the odd everyday
-    questions, out_of_corpus). The other set's questions asked of an index are judged, never fitted."""
+    questions, out_of_corpus). The other set's questions asked of an index are judged, never fitted
+    with that index's excerpts (a question of the fitted half was fitted with its own article's)."""
     share = lambda r: hash_share(r.get("of", r["q"]))  # noqa: E731
     fitted = lambda r: (r["kind"] in ("hit", "other article", "swapped") and 0.1 <= share(r) < 0.5) or (  # noqa: E731
         r["kind"] == "everyday (train)" and r["part"] == 0)
