@@ -23,11 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from newsbot.embeddings.encoders import canonical_name
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import cross_encoder as ce  # noqa: E402
 from fit_gates import PLAN, fit_logistic, gate_retrievers, set_bias  # noqa: E402
-from precision import cached, parser  # noqa: E402
+from precision import cached, parser, short  # noqa: E402
 
 LEXICAL = ["bias", "dense", "coverage", "art_cov", "key_found", "gram_cov", "unknown", "title_cov", "spec"]
 SIDES = {"cmrc": [("cmrc", "cmrc"), ("drcd", "cmrc"), ("every", "cmrc")], "drcd": [("drcd", "drcd"), ("cmrc", "drcd"), ("every", "drcd")]}
@@ -64,8 +66,14 @@ def main() -> None:
     ap.add_argument("--max-extra-abstain", type=float, default=0.001)
     ap.add_argument("--margin", type=float, default=0.5)
     args = ap.parse_args()
-    rets, qs, tag = gate_retrievers(args)
-    gates = {(q, idx): json.loads((args.cache / f"gates-{q}-{idx}-{tag}.json").read_text(encoding="utf-8")) for q, idx, _ in PLAN}
+    tag = short(canonical_name(args.model))
+    files = {(q, idx): args.cache / f"gates-{q}-{idx}-{tag}.json" for q, idx, _ in PLAN}
+    if missing := [str(f) for f in files.values() if not f.exists()]:
+        sys.exit(f"No gate rows in {args.cache} ({missing[0]}): run python benchmarks/fit_gates.py --cache {args.cache} first.")
+    if not args.scorer.is_file():
+        sys.exit(f"No scorer at {args.scorer}: run python benchmarks/cross_encoder.py --cache {args.cache} --swapped --joint --save DIR first.")
+    gates = {key: json.loads(f.read_text(encoding="utf-8")) for key, f in files.items()}
+    rets, qs, _ = gate_retrievers(args)
     rows = excerpts(rets, gates, args.cache / f"ce-gate-excerpts-{tag}.json")
     ce_score = score(rows, args.scorer, args.frozen)
     everyday = {qu.q: i for i, qu in enumerate(qs["every"])}
