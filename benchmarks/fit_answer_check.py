@@ -1,0 +1,109 @@
+"""Choose ``answer_check`` (U, B): where the refusal weights answer a Chinese question by less than
+U log-odds, refuse it when the answer scorer (embeddings/answer_scorer.py) gives the first result
+less than B.
+
+    python benchmarks/fit_answer_check.py [--cache DIR] [--shared DIR] [--max-unsure 8]
+
+Asks, at the default settings, every question precision.py asks and the everyday questions
+(``data/everyday_zh.jsonl``) of the CMRC and DRCD indexes, and records for each Chinese question
+the refusal weights let through by less than ``--max-unsure`` how far they cleared it and the
+scorer's score, and the score of each question with no Chinese the thresholds answer (cached in
+DIR). Then, for each (U, B) of a grid: the answerable questions refused
+beyond those refused now (false abstains) and the unanswerable ones still answered, counted only
+on questions the scorer was not fitted on (cross_encoder.py --joint: CMRC and DRCD questions of
+hash share under 0.1 or from 0.5, the odd everyday questions, every other set).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from newsbot.bot.indexes import sample_corpus
+from newsbot.embeddings import answer_scorer
+from newsbot.embeddings.encoders import canonical_name, load_encoder
+from newsbot.embeddings.evaluate import load_questions
+from newsbot.embeddings.index import Index, build_index
+from newsbot.embeddings.metrics import is_hit
+from newsbot.embeddings.search import Retriever, SearchSettings
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from cross_encoder import EVERYDAY, hash_share  # noqa: E402
+from precision import OOC, cached, parser, short  # noqa: E402
+
+OWN = [("seed", "sample"), ("cmrc", "cmrc"), ("drcd", "drcd")]
+NONE = [("seed", "cmrc"), ("seed", "drcd"), ("ooc", "cmrc"), ("ooc", "drcd"), ("ooc", "sample"), ("cmrc", "drcd"), ("drcd", "cmrc"),
+        ("every", "cmrc"), ("every", "drcd")]
+GRID = [(u, b) for u in (2, 3, 4, 5, 6, 8) for b in (-3, -2, -1, 0)]
+
+
+def unseen(qs: str, idx: str, i: int, q: str) -> bool:
+    """Not among the questions the shipped scorer was fitted on (cross_encoder.joint)."""
+    if qs == "every":
+        return i % 2 == 1
+    if qs in ("cmrc", "drcd") and qs == idx:
+        return not 0.1 <= hash_share(q) < 0.5
+    return True
+
+
+def record(ret: Retriever, questions, qs: str, idx: str, own: bool):
+    for i, qu in enumerate(questions):
+        if not qu.q.strip():
+            continue
+        answer_scorer.RECORD = []
+        ans = ret.ask(qu.q, k=3)
+        rec = answer_scorer.RECORD[-1] if answer_scorer.RECORD else None
+        answer_scorer.RECORD = None
+        first = ans.hits[0] if ans.answered else None
+        yield {"qs": qs, "idx": idx, "i": i, "q": qu.q, "answered": ans.answered, "unseen": unseen(qs, idx, i, qu.q),
+               "hit1": bool(own and first is not None and is_hit(qu, first.source, first.excerpt)),
+               "clearance": rec["clearance"] if rec else None, "score": rec["score"] if rec else None}
+
+
+def main() -> None:
+    ap = parser(__doc__)
+    ap.add_argument("--max-unsure", type=float, default=8.0)
+    args = ap.parse_args()
+    encoder = load_encoder(canonical_name(args.model))
+    tag = short(encoder.name)
+    corpora = {"sample": sample_corpus(), "cmrc": args.shared / "bench" / "cmrc2018-trial" / "corpus", "drcd": args.shared / "bench" / "drcd-dev" / "corpus"}
+    qfiles = {"seed": args.shared / "eval" / "seed_dev.jsonl", "cmrc": args.shared / "bench" / "cmrc2018-trial" / "questions.jsonl",
+              "drcd": args.shared / "bench" / "drcd-dev" / "questions.jsonl", "ooc": OOC, "every": EVERYDAY}
+    rets = {}
+    for name, corpus in corpora.items():
+        build_index([corpus], args.cache / f"{name}-{tag}", encoder=encoder)
+        index = Index.load(args.cache / f"{name}-{tag}")
+        settings = SearchSettings.for_model(index.model, answer_check=(args.max_unsure, float("-inf"), float("-inf")))
+        rets[name] = Retriever(index, encoder=encoder, settings=settings)
+    rows = []
+    for qs, idx in OWN + NONE:
+        own = (qs, idx) in OWN
+        questions = load_questions(qfiles[qs])
+        cache = args.cache / f"answer-check-{qs}-{idx}-{tag}-{args.max_unsure:g}.json"
+        rows += cached(cache, lambda: record(rets[idx], questions, qs, idx, own))
+        print(f"{qs} -> {idx}: recorded", file=sys.stderr)
+    print("U, B: false abstains added (unseen answerable, of those answered now) | unanswerable still answered (unseen, of those answered now)")
+    for u, b in [(0, 0), *GRID]:
+        cells = []
+        for qs, idx in OWN + NONE:
+            part = [r for r in rows if r["qs"] == qs and r["idx"] == idx and r["unseen"] and r["answered"]]
+            cut = [r for r in part if r["clearance"] is not None and r["clearance"] < u and r["score"] < b]
+            if (qs, idx) in OWN:
+                cells.append(f"{qs}>{idx} -{len(cut)} ({sum(r['hit1'] for r in cut)} hits)/{len(part)}")
+            else:
+                cells.append(f"{qs}>{idx} {len(part) - len(cut)}/{len(part)}")
+        print(f"U {u:g}, B {b:g}: " + "; ".join(cells))
+    print("E: questions with no Chinese, the same counts")
+    for e in (-4, -3, -2, -1, 0):
+        cells = []
+        for qs, idx in OWN + NONE:
+            part = [r for r in rows if r["qs"] == qs and r["idx"] == idx and r["unseen"] and r["answered"] and r["score"] is not None and r["clearance"] is None]
+            cut = [r for r in part if r["score"] < e]
+            if part:
+                cells.append(f"{qs}>{idx} " + (f"-{len(cut)} ({sum(r['hit1'] for r in cut)} hits)/{len(part)}" if (qs, idx) in OWN else f"{len(part) - len(cut)}/{len(part)}"))
+        print(f"E {e:g}: " + "; ".join(cells))
+
+
+if __name__ == "__main__":
+    main()
