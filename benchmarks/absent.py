@@ -8,13 +8,16 @@ trial and DRCD dev, each corpus is split into two halves (files by position: eve
 half indexed (under ``--cache``), and each question asked, at the default settings (k = 3), of
 the half that lacks its source article. Reported per set: questions asked, answered (a quote
 where nothing should be quoted), and of those, how many quote one of the expected answers
-anyway (another article holds it too: not a false answer).
+anyway (another article holds it too: not a false answer); and the false answers among the
+questions the answer scorer was not fitted on (``unseen``: hash share under 0.1 or from 0.5,
+cross_encoder.py --joint), since it was fitted with other articles' excerpts as negatives.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import zlib
 
 from newsbot.embeddings.encoders import canonical_name, load_encoder
 from newsbot.embeddings.evaluate import load_questions
@@ -36,7 +39,7 @@ def main() -> dict:
     for name, folder in sets.items():
         files = sorted((folder / "corpus").iterdir())
         questions = load_questions(folder / "questions.jsonl", warn=log)
-        asked = answered = quoted = 0
+        asked = answered = quoted = unseen = unseen_false = 0
         for part in (0, 1):
             corpus = args.cache / f"{name}-half{part}-corpus"
             corpus.mkdir(parents=True, exist_ok=True)
@@ -53,14 +56,19 @@ def main() -> dict:
                 if qu.abstain or qu.source in held:
                     continue
                 asked += 1
+                share = zlib.crc32(qu.q.encode("utf-8")) / 2**32  # cross_encoder.hash_share
+                unseen += not 0.1 <= share < 0.5
                 ans = retriever.ask(qu.q, k=3)
                 if ans.answered:
                     answered += 1
-                    quoted += any(a in ans.hits[0].excerpt for a in qu.a)
+                    quote = any(a in ans.hits[0].excerpt for a in qu.a)
+                    quoted += quote
+                    unseen_false += not quote and not 0.1 <= share < 0.5
             log(f"{name}: half {part} asked in {time.perf_counter() - t:.0f}s")
         false = answered - quoted
         result["sets"][name] = {"questions": asked, "answered": answered, "quoting_an_answer": quoted,
-                                "false_answers": false, "rate": round(false / max(1, asked), 4)}
+                                "false_answers": false, "rate": round(false / max(1, asked), 4),
+                                "unseen": {"questions": unseen, "false_answers": unseen_false, "rate": round(unseen_false / max(1, unseen), 4)}}
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
