@@ -133,12 +133,14 @@ class Retriever:
             return self._encoder
 
     def warm_up(self) -> None:
-        """Load the encoder, tokenizer and script rewriter now, not on the first question; measure :mod:`.offtopic`'s bar."""
+        """Load the encoder, tokenizer, script rewriter and answer scorer now, not on the first question; measure :mod:`.offtopic`'s bar."""
         self.encoder.encode(["warm up"])
         tokenize("预热")
         _ = self._rewriter.script  # the index's vocabulary read now
         if self.settings.offtopic_floor:
             self._offtopic_floor()
+        if self.settings.answer_check:
+            answer_scorer.shared()  # ~1.5 s once per process, else on the first unsure answer
 
     # -- scoring -----------------------------------------------------------------------------
 
