@@ -305,6 +305,7 @@ class Retriever:
         when it passes by less than ``settings.answer_check[0]``, the answer scorer's reading of
         ``shown`` (the question as asked, the first result shown; :mod:`.answer_scorer`)."""
         s = self.settings
+        clearance = None  # how far the refusal weights clear their bar
         if hit is not None and (refusal.RECORD is not None or (chinese and s.refusal)):
             feats = self._evidence(hit, weights, grams, dense, coverage)
             if refusal.RECORD is not None:
@@ -313,8 +314,6 @@ class Retriever:
                 clearance = refusal.score(feats, dict(s.refusal)) - margin
                 if clearance <= 0:
                     return False  # and the thresholds below must agree to answer
-                if shown is not None and not self._reads_as_answer(clearance, *shown):
-                    return False
         if not chinese and s.offtopic_floor and dense <= self._offtopic_floor():
             return False
         close = (
@@ -322,9 +321,13 @@ class Retriever:
             or coverage >= s.min_coverage_alone
             or (coverage >= s.min_coverage and dense >= s.min_dense_with_coverage)
         )
+        if not close or shown is None:
+            return close
+        if chinese:  # read only where the weights and the thresholds would answer
+            return clearance is None or self._reads_as_answer(clearance, *shown)
         # A question with no Chinese (English about Chinese articles) has no words to weigh: with a
         # third value in ``answer_check``, the scorer reads every one the thresholds answer.
-        return close and (chinese or shown is None or len(s.answer_check) < 3 or self._reads_as_answer(None, *shown))
+        return len(s.answer_check) < 3 or self._reads_as_answer(None, *shown)
 
     def _reads_as_answer(self, clearance: float | None, question: str, first: Hit) -> bool:
         """False when the refusal weights cleared their bar by less than ``answer_check[0]`` and
