@@ -150,6 +150,11 @@ def question_type(question: str) -> str | None:
     return None
 
 
+def warm_up() -> None:
+    """Load jieba's part-of-speech tagger now (a server's start), not on the first question asking for a name."""
+    _tagged("预热")
+
+
 @lru_cache(maxsize=4096)
 def _tagged(sentence: str) -> tuple[tuple[str, str], ...]:
     """jieba's words and part-of-speech tags of ``sentence``, cut and tagged by its Simplified

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import answer_scorer, choose, headline, highlight, offtopic, plausible, refusal, rerank, script
+from . import answer_scorer, answertype, choose, headline, highlight, offtopic, plausible, refusal, rerank, script
 from .chunking import Unit
 from .encoders import Encoder, encode_query, load_encoder
 from .errors import UsageError
@@ -136,6 +136,7 @@ class Retriever:
         """Load the encoder, tokenizer, script rewriter and answer scorer now, not on the first question; measure :mod:`.offtopic`'s bar."""
         self.encoder.encode(["warm up"])
         tokenize("预热")
+        answertype.warm_up()  # jieba's part-of-speech tables (~0.7 s), else on the first "谁" question
         _ = self._rewriter.script  # the index's vocabulary read now
         if self.settings.offtopic_floor:
             self._offtopic_floor()

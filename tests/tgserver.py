@@ -547,6 +547,14 @@ class FakeBotAPI:
             return [copy.deepcopy(self._messages[key]) for key in self._bot_messages
                     if key in self._messages and (chat_id is None or key[0] == chat_id)]
 
+    def replied_to(self) -> set[tuple[int, int]]:
+        """(chat id, message id) of each message the bot's messages reply to. Copies nothing, so
+        that a test waiting on hundreds of replies does not spend the bot's CPU on deep copies
+        (a load test in this process measures the bot, not this server)."""
+        with self._lock:
+            return {(key[0], m["reply_to_message"]["message_id"]) for key in self._bot_messages
+                    if (m := self._messages.get(key)) and "reply_to_message" in m}
+
     def chat_messages(self, chat_id: int) -> list[dict]:
         """Every stored message of a chat (the users', the bot's, those posted via the bot
         by ``choose_inline_result``), current state, by message_id; deleted ones left out."""

@@ -63,7 +63,7 @@ async def post_init(app: Application) -> None:
     if retriever is None:
         index = rt.index or IndexSpec(default_index_dir(), default=True)
         retriever = await asyncio.to_thread(index.load)
-        await asyncio.to_thread(retriever.warm_up)
+    await asyncio.to_thread(retriever.warm_up)  # a preloaded one too: the first burst must not load the scorer
     install_retriever(app, retriever)
     try:
         await register_commands(app, rt.settings.admins)
