@@ -12,20 +12,32 @@ DIR). Then, for each (U, B) of a grid: the answerable questions refused
 beyond those refused now (false abstains) and the unanswerable ones still answered, counted only
 on questions the scorer was not fitted on (cross_encoder.py --joint: CMRC and DRCD questions of
 hash share under 0.1 or from 0.5, the odd everyday questions, every other set).
+
+``--phrases`` tests one more condition (an experiment; nothing in newsbot uses it): whether the
+question's adjacent content words (jieba's precise cut, stop words apart: 美国/总统 → 美国总统)
+occur joined in the first result's article, as their IDF-weighted share (``pair_coverage``). A
+question from elsewhere often shares both words but not the phrase (美国总统 asked of an article
+on 马达加斯加总统); the grid refuses where that share is at most P, the weights cleared their bar
+by less than U2 and the scorer gives less than B2, on top of (U, B) as calibrated.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 from newsbot.bot.indexes import sample_corpus
-from newsbot.embeddings import answer_scorer
+from newsbot.embeddings import answer_scorer, refusal
 from newsbot.embeddings.encoders import canonical_name, load_encoder
 from newsbot.embeddings.evaluate import load_questions
+from newsbot.embeddings.hanzi import to_simplified
 from newsbot.embeddings.index import Index, build_index
 from newsbot.embeddings.metrics import is_hit
 from newsbot.embeddings.search import Retriever, SearchSettings
+from newsbot.embeddings.tokenize import STOPWORDS
+
+WORDY = re.compile(r"\w")
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -47,7 +59,24 @@ def unseen(qs: str, idx: str, i: int, q: str) -> bool:
     return True
 
 
-def record(ret: Retriever, questions, qs: str, idx: str, own: bool):
+def pair_coverage(question: str, article_text: str, idf) -> float | None:
+    """IDF-weighted share (the rarer word of each pair) of the question's adjacent content-word
+    pairs that ``article_text`` (normalised, any script) writes joined; None for a question with
+    no such pair. Both read in Simplified characters."""
+    import jieba
+
+    text = to_simplified(article_text)
+    pairs, prev = [], None
+    for word in jieba.lcut(to_simplified(refusal.normalise(question))):
+        content = bool(WORDY.search(word)) and word not in STOPWORDS
+        if content and prev is not None:
+            pairs.append((min(idf(prev), idf(word)), prev + word in text))
+        prev = word if content else None
+    total = sum(w for w, _ in pairs)
+    return sum(w for w, found in pairs if found) / total if total else None
+
+
+def record(ret: Retriever, questions, qs: str, idx: str, own: bool, phrases: bool = False):
     for i, qu in enumerate(questions):
         if not qu.q.strip():
             continue
@@ -58,12 +87,14 @@ def record(ret: Retriever, questions, qs: str, idx: str, own: bool):
         first = ans.hits[0] if ans.answered else None
         yield {"qs": qs, "idx": idx, "i": i, "q": qu.q, "answered": ans.answered, "unseen": unseen(qs, idx, i, qu.q),
                "hit1": bool(own and first is not None and is_hit(qu, first.source, first.excerpt)),
-               "clearance": rec["clearance"] if rec else None, "score": rec["score"] if rec else None}
+               "clearance": rec["clearance"] if rec else None, "score": rec["score"] if rec else None} | (
+            {"pairs": pair_coverage(qu.q, ret.article_bag(first.article)[0], ret._idf) if first is not None else None} if phrases else {})
 
 
 def main() -> None:
     ap = parser(__doc__)
     ap.add_argument("--max-unsure", type=float, default=8.0)
+    ap.add_argument("--phrases", action="store_true", help="also test the adjacent-word condition (see above)")
     args = ap.parse_args()
     encoder = load_encoder(canonical_name(args.model))
     tag = short(encoder.name)
@@ -80,8 +111,8 @@ def main() -> None:
     for qs, idx in OWN + NONE:
         own = (qs, idx) in OWN
         questions = load_questions(qfiles[qs])
-        cache = args.cache / f"answer-check-{qs}-{idx}-{tag}-{args.max_unsure:g}.json"
-        rows += cached(cache, lambda: record(rets[idx], questions, qs, idx, own))
+        cache = args.cache / f"answer-check-{qs}-{idx}-{tag}-{args.max_unsure:g}{'-pairs' if args.phrases else ''}.json"
+        rows += cached(cache, lambda: record(rets[idx], questions, qs, idx, own, args.phrases))
         print(f"{qs} -> {idx}: recorded", file=sys.stderr)
     print("U, B: false abstains added (unseen answerable, of those answered now) | unanswerable still answered (unseen, of those answered now)")
     for u, b in [(0, 0), *GRID]:
@@ -103,6 +134,31 @@ def main() -> None:
             if part:
                 cells.append(f"{qs}>{idx} " + (f"-{len(cut)} ({sum(r['hit1'] for r in cut)} hits)/{len(part)}" if (qs, idx) in OWN else f"{len(part) - len(cut)}/{len(part)}"))
         print(f"E {e:g}: " + "; ".join(cells))
+    if args.phrases:
+        phrase_grid(rows)
+
+
+def phrase_grid(rows: list[dict], calibrated: tuple[float, float] = (3.0, -2.0)) -> None:
+    """False abstains added and unanswerable questions still answered when the adjacent-word
+    condition refuses too (unseen questions answered now; see the module docstring)."""
+    u, b = calibrated
+    for qs, idx in OWN:
+        hits = [r for r in rows if (r["qs"], r["idx"]) == (qs, idx) and r["answered"] and r["hit1"]]
+        print(f"{qs} -> {idx}: {sum(r['pairs'] == 0 for r in hits)} of {len(hits)} right first results write none of their "
+              f"question's word pairs joined ({sum(r['pairs'] is None for r in hits)} questions have no pair)")
+    now = [r for r in rows if r["answered"] and r["unseen"] and not (r["clearance"] is not None and r["clearance"] < u and r["score"] < b)]
+    print(f"P, U2, B2 on top of U {u:g}, B {b:g}: answerable refused beyond it (hits) | unanswerable still answered (out_of_corpus)")
+    for p in (0.0, 0.5):
+        for u2 in (6, 8):
+            for b2 in (-2, -1, 0):
+                cut = [r for r in now if r["pairs"] is not None and r["pairs"] <= p and r["clearance"] is not None
+                       and r["clearance"] < u2 and r["score"] < b2]
+                own = [r for r in cut if (r["qs"], r["idx"]) in OWN]
+                left = [r for r in now if (r["qs"], r["idx"]) not in OWN and r not in cut]
+                print(f"P {p:g}, U2 {u2}, B2 {b2}: " + ", ".join(
+                    f"{qs}>{idx} -{sum(1 for r in own if r['idx'] == idx)} ({sum(r['hit1'] for r in own if r['idx'] == idx)})"
+                    for qs, idx in OWN) + f" | {len(left)}/{sum(1 for r in now if (r['qs'], r['idx']) not in OWN)} "
+                    f"({sum(1 for r in left if r['qs'] == 'ooc')} out_of_corpus)")
 
 
 if __name__ == "__main__":
