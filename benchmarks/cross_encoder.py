@@ -79,12 +79,13 @@ def pairs(retriever: Retriever, own, others, limit: int):
                     yield {"q": qu.q, "text": window(ans.hits[0].excerpt, ans.hits[0].highlight), "y": 0, "kind": "everyday (train)", "part": i % 2}
 
 
-def swapped(rows: list[dict], seed: int = 0) -> list[dict]:
+def swapped(rows: list[dict], seed: int = 0, per_hit: int = 1) -> list[dict]:
     """For each positive, the same excerpt asked a question whose subject it does not hold: one of
     the question's nouns that the excerpt writes, replaced by a noun of the same kind (jieba's tag)
     from another question that it does not write (美国总统 → 马达加斯加总统 asked of a text about
     the other). Negatives of the kind the gate lets through: a text on the question's topic about
-    something else."""
+    something else. ``per_hit`` > 1: as many questions, each with another of its written nouns
+    swapped, longest first (a modifier too: 美国 of 美国总统)."""
     import jieba.posseg as pseg
 
     hits = [r for r in rows if r["kind"] == "hit"]
@@ -95,14 +96,15 @@ def swapped(rows: list[dict], seed: int = 0) -> list[dict]:
     rng = np.random.default_rng(seed)
     out = []
     for r, ns in zip(hits, nouns):
-        written = [(w, f) for w, f in ns if w in r["text"]]
+        written = list(dict.fromkeys((w, f) for w, f in ns if w in r["text"]))
         if not written:
             continue
-        word, flag = max(written, key=lambda wf: len(wf[0]))
-        for other in rng.permutation(pool[flag])[:20]:
-            if other not in r["text"] and other not in r["q"]:
-                out.append({"q": r["q"].replace(word, str(other)), "text": r["text"], "y": 0, "kind": "swapped", "of": r["q"]})
-                break
+        # the longest first (max() of the one-swap experiments: the first of equal lengths)
+        for word, flag in sorted(written, key=lambda wf: -len(wf[0]))[:per_hit]:
+            for other in rng.permutation(pool[flag])[:20]:
+                if other not in r["text"] and other not in r["q"]:
+                    out.append({"q": r["q"].replace(word, str(other)), "text": r["text"], "y": 0, "kind": "swapped", "of": r["q"]})
+                    break
     return out
 
 
@@ -220,6 +222,7 @@ def main() -> None:
     ap.add_argument("--everyday-weight", type=int, default=5, help="times each everyday negative is repeated in training (0: none)")
     ap.add_argument("--save", type=Path, help="write each fitted scorer and its scores on the judged index here")
     ap.add_argument("--swapped", action="store_true", help="train on questions with their subject swapped too (see swapped())")
+    ap.add_argument("--swaps", type=int, default=1, help="with --swapped: swapped questions per hit, each another written noun")
     ap.add_argument("--joint", action="store_true", help="one scorer fitted on half of both indexes' questions, judged on the other half (see joint())")
     args = ap.parse_args()
     encoder = load_encoder(canonical_name(args.model))
@@ -236,7 +239,7 @@ def main() -> None:
         cache = args.cache / f"cross-pairs-v2-{name}-{tag}-{args.limit}.json"  # v2: with every everyday question's best excerpt
         rows[name] = cached(cache, functools.partial(pairs, retriever, qs[name], [(other, qs[other]), *extra], args.limit))
         if args.swapped:
-            rows[name] = rows[name] + swapped(rows[name])
+            rows[name] = rows[name] + swapped(rows[name], per_hit=args.swaps)
         print(f"{name}: " + ", ".join(f"{k} {sum(r['kind'] == k for r in rows[name])}" for k in dict.fromkeys(r["kind"] for r in rows[name])), file=sys.stderr)
     model = E5Numpy()
     f = model.file
