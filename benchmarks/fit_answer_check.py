@@ -31,6 +31,7 @@ from newsbot.bot.indexes import sample_corpus
 from newsbot.embeddings import answer_scorer, refusal
 from newsbot.embeddings.encoders import canonical_name, load_encoder
 from newsbot.embeddings.evaluate import load_questions
+from newsbot.embeddings.excerpt import idf
 from newsbot.embeddings.hanzi import to_simplified
 from newsbot.embeddings.index import Index, build_index
 from newsbot.embeddings.metrics import is_hit
@@ -88,7 +89,8 @@ def record(ret: Retriever, questions, qs: str, idx: str, own: bool, phrases: boo
         yield {"qs": qs, "idx": idx, "i": i, "q": qu.q, "answered": ans.answered, "unseen": unseen(qs, idx, i, qu.q),
                "hit1": bool(own and first is not None and is_hit(qu, first.source, first.excerpt)),
                "clearance": rec["clearance"] if rec else None, "score": rec["score"] if rec else None} | (
-            {"pairs": pair_coverage(qu.q, ret.article_bag(first.article)[0], ret._idf) if first is not None else None} if phrases else {})
+            {"pairs": pair_coverage(qu.q, ret.article_bag(first.article)[0], lambda t: idf(int(ret.index.df.get(t, 0)), ret.index.n_docs))
+             if first is not None else None} if phrases else {})
 
 
 def main() -> None:
