@@ -12,7 +12,9 @@ else ``~/.cache/newsbot-bench``), then asks, in one process, at the default sett
 * cross pairs, questions no index answers (false answers = answered ones): seed_dev asked of the
   CMRC and DRCD indexes, ``benchmarks/data/out_of_corpus.jsonl`` of the CMRC, DRCD and sample
   indexes, CMRC trial of the DRCD index and DRCD dev of the CMRC index (each as typed: the
-  search rewrites them into the index's script, ``other_script.py``).
+  search rewrites them into the index's script, ``other_script.py``);
+* English questions written on CMRC trial and DRCD dev articles (``data/english_*.jsonl``) of
+  their index: how many are answered, and how many of those quote the wrong article first.
 
 Metric definitions: :mod:`newsbot.embeddings.metrics`. Data: ``../shared`` beside the checkout
 (``--shared`` to change). Progress on stderr; ``--json`` prints one JSON object on stdout.
@@ -119,7 +121,8 @@ def main(argv: list[str] | None = None) -> dict:
         log(f"{qfile.stem} -> {index_name}: {len(qs)} questions in {time.perf_counter() - t:.0f}s")
         return m
 
-    result = {"model": encoder.name, "store": f"milvus {args.milvus}" if args.milvus else "folder", "settings": args.set, "sets": {}, "cross": {}}
+    result = {"model": encoder.name, "store": f"milvus {args.milvus}" if args.milvus else "folder", "settings": args.set, "sets": {}, "cross": {},
+              "english": {}}
     for name in wanted:
         m = run(name, corpora[name][1])
         misses = m.pop("misses")
@@ -127,6 +130,12 @@ def main(argv: list[str] | None = None) -> dict:
             args.dump.mkdir(parents=True, exist_ok=True)
             (args.dump / f"{name}-{tag}.json").write_text(json.dumps(misses, ensure_ascii=False, indent=1), encoding="utf-8")
         result["sets"][name] = {k: m[k] for k in SET_KEYS} | {"questions": m["questions"], "false_answer": m["false_answer"], "must_refuse": m["must_refuse"]}
+    for name in ("cmrc", "drcd"):
+        if name in retrievers:
+            m = run(name, HERE / "data" / f"english_{name}.jsonl")
+            answered = m["answerable"] - m["false_abstain"]
+            result["english"][name] = {"questions": m["answerable"], "answered": answered,
+                                       "wrong_article": answered - round(m["doc_hit@1"] * m["answerable"]), "hit@1": m["hit@1"]}
     pairs = [("seed", "cmrc"), ("seed", "drcd"), ("ooc", "cmrc"), ("ooc", "drcd"), ("ooc", "seed"), ("cmrc", "drcd"), ("drcd", "cmrc")]
     for qs, idx in pairs:
         if idx not in retrievers or (qs != "ooc" and qs not in corpora):
@@ -148,6 +157,8 @@ def main(argv: list[str] | None = None) -> dict:
     print()
     for pair, m in result["cross"].items():
         print(f"false answers {pair:14} {m['false_answer']:>3}/{m['questions']:<3} ({m['rate']:.0%})")
+    for name, m in result["english"].items():
+        print(f"English on {name}: {m['answered']}/{m['questions']} answered, {m['wrong_article']} from a wrong article first")
     return result
 
 
