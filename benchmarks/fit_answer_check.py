@@ -13,6 +13,10 @@ beyond those refused now (false abstains) and the unanswerable ones still answer
 on questions the scorer was not fitted on (cross_encoder.py --joint: CMRC and DRCD questions of
 hash share under 0.1 or from 0.5, the odd everyday questions, every other set).
 
+Then the "near" grid: (U0, B0) on top of (U, B) as calibrated, a higher bar B0 for the questions
+the weights answer by less than U0 (``answer_check_near``), counted on every question answered
+now, fitted on or not.
+
 ``--phrases`` tests one more condition (an experiment; nothing in newsbot uses it): whether the
 question's adjacent content words (jieba's precise cut, stop words apart: 美国/总统 → 美国总统)
 occur joined in the first result's article, as their IDF-weighted share (``pair_coverage``). A
@@ -136,8 +140,24 @@ def main() -> None:
             if part:
                 cells.append(f"{qs}>{idx} " + (f"-{len(cut)} ({sum(r['hit1'] for r in cut)} hits)/{len(part)}" if (qs, idx) in OWN else f"{len(part) - len(cut)}/{len(part)}"))
         print(f"E {e:g}: " + "; ".join(cells))
+    near_grid(rows)
     if args.phrases:
         phrase_grid(rows)
+
+
+def near_grid(rows: list[dict], calibrated: tuple[float, float] = (3.0, -2.0)) -> None:
+    """Questions refused beyond (U, B) as calibrated when those answered by less than U0 need at
+    least B0 (every question answered now; see the module docstring)."""
+    u, b = calibrated
+    now = [r for r in rows if r["answered"] and not (r["clearance"] is not None and r["clearance"] < u and r["score"] < b)]
+    print(f"U0, B0 on top of U {u:g}, B {b:g}: refused beyond it, answerable (hits) | unanswerable")
+    for u0 in (0.5, 1, 1.5, 2):
+        for b0 in (-1, -0.5, 0, 0.5):
+            cut = [r for r in now if r["clearance"] is not None and r["clearance"] < u0 and r["score"] < b0]
+            print(f"U0 {u0:g}, B0 {b0:g}: " + "; ".join(
+                f"{qs}>{idx} -{sum(1 for r in cut if (r['qs'], r['idx']) == (qs, idx))}"
+                + (f" ({sum(r['hit1'] for r in cut if (r['qs'], r['idx']) == (qs, idx))})" if (qs, idx) in OWN else "")
+                for qs, idx in OWN + NONE))
 
 
 def phrase_grid(rows: list[dict], calibrated: tuple[float, float] = (3.0, -2.0)) -> None:

@@ -332,7 +332,8 @@ class Retriever:
 
     def _reads_as_answer(self, clearance: float | None, question: str, first: Hit) -> bool:
         """False when the refusal weights cleared their bar by less than ``answer_check[0]`` and
-        the answer scorer gives ``first`` less than ``answer_check[1]``; for a question they do not
+        the answer scorer gives ``first`` less than ``answer_check[1]`` (by less than
+        ``answer_check_near[0]``: less than ``answer_check_near[1]``); for a question they do not
         weigh (``clearance`` None), when it gives less than ``answer_check[2]``. True where the
         scorer cannot run."""
         check = self.settings.answer_check
@@ -344,7 +345,10 @@ class Retriever:
         score = scorer.score(question, first.excerpt, first.highlight)
         if answer_scorer.RECORD is not None:
             answer_scorer.RECORD.append({"q": question, "clearance": clearance, "score": score, "source": first.source})
-        return score >= (check[1] if clearance is not None else check[2])
+        if clearance is None:
+            return score >= check[2]
+        near = self.settings.answer_check_near
+        return score >= (max(check[1], near[1]) if near and clearance < near[0] else check[1])
 
     def _evidence(self, hit: Hit, weights, grams, dense: float, coverage: float) -> dict[str, float]:
         """:func:`refusal.features` of the question and ``hit``'s whole article."""

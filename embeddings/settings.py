@@ -59,6 +59,8 @@ class SearchSettings:
     # when the answer scorer (answer_scorer.py) gives the first result less than B; a question
     # with no Chinese, when it gives less than E (without E: not read); empty: off.
     answer_check: tuple[float, ...] = ()
+    # (U0, B0), U0 < U and B0 > B: where the weights answer by less than U0, the scorer must give at least B0.
+    answer_check_near: tuple[float, ...] = ()
 
     @classmethod
     def for_model(cls, model: str, **changes) -> SearchSettings:
