@@ -14,7 +14,7 @@ on questions the scorer was not fitted on (cross_encoder.py --joint: CMRC and DR
 hash share under 0.1 or from 0.5, the odd everyday questions, every other set).
 
 Then the "near" grid: (U0, B0) on top of (U, B) as calibrated, a higher bar B0 for the questions
-the weights answer by less than U0 (``answer_check_near``), counted on every question answered
+the weights answer by less than U0 (a step of ``answer_check_steps``), counted on every question answered
 now, fitted on or not.
 
 ``--phrases`` tests one more condition (an experiment; nothing in newsbot uses it): whether the

@@ -278,7 +278,7 @@ class Retriever:
         coverage = judged.coverage if judged else 0.0
         evidence = Evidence(round(best_dense, SCORE_DIGITS), round(coverage, SCORE_DIGITS))
         if not hits or (abstain and not self._answerable(best_dense, coverage, bool(HAN.search(clean)), judged.hit, weights, grams, margin,
-                                                         (query, hits[0]))
+                                                         (query, hits[0]), steps=within is None)
                         and not headline.named(clean, self.index.articles, judged.hit.article, self._headline_alone)):
             return Answer(query, False, (), "Nothing relevant found in the indexed articles.", evidence)
         return Answer(query, True, tuple(hits), evidence=evidence)
@@ -297,14 +297,17 @@ class Retriever:
         return [pool[i] for i in rerank.order(rows, dict(self.settings.rerank))]
 
     def _answerable(self, dense: float, coverage: float, chinese: bool, hit: Hit | None = None, weights=None, grams=None, margin=0.0,
-                    shown: tuple[str, Hit] | None = None) -> bool:
+                    shown: tuple[str, Hit] | None = None, steps: bool = True) -> bool:
         """Enough evidence to answer? A Chinese question must share informative words with the
         passage unless it is very close in meaning: on a large, varied corpus some unrelated
         passage is always fairly close. A question in another script (English about Chinese
         articles) can only be judged by meaning. With ``settings.refusal`` weights, a Chinese
         question must also pass the test of its most informative terms (:mod:`.refusal`), and,
         when it passes by less than ``settings.answer_check[0]``, the answer scorer's reading of
-        ``shown`` (the question as asked, the first result shown; :mod:`.answer_scorer`)."""
+        ``shown`` (the question as asked, the first result shown; :mod:`.answer_scorer`);
+        ``steps``: with ``settings.answer_check_steps`` too (searching the whole index: they were
+        fitted there, against wrong articles; within the article a follow-up points back to, on a
+        small index, they refused one the article answers, tests/test_followup.py)."""
         s = self.settings
         clearance = None  # how far the refusal weights clear their bar
         if hit is not None and (refusal.RECORD is not None or (chinese and s.refusal)):
@@ -325,30 +328,31 @@ class Retriever:
         if not close or shown is None:
             return close
         if chinese:  # read only where the weights and the thresholds would answer
-            return clearance is None or self._reads_as_answer(clearance, *shown)
+            return clearance is None or self._reads_as_answer(clearance, *shown, steps=steps)
         # A question with no Chinese (English about Chinese articles) has no words to weigh: with a
         # third value in ``answer_check``, the scorer reads every one the thresholds answer.
         return len(s.answer_check) < 3 or self._reads_as_answer(None, *shown)
 
-    def _reads_as_answer(self, clearance: float | None, question: str, first: Hit) -> bool:
+    def _reads_as_answer(self, clearance: float | None, question: str, first: Hit, steps: bool = True) -> bool:
         """False when the refusal weights cleared their bar by less than ``answer_check[0]`` and
-        the answer scorer gives ``first`` less than ``answer_check[1]`` (by less than
-        ``answer_check_near[0]``: less than ``answer_check_near[1]``); for a question they do not
-        weigh (``clearance`` None), when it gives less than ``answer_check[2]``. True where the
+        the answer scorer gives ``first`` less than ``answer_check[1]`` (or by less than the U of a
+        step of ``answer_check_steps`` and it gives less than that step's B); for a question they do
+        not weigh (``clearance`` None), when it gives less than ``answer_check[2]``. True where the
         scorer cannot run."""
         check = self.settings.answer_check
-        if not check or (clearance is not None and clearance >= check[0]):
+        if not check:
             return True
+        if clearance is not None:
+            bars = [b for u, b in ((check[0], check[1]), *(self.settings.answer_check_steps if steps else ())) if clearance < u]
+            if not bars:
+                return True
         scorer = answer_scorer.shared()
         if scorer is None:
             return True
         score = scorer.score(question, first.excerpt, first.highlight)
         if answer_scorer.RECORD is not None:
             answer_scorer.RECORD.append({"q": question, "clearance": clearance, "score": score, "source": first.source})
-        if clearance is None:
-            return score >= check[2]
-        near = self.settings.answer_check_near
-        return score >= (max(check[1], near[1]) if near and clearance < near[0] else check[1])
+        return score >= (check[2] if clearance is None else max(bars))
 
     def _evidence(self, hit: Hit, weights, grams, dense: float, coverage: float) -> dict[str, float]:
         """:func:`refusal.features` of the question and ``hit``'s whole article."""

@@ -59,8 +59,9 @@ class SearchSettings:
     # when the answer scorer (answer_scorer.py) gives the first result less than B; a question
     # with no Chinese, when it gives less than E (without E: not read); empty: off.
     answer_check: tuple[float, ...] = ()
-    # (U0, B0), U0 < U and B0 > B: where the weights answer by less than U0, the scorer must give at least B0.
-    answer_check_near: tuple[float, ...] = ()
+    # More (U, B) steps on top of answer_check's: a question answered by less than U needs at least
+    # the highest B among the steps it falls under (none: not read).
+    answer_check_steps: tuple[tuple[float, float], ...] = ()
 
     @classmethod
     def for_model(cls, model: str, **changes) -> SearchSettings:

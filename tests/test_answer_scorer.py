@@ -119,20 +119,24 @@ def test_a_first_result_the_scorer_doubts_is_refused_when_the_words_barely_carry
     assert ask(rec["clearance"], 1e9).answered  # cleared by at least U: not read at all
 
 
-def test_the_near_bar_applies_only_below_its_own_clearance(scorer, sample_retriever, monkeypatch):
-    """Wiring of ``answer_check_near``: answers cleared by less than U0 need at least B0 (the real scorer, the sample index)."""
+def test_a_step_applies_only_below_its_own_clearance(scorer, sample_retriever, monkeypatch):
+    """Wiring of ``answer_check_steps``: answers cleared by less than a step's U need at least its B (the real scorer, the sample index)."""
     monkeypatch.setattr(answer_scorer, "_SHARED", [scorer])
     q = "杭州电信工会和哪家医院合作？"
-    ask = lambda near: type(sample_retriever)(  # noqa: E731
+    ask = lambda *steps: type(sample_retriever)(  # noqa: E731
         sample_retriever.index, encoder=sample_retriever.encoder,
-        settings=replace(sample_retriever.settings, answer_check=(1e9, -1e9), answer_check_near=near)).ask(q)
+        settings=replace(sample_retriever.settings, answer_check=(1e9, -1e9), answer_check_steps=steps)).ask(q)
     answer_scorer.RECORD = []
     try:
-        assert ask(()).answered
+        assert ask().answered
         (rec,) = answer_scorer.RECORD
     finally:
         answer_scorer.RECORD = None
     c, s = rec["clearance"], rec["score"]
-    assert ask((c + 0.01, s + 0.01)).answered is False  # below U0 and under B0
-    assert ask((c + 0.01, s - 0.01)).answered  # below U0, over B0
-    assert ask((c, s + 0.01)).answered  # cleared by U0: the main bar (-1e9) decides
+    assert ask((c + 0.01, s + 0.01)).answered is False  # below the step's U and under its B
+    assert ask((c + 0.01, s - 0.01)).answered  # below its U, over its B
+    assert ask((c, s + 0.01)).answered  # cleared by its U: the main bar (-1e9) decides
+    assert ask((c + 0.01, s - 0.01), (c + 0.02, s + 0.01)).answered is False  # the highest bar it falls under
+    # a step above the main U: read, and refused under its B
+    strict_main = replace(sample_retriever.settings, answer_check=(c, -1e9), answer_check_steps=((c + 0.01, s + 0.01),))
+    assert type(sample_retriever)(sample_retriever.index, encoder=sample_retriever.encoder, settings=strict_main).ask(q).answered is False
