@@ -63,7 +63,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out / answer_scorer.WEIGHTS, **arrays(state, model.layers, args.frozen, args.rank))
     meta = {"format": answer_scorer.FORMAT, "base_file": path.name, "base_crc32": zlib.crc32(path.read_bytes()),
-            "frozen": args.frozen, "rank": args.rank, "fitted_by": "python benchmarks/cross_encoder.py --swapped --joint"}
+            "frozen": args.frozen, "rank": args.rank, "fitted_by": "python benchmarks/cross_encoder.py --swapped --joint" + (f" --frozen {args.frozen}" if args.frozen != 6 else "")}
     (args.out / answer_scorer.MANIFEST).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out / answer_scorer.WEIGHTS} ({(args.out / answer_scorer.WEIGHTS).stat().st_size / 1e6:.1f} MB)")
     if args.check:
