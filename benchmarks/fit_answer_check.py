@@ -13,9 +13,9 @@ beyond those refused now (false abstains) and the unanswerable ones still answer
 on questions the scorer was not fitted on (cross_encoder.py --joint: CMRC and DRCD questions of
 hash share under 0.1 or from 0.5, the odd everyday questions, every other set).
 
-Then the "near" grid: (U0, B0) on top of (U, B) as calibrated, a higher bar B0 for the questions
-the weights answer by less than U0 (a step of ``answer_check_steps``), counted on every question answered
-now, fitted on or not.
+Then the steps' grid: (U0, B0) on top of (U, B) as calibrated, a bar B0 for the questions the
+weights answer by less than U0 (a step of ``answer_check_steps``: higher near the bar, lower
+further from it), counted on every question answered now, fitted on or not.
 
 ``--phrases`` tests one more condition (an experiment; nothing in newsbot uses it): whether the
 question's adjacent content words (jieba's precise cut, stop words apart: 美国/总统 → 美国总统)
@@ -111,7 +111,8 @@ def main() -> None:
     for name, corpus in corpora.items():
         build_index([corpus], args.cache / f"{name}-{tag}", encoder=encoder)
         index = Index.load(args.cache / f"{name}-{tag}")
-        settings = SearchSettings.for_model(index.model, answer_check=(args.max_unsure, float("-inf"), float("-inf")))
+        settings = SearchSettings.for_model(index.model, answer_check=(args.max_unsure, float("-inf"), float("-inf")),
+                                              answer_check_steps=())
         rets[name] = Retriever(index, encoder=encoder, settings=settings)
     rows = []
     for qs, idx in OWN + NONE:
@@ -151,13 +152,13 @@ def near_grid(rows: list[dict], calibrated: tuple[float, float] = (3.0, -2.0)) -
     u, b = calibrated
     now = [r for r in rows if r["answered"] and not (r["clearance"] is not None and r["clearance"] < u and r["score"] < b)]
     print(f"U0, B0 on top of U {u:g}, B {b:g}: refused beyond it, answerable (hits) | unanswerable")
-    for u0 in (0.5, 1, 1.5, 2):
-        for b0 in (-1, -0.5, 0, 0.5):
-            cut = [r for r in now if r["clearance"] is not None and r["clearance"] < u0 and r["score"] < b0]
-            print(f"U0 {u0:g}, B0 {b0:g}: " + "; ".join(
-                f"{qs}>{idx} -{sum(1 for r in cut if (r['qs'], r['idx']) == (qs, idx))}"
-                + (f" ({sum(r['hit1'] for r in cut if (r['qs'], r['idx']) == (qs, idx))})" if (qs, idx) in OWN else "")
-                for qs, idx in OWN + NONE))
+    # Near the bar (U0 < U) a higher B0; further from it (U0 > U) a lower one.
+    for u0, b0 in [(u0, b0) for u0 in (0.5, 1, 1.5, 2) for b0 in (-1, -0.5, 0, 0.5)] + [(4, -4), (5, -4), (5, -3.5), (6, -4)]:
+        cut = [r for r in now if r["clearance"] is not None and r["clearance"] < u0 and r["score"] < b0]
+        print(f"U0 {u0:g}, B0 {b0:g}: " + "; ".join(
+            f"{qs}>{idx} -{sum(1 for r in cut if (r['qs'], r['idx']) == (qs, idx))}"
+            + (f" ({sum(r['hit1'] for r in cut if (r['qs'], r['idx']) == (qs, idx))})" if (qs, idx) in OWN else "")
+            for qs, idx in OWN + NONE))
 
 
 def phrase_grid(rows: list[dict], calibrated: tuple[float, float] = (3.0, -2.0)) -> None:
