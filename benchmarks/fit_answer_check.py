@@ -141,12 +141,13 @@ def main() -> None:
             if part:
                 cells.append(f"{qs}>{idx} " + (f"-{len(cut)} ({sum(r['hit1'] for r in cut)} hits)/{len(part)}" if (qs, idx) in OWN else f"{len(part) - len(cut)}/{len(part)}"))
         print(f"E {e:g}: " + "; ".join(cells))
-    near_grid(rows)
+    calibrated = SearchSettings.for_model(index.model).answer_check[:2]  # (U, B) as newsbot ships them
+    near_grid(rows, calibrated)
     if args.phrases:
-        phrase_grid(rows)
+        phrase_grid(rows, calibrated)
 
 
-def near_grid(rows: list[dict], calibrated: tuple[float, float] = (3.0, -2.0)) -> None:
+def near_grid(rows: list[dict], calibrated: tuple[float, float]) -> None:
     """Questions refused beyond (U, B) as calibrated when those answered by less than U0 need at
     least B0 (every question answered now; see the module docstring)."""
     u, b = calibrated
@@ -161,7 +162,7 @@ def near_grid(rows: list[dict], calibrated: tuple[float, float] = (3.0, -2.0)) -
             for qs, idx in OWN + NONE))
 
 
-def phrase_grid(rows: list[dict], calibrated: tuple[float, float] = (3.0, -2.0)) -> None:
+def phrase_grid(rows: list[dict], calibrated: tuple[float, float]) -> None:
     """False abstains added and unanswerable questions still answered when the adjacent-word
     condition refuses too (unseen questions answered now; see the module docstring)."""
     u, b = calibrated
