@@ -152,11 +152,11 @@ def question_type(question: str) -> str | None:
 
 def warm_up() -> None:
     """Load jieba's part-of-speech tagger now (a server's start), not on the first question asking for a name."""
-    _tagged("预热")
+    tagged("预热")
 
 
 @lru_cache(maxsize=4096)
-def _tagged(sentence: str) -> tuple[tuple[str, str], ...]:
+def tagged(sentence: str) -> tuple[tuple[str, str], ...]:
     """jieba's words and part-of-speech tags of ``sentence``, cut and tagged by its Simplified
     reading (:mod:`.hanzi`) and given back in the sentence's own characters. jieba's dictionary is
     Simplified: on Traditional text its HMM guesses word by word (measured on the DRCD index: up to
@@ -175,7 +175,7 @@ def _tagged(sentence: str) -> tuple[tuple[str, str], ...]:
 
 def _names(sentence: str, kind: str) -> set[str]:
     words = set()
-    for word, flag in _tagged(sentence):
+    for word, flag in tagged(sentence):
         w = word.strip()
         if len(w) < 2:
             continue

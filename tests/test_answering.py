@@ -28,7 +28,7 @@ def test_traditional_sentences_are_tagged_by_their_simplified_reading():
     long Traditional sentence costs its HMM seconds. Tagged by the Simplified reading, the words
     come back in the sentence's own characters."""
     sentence = "1853年，他在倫敦與維多利亞女王會面。"
-    assert "".join(w for w, _ in answertype._tagged(sentence)) == sentence
+    assert "".join(w for w, _ in answertype.tagged(sentence)) == sentence
     assert answertype._names(sentence, answertype.PLACE) == {"倫敦", "維多利亞"}
     assert answertype._names(sentence, answertype.PERSON) == set()
     assert answertype._names("梅艷芳與謝霆鋒是結拜姊弟。", answertype.PERSON) == {"梅艷芳", "謝霆鋒"}
