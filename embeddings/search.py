@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import answer_scorer, answertype, choose, headline, highlight, offtopic, plausible, refusal, rerank, script
+from . import answer_scorer, answertype, choose, headline, highlight, offtopic, place_conflict, plausible, refusal, rerank, script
 from .chunking import Unit
 from .encoders import Encoder, encode_query, load_encoder
 from .errors import UsageError
@@ -336,14 +336,16 @@ class Retriever:
     def _reads_as_answer(self, clearance: float | None, question: str, first: Hit, steps: bool = True) -> bool:
         """False when the refusal weights cleared their bar by less than ``answer_check[0]`` and
         the answer scorer gives ``first`` less than ``answer_check[1]`` (or by less than the U of a
-        step of ``answer_check_steps`` and it gives less than that step's B); for a question they do
-        not weigh (``clearance`` None), when it gives less than ``answer_check[2]``. True where the
+        step of ``answer_check_steps``, or of ``place_conflict`` where the article is about another
+        place's thing, and it gives less than that B); for a question they do not weigh (``clearance`` None), when it gives less than ``answer_check[2]``. True where the
         scorer cannot run."""
         check = self.settings.answer_check
         if not check:
             return True
         if clearance is not None:
             bars = [b for u, b in ((check[0], check[1]), *(self.settings.answer_check_steps if steps else ())) if clearance < u]
+            if steps and self._conflicting(clearance, question, first):
+                bars.append(self.settings.place_conflict[1])
             if not bars:
                 return True
         scorer = answer_scorer.shared()
@@ -353,6 +355,15 @@ class Retriever:
         if answer_scorer.RECORD is not None:
             answer_scorer.RECORD.append({"q": question, "clearance": clearance, "score": score, "source": first.source})
         return score >= (check[2] if clearance is None else max(bars))
+
+    def _conflicting(self, clearance: float, question: str, first: Hit) -> bool:
+        """``settings.place_conflict`` applies: answered by less than its U, and ``first``'s article
+        writes a noun of the question only after other places (:mod:`.place_conflict`)."""
+        rule = self.settings.place_conflict
+        if not rule or clearance >= rule[0]:
+            return False
+        marked = first.excerpt[first.highlight[0] : first.highlight[1]] if first.highlight else ""
+        return bool(place_conflict.place_conflicts(question, self.article_bag(first.article)[0], marked))
 
     def _evidence(self, hit: Hit, weights, grams, dense: float, coverage: float) -> dict[str, float]:
         """:func:`refusal.features` of the question and ``hit``'s whole article."""

@@ -62,6 +62,10 @@ class SearchSettings:
     # More (U, B) steps on top of answer_check's: a question answered by less than U needs at least
     # the highest B among the steps it falls under (none: not read).
     answer_check_steps: tuple[tuple[float, float], ...] = ()
+    # (U, B): a Chinese question whose first result's article writes a noun of the question only
+    # after another place (place_conflict.py: 美国总统 asked of 马达加斯加总统) needs at least B from the
+    # scorer when the weights answer it by less than U; empty: off. Searching the whole index only.
+    place_conflict: tuple[float, float] = ()
 
     @classmethod
     def for_model(cls, model: str, **changes) -> SearchSettings:
