@@ -50,14 +50,15 @@ def place_conflicts(question: str, article: str, marked: str) -> tuple[PlaceConf
     ``marked``) writes that noun after only other places; empty when there is none."""
     q, text, mark = plain(question), plain(article), plain(marked)
     words = tagged(q)
+    pairs_asked = dict.fromkeys((place, noun) for (place, tag), (noun, noun_tag) in zip(words, words[1:])
+                                if tag in PLACE_TAGS and len(place) >= 2 and len(noun) >= 2 and noun_like(noun_tag))
+    sentences = _SENTENCE.split(text) if pairs_asked else []
     found = []
-    for (place, tag), (noun, noun_tag) in zip(words, words[1:]):
-        if tag not in PLACE_TAGS or len(place) < 2 or len(noun) < 2 or not noun_like(noun_tag):
-            continue
+    for place, noun in pairs_asked:  # each pair once, however often a (long) question repeats it
         if place + noun in text or place in mark:
             continue
         others = []
-        for sentence in _SENTENCE.split(text):
+        for sentence in sentences:
             if noun not in sentence:
                 continue
             pairs = tagged(sentence)
