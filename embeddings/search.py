@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import answer_scorer, answertype, choose, headline, highlight, offtopic, place_conflict, plausible, refusal, rerank, script
+from . import answer_scorer, answertype, choose, headline, highlight, name_conflict, offtopic, plausible, refusal, rerank, script
 from .chunking import Unit
 from .encoders import Encoder, encode_query, load_encoder
 from .errors import UsageError
@@ -336,8 +336,9 @@ class Retriever:
     def _reads_as_answer(self, clearance: float | None, question: str, first: Hit, steps: bool = True) -> bool:
         """False when the refusal weights cleared their bar by less than ``answer_check[0]`` and
         the answer scorer gives ``first`` less than ``answer_check[1]`` (or by less than the U of a
-        step of ``answer_check_steps``, or of ``place_conflict`` where the article is about another
-        place's thing, and it gives less than that B); for a question they do not weigh (``clearance`` None), when it gives less than ``answer_check[2]``. True where the
+        step of ``answer_check_steps``, or of ``name_conflict`` where the article is about another
+        place's or organisation's thing, and it gives less than that B); for a question they do
+        not weigh (``clearance`` None), when it gives less than ``answer_check[2]``. True where the
         scorer cannot run."""
         check = self.settings.answer_check
         if not check:
@@ -345,7 +346,7 @@ class Retriever:
         if clearance is not None:
             bars = [b for u, b in ((check[0], check[1]), *(self.settings.answer_check_steps if steps else ())) if clearance < u]
             if steps and self._conflicting(clearance, question, first):
-                bars.append(self.settings.place_conflict[1])
+                bars.append(self.settings.name_conflict[1])
             if not bars:
                 return True
         scorer = answer_scorer.shared()
@@ -357,13 +358,14 @@ class Retriever:
         return score >= (check[2] if clearance is None else max(bars))
 
     def _conflicting(self, clearance: float, question: str, first: Hit) -> bool:
-        """``settings.place_conflict`` applies: answered by less than its U, and ``first``'s article
-        writes a noun of the question only after other places (:mod:`.place_conflict`)."""
-        rule = self.settings.place_conflict
+        """``settings.name_conflict`` applies: answered by less than its U, and ``first``'s article
+        writes a noun of the question only after other places or organisations
+        (:mod:`.name_conflict`)."""
+        rule = self.settings.name_conflict
         if not rule or clearance >= rule[0]:
             return False
         marked = first.excerpt[first.highlight[0] : first.highlight[1]] if first.highlight else ""
-        return bool(place_conflict.place_conflicts(question, self.article_bag(first.article)[0], marked))
+        return bool(name_conflict.name_conflicts(question, self.article_bag(first.article)[0], marked))
 
     def _evidence(self, hit: Hit, weights, grams, dense: float, coverage: float) -> dict[str, float]:
         """:func:`refusal.features` of the question and ``hit``'s whole article."""

@@ -63,9 +63,10 @@ class SearchSettings:
     # the highest B among the steps it falls under (none: not read).
     answer_check_steps: tuple[tuple[float, float], ...] = ()
     # (U, B): a Chinese question whose first result's article writes a noun of the question only
-    # after another place (place_conflict.py: 美国总统 asked of 马达加斯加总统) needs at least B from the
-    # scorer when the weights answer it by less than U; empty: off. Searching the whole index only.
-    place_conflict: tuple[float, float] = ()
+    # after another place or organisation (name_conflict.py: 美国总统 asked of 马达加斯加总统) needs
+    # at least B from the scorer when the weights answer it by less than U; empty: off. Searching
+    # the whole index only.
+    name_conflict: tuple[float, float] = ()
 
     @classmethod
     def for_model(cls, model: str, **changes) -> SearchSettings:

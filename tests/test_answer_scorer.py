@@ -142,15 +142,15 @@ def test_a_step_applies_only_below_its_own_clearance(scorer, sample_retriever, m
     assert type(sample_retriever)(sample_retriever.index, encoder=sample_retriever.encoder, settings=strict_main).ask(q).answered is False
 
 
-def test_a_place_conflict_raises_the_bar_only_where_the_article_is_about_another_place(scorer, sample_retriever, monkeypatch):
-    """Wiring of ``place_conflict`` (the real scorer, the sample index): 北京电信工会 asked of the
+def test_a_name_conflict_raises_the_bar_only_where_the_article_is_about_another_place(scorer, sample_retriever, monkeypatch):
+    """Wiring of ``name_conflict`` (the real scorer, the sample index): 北京电信工会 asked of the
     article on 杭州电信工会 needs at least its B below its U; 杭州电信工会, which the article is
     about, does not; nor does any question where the rule is off."""
     monkeypatch.setattr(answer_scorer, "_SHARED", [scorer])
     other, own = "北京电信工会和哪家医院合作？", "杭州电信工会和哪家医院合作？"
     ask = lambda q, rule: type(sample_retriever)(  # noqa: E731
         sample_retriever.index, encoder=sample_retriever.encoder,
-        settings=replace(sample_retriever.settings, answer_check=(1e9, -1e9), answer_check_steps=(), place_conflict=rule)).ask(q)
+        settings=replace(sample_retriever.settings, answer_check=(1e9, -1e9), answer_check_steps=(), name_conflict=rule)).ask(q)
     answer_scorer.RECORD = []
     try:
         assert ask(other, ()).answered  # the words and the scorer alone let it through
