@@ -111,8 +111,9 @@ def main() -> None:
     for name, corpus in corpora.items():
         build_index([corpus], args.cache / f"{name}-{tag}", encoder=encoder)
         index = Index.load(args.cache / f"{name}-{tag}")
+        # Recorded with no bar at all: no steps and no name conflict's (measured with precision.py and swapped_names.py).
         settings = SearchSettings.for_model(index.model, answer_check=(args.max_unsure, float("-inf"), float("-inf")),
-                                              answer_check_steps=())
+                                              answer_check_steps=(), name_conflict=())
         rets[name] = Retriever(index, encoder=encoder, settings=settings)
     rows = []
     for qs, idx in OWN + NONE:
