@@ -24,13 +24,12 @@ from newsbot.embeddings.evaluate import load_questions
 from newsbot.embeddings.index import build_index, open_store
 from newsbot.embeddings.search import Retriever, SearchSettings
 
-from precision import log, parser, setting_changes, short
+from precision import log, parser, run_options, setting_changes, short
 
 
 def main() -> dict:
     ap = parser(__doc__)
-    ap.add_argument("--set", action="append", default=[], metavar="FIELD=JSON", help="override a SearchSettings field, as in precision.py")
-    ap.add_argument("--json", action="store_true")
+    run_options(ap)
     args = ap.parse_args()
     encoder = load_encoder(canonical_name(args.model))
     tag = short(encoder.name)

@@ -32,15 +32,13 @@ from newsbot.embeddings.hanzi import to_simplified
 from newsbot.embeddings.index import build_index, open_store
 from newsbot.embeddings.script import Rewriter
 from newsbot.embeddings.search import Retriever, SearchSettings
-from precision import OOC, log, parser, setting_changes, short
+from precision import OOC, log, parser, run_options, setting_changes, short
 
 
 def main() -> dict:
     ap = parser(__doc__)
     ap.add_argument("--limit", type=int, default=0, help="ask at most this many questions of each set (0: all)")
-    ap.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
-                    help="override a SearchSettings field, as in precision.py (other_script_margin=null: questions searched as typed)")
-    ap.add_argument("--json", action="store_true")
+    run_options(ap, " (other_script_margin=null: questions searched as typed)")
     args = ap.parse_args()
     encoder = load_encoder(canonical_name(args.model))
     tag = short(encoder.name)

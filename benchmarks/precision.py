@@ -55,6 +55,14 @@ def parser(doc: str) -> argparse.ArgumentParser:
     return ap
 
 
+def run_options(ap: argparse.ArgumentParser, note: str = "") -> None:
+    """``--set FIELD=JSON`` (repeatable; read with :func:`setting_changes`) and ``--json``: the
+    options of a script that measures newsbot at its defaults, or with a field changed."""
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
+                    help=f"override a SearchSettings field for this run, e.g. --set grow_back=false{note}")
+    ap.add_argument("--json", action="store_true")
+
+
 def cached(cache: Path, rows: Callable[[], Iterator[dict]]) -> list[dict]:
     """The rows stored in ``cache`` (JSON), else ``rows()`` collected and stored there: the fit
     scripts record once and fit many times."""
@@ -84,10 +92,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--sets", default="seed,cmrc,drcd", help="which indexes to use (comma-separated)")
     ap.add_argument("--limit", type=int, default=0, help="ask at most this many questions of each set (0: all)")
     ap.add_argument("--dump", type=Path, help="write each set's misses as JSON here")
-    ap.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
-                    help="override a SearchSettings field for this run, e.g. --set grow_back=false")
     ap.add_argument("--milvus", metavar="URI", help="measure the Milvus store at URI (a Milvus Lite .db file or http://host:port) instead of local folders")
-    ap.add_argument("--json", action="store_true")
+    run_options(ap)
     args = ap.parse_args(argv)
     changes = setting_changes(args.set)
 

@@ -31,7 +31,7 @@ from newsbot.embeddings.search import Retriever, SearchSettings
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from cross_encoder import hash_share  # noqa: E402
-from precision import log, parser, setting_changes, short  # noqa: E402
+from precision import log, parser, run_options, setting_changes, short  # noqa: E402
 
 KINDS = {"ns": "place", "nsf": "place", "nt": "organisation"}
 
@@ -65,8 +65,7 @@ def swapped(questions, article_text) -> list[tuple[str, str, str, str, str, str]
 
 def main() -> None:
     ap = parser(__doc__)
-    ap.add_argument("--set", action="append", default=[], metavar="FIELD=JSON", help="override a SearchSettings field")
-    ap.add_argument("--json", action="store_true")
+    run_options(ap)
     args = ap.parse_args()
     encoder = load_encoder(canonical_name(args.model))
     tag = short(encoder.name)
