@@ -21,11 +21,11 @@ an article on 彰化縣's).
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import NamedTuple
 
 from .answertype import tagged
 from .hanzi import to_simplified
+from .refusal import normalise
 
 NAME_TAGS = ("ns", "nsf", "nt")  # places, organisations
 _SENTENCE = re.compile(r"[。！？；!?;\n]")
@@ -38,7 +38,8 @@ class NameConflict(NamedTuple):
 
 
 def plain(text: str) -> str:
-    return to_simplified(unicodedata.normalize("NFKC", text).lower())
+    """``text`` as compared here: normalised as the refusal gate reads it, in Simplified characters."""
+    return to_simplified(normalise(text))
 
 
 def noun_like(tag: str) -> bool:

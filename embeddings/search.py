@@ -345,8 +345,9 @@ class Retriever:
             return True
         if clearance is not None:
             bars = [b for u, b in ((check[0], check[1]), *(self.settings.answer_check_steps if steps else ())) if clearance < u]
-            if steps and self._conflicting(clearance, question, first):
-                bars.append(self.settings.name_conflict[1])
+            rule = self.settings.name_conflict if steps else ()
+            if rule and clearance < rule[0] and (not bars or max(bars) < rule[1]) and self._about_another_name(question, first):
+                bars.append(rule[1])
             if not bars:
                 return True
         scorer = answer_scorer.shared()
@@ -357,13 +358,9 @@ class Retriever:
             answer_scorer.RECORD.append({"q": question, "clearance": clearance, "score": score, "source": first.source})
         return score >= (check[2] if clearance is None else max(bars))
 
-    def _conflicting(self, clearance: float, question: str, first: Hit) -> bool:
-        """``settings.name_conflict`` applies: answered by less than its U, and ``first``'s article
-        writes a noun of the question only after other places or organisations
-        (:mod:`.name_conflict`)."""
-        rule = self.settings.name_conflict
-        if not rule or clearance >= rule[0]:
-            return False
+    def _about_another_name(self, question: str, first: Hit) -> bool:
+        """``first``'s article writes a noun of the question only after other places or
+        organisations (:mod:`.name_conflict`; read only where it would raise the bar)."""
         marked = first.excerpt[first.highlight[0] : first.highlight[1]] if first.highlight else ""
         return bool(name_conflict.name_conflicts(question, self.article_bag(first.article)[0], marked))
 
