@@ -55,6 +55,11 @@ NONE = [("seed", "cmrc"), ("seed", "drcd"), ("ooc", "cmrc"), ("ooc", "drcd"), ("
 GRID = [(u, b) for u in (2, 3, 4, 5, 6, 8) for b in (-3, -2, -1, 0)]
 
 
+def doubted(r: dict, u: float, b: float) -> bool:
+    """A recorded answer the weights cleared by less than ``u`` and the scorer gave less than ``b``."""
+    return r["clearance"] is not None and r["clearance"] < u and r["score"] < b
+
+
 def unseen(qs: str, idx: str, i: int, q: str) -> bool:
     """Not among the questions the shipped scorer was fitted on (cross_encoder.joint)."""
     if qs == "every":
@@ -127,7 +132,7 @@ def main() -> None:
         cells = []
         for qs, idx in OWN + NONE:
             part = [r for r in rows if r["qs"] == qs and r["idx"] == idx and r["unseen"] and r["answered"]]
-            cut = [r for r in part if r["clearance"] is not None and r["clearance"] < u and r["score"] < b]
+            cut = [r for r in part if doubted(r, u, b)]
             if (qs, idx) in OWN:
                 cells.append(f"{qs}>{idx} -{len(cut)} ({sum(r['hit1'] for r in cut)} hits)/{len(part)}")
             else:
@@ -152,11 +157,11 @@ def near_grid(rows: list[dict], calibrated: tuple[float, float]) -> None:
     """Questions refused beyond (U, B) as calibrated when those answered by less than U0 need at
     least B0 (every question answered now; see the module docstring)."""
     u, b = calibrated
-    now = [r for r in rows if r["answered"] and not (r["clearance"] is not None and r["clearance"] < u and r["score"] < b)]
+    now = [r for r in rows if r["answered"] and not doubted(r, u, b)]
     print(f"U0, B0 on top of U {u:g}, B {b:g}: refused beyond it, answerable (hits) | unanswerable")
     # Near the bar (U0 < U) a higher B0; further from it (U0 > U) a lower one.
     for u0, b0 in [(u0, b0) for u0 in (0.5, 1, 1.5, 2) for b0 in (-1, -0.5, 0, 0.5)] + [(4, -4), (5, -4), (5, -3.5), (6, -4)]:
-        cut = [r for r in now if r["clearance"] is not None and r["clearance"] < u0 and r["score"] < b0]
+        cut = [r for r in now if doubted(r, u0, b0)]
         print(f"U0 {u0:g}, B0 {b0:g}: " + "; ".join(
             f"{qs}>{idx} -{sum(1 for r in cut if (r['qs'], r['idx']) == (qs, idx))}"
             + (f" ({sum(r['hit1'] for r in cut if (r['qs'], r['idx']) == (qs, idx))})" if (qs, idx) in OWN else "")
@@ -171,13 +176,12 @@ def phrase_grid(rows: list[dict], calibrated: tuple[float, float]) -> None:
         hits = [r for r in rows if (r["qs"], r["idx"]) == (qs, idx) and r["answered"] and r["hit1"]]
         print(f"{qs} -> {idx}: {sum(r['pairs'] == 0 for r in hits)} of {len(hits)} right first results write none of their "
               f"question's word pairs joined ({sum(r['pairs'] is None for r in hits)} questions have no pair)")
-    now = [r for r in rows if r["answered"] and r["unseen"] and not (r["clearance"] is not None and r["clearance"] < u and r["score"] < b)]
+    now = [r for r in rows if r["answered"] and r["unseen"] and not doubted(r, u, b)]
     print(f"P, U2, B2 on top of U {u:g}, B {b:g}: answerable refused beyond it (hits) | unanswerable still answered (out_of_corpus)")
     for p in (0.0, 0.5):
         for u2 in (6, 8):
             for b2 in (-2, -1, 0):
-                cut = [r for r in now if r["pairs"] is not None and r["pairs"] <= p and r["clearance"] is not None
-                       and r["clearance"] < u2 and r["score"] < b2]
+                cut = [r for r in now if r["pairs"] is not None and r["pairs"] <= p and doubted(r, u2, b2)]
                 own = [r for r in cut if (r["qs"], r["idx"]) in OWN]
                 left = [r for r in now if (r["qs"], r["idx"]) not in OWN and r not in cut]
                 print(f"P {p:g}, U2 {u2}, B2 {b2}: " + ", ".join(

@@ -305,9 +305,10 @@ class Retriever:
         question must also pass the test of its most informative terms (:mod:`.refusal`), and,
         when it passes by less than ``settings.answer_check[0]``, the answer scorer's reading of
         ``shown`` (the question as asked, the first result shown; :mod:`.answer_scorer`);
-        ``steps``: with ``settings.answer_check_steps`` too (searching the whole index: they were
-        fitted there, against wrong articles; within the article a follow-up points back to, on a
-        small index, they refused one the article answers, tests/test_followup.py)."""
+        ``steps``: with ``settings.answer_check_steps`` and ``name_conflict`` too (searching the
+        whole index: they were fitted there, against wrong articles; within the article a
+        follow-up points back to, on a small index, the steps refused one the article answers,
+        tests/test_followup.py)."""
         s = self.settings
         clearance = None  # how far the refusal weights clear their bar
         if hit is not None and (refusal.RECORD is not None or (chinese and s.refusal)):
