@@ -74,12 +74,12 @@ _NAME_ORIGIN = re.compile(
 )
 # What a number question measures, when it says (多长, 面积, 多重, 多久): the answer is a number
 # in such a unit ("全长8851.8公里", not "大修长城有五次"). Read in Simplified characters.
-_LENGTH_UNITS = r"(?:公里|千米|公尺|米|厘米|公分|毫米|公厘|英里|海里|英尺|英寸|光年|里|尺|丈|(?:km|cm|mm|mi|ft|m)(?![a-z]))"
+_LENGTH_UNITS = r"(?:公里|千米|公尺|米|厘米|公分|毫米|公厘|英里|海里|英尺|英寸|光年|华里|里|尺|丈|(?:km|cm|mm|mi|ft|m)(?![a-z]))"
 _MEASURES = [
     (re.compile(r"面积|多大面积|占地"), r"(?:平方\S{0,2}|亩|公顷|km²|m²|km2|m2)"),
     (re.compile(r"多[长远高深宽](?!时间|的时间)|长度|距离|高度|深度|宽度|海拔|身高|体长|全长|总长"), _LENGTH_UNITS),
     (re.compile(r"多重|重量|体重"), r"(?:公斤|千克|克|吨|斤|磅|(?:kg|g)(?![a-z]))"),
-    (re.compile(r"多久|多长时间|多长的时间|多少时间"), r"(?<![0-9０-９]{4})(?<![0-9０-９]{4}\s)(?:年|个月|周|星期|天|小时|钟头|分钟|秒|世纪)"),
+    (_ASKS_DURATION := re.compile(r"多久|多长时间|多长的时间|多少时间"), r"(?<![0-9０-９]{4})(?<![0-9０-９]{4}\s)(?:年|个月|周|星期|天|小时|钟头|分钟|秒|世纪)"),
 ]
 # "哪一年…?" is answered by a year, not by "5月30日上午" (DRCD's year often stands in the sentence before).
 _ASKS_YEAR = re.compile(r"哪一?年|何年|那一年|什么年份|哪一?个年份")
@@ -87,7 +87,7 @@ _YEAR = re.compile(
     rf"{_DIGITS}{{1,4}}\s*年|(?:公元前|西元前|前)?[零〇一二三四五六七八九十百千]{{1,5}}年|元年|[同次翌前去今明当]年"
     rf"|(?<!{_DIGITS})(?:1{_DIGITS}{{3}}|20{_DIGITS}{{2}})(?!{_DIGITS})"
 )
-_AMOUNT = rf"(?<![0-9０-９.,])(?:{_DIGITS}[0-9０-９.,，]*|(?:{_CN_NUM}|[半数几])+)\s*(?:多|余|餘|来)?\s*"
+_AMOUNT = rf"(?<![0-9０-９.,])(?:{_DIGITS}[0-9０-９.,，]*[万亿千百]*|(?:{_CN_NUM}|[半数几])+)\s*(?:多|余|餘|来)?\s*"
 
 
 @lru_cache(maxsize=1024)
@@ -98,6 +98,16 @@ def measured(question: str) -> re.Pattern | None:
         if asks.search(question):
             return re.compile(_AMOUNT + units, re.I)
     return None
+
+
+def asks_exactly(question: str) -> bool:
+    """A question only a sentence holding that kind of answer can answer: a number question that
+    names what it measures ("长城有多长?", "面积有多大?"; not 多久, answered by 花期1-3月 or
+    前1500年 as often as by a duration) or one asking for a year ("哪一年…?"); any script.
+    (Who, where or what may be answered by 他, 该地 or a clause.)"""
+    q = to_simplified(unicodedata.normalize("NFKC", question))
+    kind = question_type(q)
+    return (kind == NUMBER and measured(q) is not None and not _ASKS_DURATION.search(q)) or (kind == TIME and bool(_ASKS_YEAR.search(q)))
 
 
 _PATTERNS = {TIME: _TIME, NUMBER: _NUMBER, ORDINAL: _ORDINAL, COLOR: _COLOR, REASON: _REASON, ALIAS: _ALIAS, NAME_ORIGIN: _NAME_ORIGIN}

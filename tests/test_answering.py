@@ -43,6 +43,9 @@ def test_traditional_sentences_are_tagged_by_their_simplified_reading():
         (answertype.NUMBER, "东关街有多长？", "东关街是一条东西向街道，全长1122米。", "逸圃（东关街356号）列为全国重点文物保护单位。"),
         (answertype.NUMBER, "長城有多長?", "明長城全長8851.8公里。", "天保三年至天保八年六年時間裡，大修長城有五次。"),
         (answertype.NUMBER, "鶴慶縣的面積有多大?", "全縣面積2395平方公里。", "1949年，鶴慶縣屬麗江專區。"),
+        # a number with 万 (188萬公里), and the old unit 华里
+        (answertype.NUMBER, "木衛四距離木星大約多遠?", "其軌道距離木星約188萬公里。", "木衛四是距離木星最遠的伽利略衛星。"),
+        (answertype.NUMBER, "长城有多长?", "長城東西綿延上萬華里。", "北齊年間修建規模最大。"),
         (answertype.NUMBER, "臺灣日治時期總共持續多久?", "至1945年日本投降，計約50年。", "1895年6月17日舉行始政式。"),
         # 哪一年 is answered by a year (a reign's too), not by the day and hour of the sentence after it
         (answertype.TIME, "在哪一年穆罕默德二世進入君士坦丁堡?", "1453年4月，圍城開始。", "5月30日上午，穆罕默德二世進入君士坦丁堡。"),
@@ -346,6 +349,19 @@ def test_what_is_x_is_answered_by_the_sentence_defining_x():
     assert choose.choose_two(f, w, 0.35, question="乙酰胺有什么用途？")[:2] == (1, 2)
     f[0, choose.FEATURES.index("define")] = 0.0
     assert choose.choose_two(f, w, 0.35, question="什么是乙酰胺？")[:2] == (1, 2)  # none defines it
+
+
+def test_a_measure_or_year_question_is_answered_by_a_sentence_holding_one():
+    f = np.zeros((3, len(choose.FEATURES)), np.float32)
+    f[:, 0] = [1.0, 0.6, 0.4]  # lexically the first sentence ("大修长城有五次") is best
+    f[1:, choose.FEATURES.index("atype")] = 1.0  # the others hold a length
+    w = {"lexical": 1.0}
+    assert choose.choose_two(f, w, 0.0, question="长城有多长?")[:2] == (1, None)
+    assert choose.choose_two(f, w, 0.0, question="长城有几座关口?")[:2] == (0, None)  # any number answers 几
+    assert choose.choose_two(f, w, 0.0, question="长城在哪一年入选世界新七大奇迹?")[:2] == (1, None)  # a year, the same
+    assert choose.choose_two(f, w, 0.0, question="长城是谁修建的?")[:2] == (0, None)  # 他 may answer who
+    f[1:, choose.FEATURES.index("atype")] = 0.0
+    assert choose.choose_two(f, w, 0.0, question="长城有多长?")[:2] == (0, None)  # none holds one
 
 
 def test_a_near_tie_marks_the_runner_up_too():
