@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from newsbot.embeddings.evaluate import evaluate, load_questions
 from newsbot.embeddings.index import Index, build_index
 from newsbot.embeddings.search import Retriever
 
-from helpers import CMRC, ROOT, SEED_DEV
+from helpers import CMRC, DRCD, ROOT, SEED_DEV
 
 OOC = ROOT / "benchmarks" / "data" / "out_of_corpus.jsonl"
 
@@ -37,6 +39,22 @@ def test_out_of_corpus_refused_on_the_sample(sample_retriever):
     answered = [r["q"] for r in m.pop("misses")]
     assert m["must_refuse"] == 25
     assert m["false_answer_rate"] <= 0.05, (m, answered)
+
+
+def test_an_out_of_corpus_question_a_corpus_does_answer_is_asked_there_as_answerable():
+    """长城有多长? is answered by DRCD dev's 长城 article: precision.py asks it of that index as an
+    answerable question (``answered_in`` on its line), and of every other index as one to refuse."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from precision import answered_in
+
+    drcd = answered_in(OOC, "drcd")
+    assert list(drcd) == ["长城有多长?"] and drcd["长城有多长?"].source == "drcd_dev_0090.txt"
+    assert answered_in(OOC, "cmrc") == {} and answered_in(OOC, "seed") == {}
+    article = DRCD / "corpus" / "drcd_dev_0090.txt"
+    if not article.exists():
+        pytest.skip(f"{article} not present")
+    text = article.read_text(encoding="utf-8")
+    assert all(a in text for a in drcd["长城有多长?"].a)  # each answer named is the article's own words
 
 
 @pytest.mark.slow
